@@ -1,0 +1,22 @@
+/**
+ * Size limits shared by both ends. A server may configure lower values and announces the ones in
+ * force in `welcome.limits`; the values here are the protocol's upper bounds and the defaults.
+ */
+export const Limits = {
+  /** Largest inbound frame a server accepts by default, in bytes (UTF-8). */
+  MAX_FRAME_BYTES: 64 * 1024,
+  /** Longest message text, in UTF-16 code units. */
+  MAX_TEXT_LENGTH: 10_000,
+  /** Longest id of any kind (conversation, user, client message, request ref), in characters. */
+  MAX_ID_LENGTH: 128,
+  /** Longest custom event name. */
+  MAX_EVENT_NAME_LENGTH: 64,
+  /** Deepest nesting accepted in app-defined JSON (`data`, event `payload`). */
+  MAX_JSON_DEPTH: 32,
+  /** Most resume cursors one `hello` may carry. */
+  MAX_CURSORS: 10_000,
+  /** Largest page a `history` request may ask for. */
+  MAX_HISTORY_PAGE: 200,
+  /** Longest credential token, in characters. */
+  MAX_TOKEN_LENGTH: 8 * 1024,
+} as const;
