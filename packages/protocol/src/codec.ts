@@ -70,7 +70,10 @@ function concat(chunks: readonly ArrayBufferView[]): Uint8Array {
 function toText(data: RawData, maxBytes: number): string {
   if (typeof data === 'string') {
     // A UTF-16 unit encodes to at most 3 UTF-8 bytes; only measure exactly when it matters.
-    if (data.length > maxBytes || (data.length * 3 > maxBytes && encoder.encode(data).byteLength > maxBytes)) {
+    if (
+      data.length > maxBytes ||
+      (data.length * 3 > maxBytes && encoder.encode(data).byteLength > maxBytes)
+    ) {
       throw tooLarge(maxBytes);
     }
     return data;
@@ -123,10 +126,16 @@ function fromIssues(
           : `${where}: expected ${issue.expected}, received ${describe(actual)}`;
       break;
     case 'too_big':
-      message = issue.message !== 'Invalid input' ? `${where}: ${issue.message}` : `${where} is too big (max ${String(issue.maximum)})`;
+      message =
+        issue.message !== 'Invalid input'
+          ? `${where}: ${issue.message}`
+          : `${where} is too big (max ${String(issue.maximum)})`;
       break;
     case 'too_small':
-      message = issue.message !== 'Invalid input' ? `${where}: ${issue.message}` : `${where} is too small (min ${String(issue.minimum)})`;
+      message =
+        issue.message !== 'Invalid input'
+          ? `${where}: ${issue.message}`
+          : `${where} is too small (min ${String(issue.minimum)})`;
       break;
     case 'invalid_value':
       message = `${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
@@ -158,7 +167,10 @@ function decodeWith<F>(
     throw new ProtocolError(ErrorCode.InvalidFrame, 'frame is not valid JSON', { cause });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new ProtocolError(ErrorCode.InvalidFrame, `frame must be a JSON object, received ${describe(parsed)}`);
+    throw new ProtocolError(
+      ErrorCode.InvalidFrame,
+      `frame must be a JSON object, received ${describe(parsed)}`,
+    );
   }
   const obj = parsed as Record<string, unknown>;
   const ref =
@@ -175,10 +187,14 @@ function decodeWith<F>(
   }
   const schema = Object.hasOwn(schemas, type) ? schemas[type] : undefined;
   if (schema === undefined) {
-    throw new ProtocolError(ErrorCode.UnknownType, `unknown frame type ${JSON.stringify(type.slice(0, 32))}`, {
-      field: 'type',
-      ...(ref === undefined ? {} : { ref }),
-    });
+    throw new ProtocolError(
+      ErrorCode.UnknownType,
+      `unknown frame type ${JSON.stringify(type.slice(0, 32))}`,
+      {
+        field: 'type',
+        ...(ref === undefined ? {} : { ref }),
+      },
+    );
   }
   const result = schema.safeParse(obj);
   if (!result.success) throw fromIssues(type, obj, result.error.issues, ref);
@@ -212,13 +228,22 @@ function encodeWith(
   if (options?.validate !== false) {
     const schema = Object.hasOwn(schemas, frame.type) ? schemas[frame.type] : undefined;
     if (schema === undefined) {
-      throw new ProtocolError(ErrorCode.UnknownType, `unknown frame type ${JSON.stringify(String(frame.type).slice(0, 32))}`, {
-        field: 'type',
-      });
+      throw new ProtocolError(
+        ErrorCode.UnknownType,
+        `unknown frame type ${JSON.stringify(String(frame.type).slice(0, 32))}`,
+        {
+          field: 'type',
+        },
+      );
     }
     const result = schema.safeParse(frame);
     if (!result.success) {
-      throw fromIssues(frame.type, frame as Record<string, unknown>, result.error.issues, undefined);
+      throw fromIssues(
+        frame.type,
+        frame as Record<string, unknown>,
+        result.error.issues,
+        undefined,
+      );
     }
   }
   return JSON.stringify(frame);

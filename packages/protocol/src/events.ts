@@ -21,9 +21,15 @@ export type EventSchemas = Record<string, StandardSchemaV1>;
 /** Event names of a definition, as strings. */
 export type EventName<E extends EventSchemas> = keyof E & string;
 /** What the sender passes for event `K`. */
-export type EventInput<E extends EventSchemas, K extends EventName<E>> = StandardSchemaV1.InferInput<E[K]>;
+export type EventInput<
+  E extends EventSchemas,
+  K extends EventName<E>,
+> = StandardSchemaV1.InferInput<E[K]>;
 /** What the receiver gets for event `K` (after the schema's transforms). */
-export type EventPayload<E extends EventSchemas, K extends EventName<E>> = StandardSchemaV1.InferOutput<E[K]>;
+export type EventPayload<
+  E extends EventSchemas,
+  K extends EventName<E>,
+> = StandardSchemaV1.InferOutput<E[K]>;
 
 /** No custom events: the default type parameter of the client and hub. */
 export type NoEvents = Record<never, StandardSchemaV1>;
@@ -32,7 +38,9 @@ export type NoEvents = Record<never, StandardSchemaV1>;
 export function defineEvents<const E extends EventSchemas>(schemas: E): E {
   for (const name of Object.keys(schemas)) {
     if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) {
-      throw new TypeError(`invalid event name ${JSON.stringify(name)}: use 1-64 of A-Z a-z 0-9 _ . : -`);
+      throw new TypeError(
+        `invalid event name ${JSON.stringify(name)}: use 1-64 of A-Z a-z 0-9 _ . : -`,
+      );
     }
   }
   return schemas;
@@ -54,7 +62,12 @@ export async function validateEvent<E extends EventSchemas>(
 ): Promise<EventValidation<unknown>> {
   const schema = Object.hasOwn(schemas, name) ? schemas[name] : undefined;
   if (schema === undefined) {
-    return { ok: false, code: 'not_found', message: `unknown event ${JSON.stringify(name)}`, field: 'name' };
+    return {
+      ok: false,
+      code: 'not_found',
+      message: `unknown event ${JSON.stringify(name)}`,
+      field: 'name',
+    };
   }
   let result = schema['~standard'].validate(payload);
   if (result instanceof Promise) result = await result;

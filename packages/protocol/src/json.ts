@@ -1,7 +1,13 @@
 import { Limits } from './limits.js';
 
 /** A JSON value, as app-defined `data` and event `payload` carry it. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
 
 /**
  * Depth of a value parsed from JSON, computed iteratively so that a hostile, deeply nested

@@ -13,7 +13,10 @@ const id = (what: string) =>
     .string()
     .check(
       z.minLength(1, `${what} must not be empty`),
-      z.maxLength(Limits.MAX_ID_LENGTH, `${what} is longer than ${Limits.MAX_ID_LENGTH} characters`),
+      z.maxLength(
+        Limits.MAX_ID_LENGTH,
+        `${what} is longer than ${Limits.MAX_ID_LENGTH} characters`,
+      ),
     );
 
 /** Conversation id: app-defined, 1–128 characters. */
@@ -104,9 +107,14 @@ export const SendFrame = z.object({
   ref,
   conversationId: ConversationId,
   clientMsgId: ClientMsgId,
-  text: z.string().check(
-    z.maxLength(Limits.MAX_TEXT_LENGTH, `text is longer than ${Limits.MAX_TEXT_LENGTH} characters`),
-  ),
+  text: z
+    .string()
+    .check(
+      z.maxLength(
+        Limits.MAX_TEXT_LENGTH,
+        `text is longer than ${Limits.MAX_TEXT_LENGTH} characters`,
+      ),
+    ),
   data: z.optional(Json),
 });
 
@@ -153,20 +161,22 @@ const eventName = z
   );
 
 /** An app-defined custom event to a conversation's other members, or to one user. */
-export const ClientEventFrame = z.object({
-  type: z.literal('event'),
-  ref,
-  name: eventName,
-  /** Exactly one of `conversationId` and `userId`. */
-  conversationId: z.optional(ConversationId),
-  userId: z.optional(UserId),
-  payload: Json,
-}).check(
-  z.refine((f) => (f.conversationId === undefined) !== (f.userId === undefined), {
-    message: 'exactly one of conversationId and userId is required',
-    path: ['conversationId'],
-  }),
-);
+export const ClientEventFrame = z
+  .object({
+    type: z.literal('event'),
+    ref,
+    name: eventName,
+    /** Exactly one of `conversationId` and `userId`. */
+    conversationId: z.optional(ConversationId),
+    userId: z.optional(UserId),
+    payload: Json,
+  })
+  .check(
+    z.refine((f) => (f.conversationId === undefined) !== (f.userId === undefined), {
+      message: 'exactly one of conversationId and userId is required',
+      path: ['conversationId'],
+    }),
+  );
 
 /** Liveness probe; the other side answers `pong` with the same `ref`. */
 export const PingFrame = z.object({ type: z.literal('ping'), ref });
