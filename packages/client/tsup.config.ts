@@ -1,0 +1,12 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'es2022',
+  // Resolved by the app's bundler: the browser gets isomorphic-ws's browser build (no `ws`).
+  external: ['@parley/protocol', 'eventemitter3', 'isomorphic-ws'],
+});
