@@ -1,0 +1,293 @@
+/**
+ * The default, single-process engine. Everything lives in Maps; every "atomic" operation of the
+ * contract is naturally atomic because it runs synchronously on one event loop (the async
+ * signatures only exist for the interface).
+ */
+import type { Message } from '@parley/protocol';
+import type {
+  AppendInput,
+  AppendResult,
+  Engine,
+  Envelope,
+  Head,
+  PageResult,
+  PresenceRecord,
+  RangeResult,
+  Topic,
+  Unsubscribe,
+} from './types.js';
+
+/** Options of {@link createMemoryEngine}. */
+export interface MemoryEngineOptions {
+  history?: {
+    /** Messages kept per conversation; older ones are trimmed. @default 1000 */
+    maxMessages?: number;
+    /** Messages older than this are trimmed. @default 7 days */
+    maxAgeMs?: number;
+  };
+  idempotency?: {
+    /** Idempotency records kept per conversation (oldest evicted first). @default 10_000 */
+    maxEntries?: number;
+    /** How long a retry is recognised. @default 24 hours */
+    ttlMs?: number;
+  };
+  /** Identity of this store's history. @default a random id per engine instance */
+  epoch?: string;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+interface ConversationState {
+  seq: number;
+  messages: Message[];
+}
+
+/** Creates the in-memory engine. State is lost when the process stops (the epoch changes). */
+export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
+  const maxMessages = options.history?.maxMessages ?? 1000;
+  const maxAgeMs = options.history?.maxAgeMs ?? 7 * 24 * 3600_000;
+  const maxIdem = options.idempotency?.maxEntries ?? 10_000;
+  const idemTtl = options.idempotency?.ttlMs ?? 24 * 3600_000;
+  const epoch =
+    options.epoch ?? `m${Math.random().toString(36).slice(2, 10)}${Date.now().toString(36)}`;
+  const now = options.now ?? Date.now;
+
+  const conversations = new Map<string, ConversationState>();
+  // conversationId -> (senderId + clientMsgId) -> record, in insertion order for eviction.
+  const idem = new Map<string, Map<string, { message: Message; at: number }>>();
+  const readPositions = new Map<string, Map<string, number>>();
+  const memberSets = new Map<string, Set<string>>();
+  const connections = new Map<string, Map<string, number>>(); // userId -> connectionId -> expiresAt
+  const graceUntil = new Map<string, number>();
+  const lastSeen = new Map<string, number>();
+  const subscribers = new Map<Topic, Set<(e: Envelope) => void>>();
+
+  const conv = (id: string): ConversationState => {
+    let c = conversations.get(id);
+    if (c === undefined) {
+      c = { seq: 0, messages: [] };
+      conversations.set(id, c);
+    }
+    return c;
+  };
+
+  const trim = (c: ConversationState): void => {
+    const cutoff = now() - maxAgeMs;
+    let drop = Math.max(0, c.messages.length - maxMessages);
+    while (drop < c.messages.length && c.messages[drop]!.createdAt < cutoff) drop++;
+    if (drop > 0) c.messages.splice(0, drop);
+  };
+
+  const idemKey = (senderId: string, clientMsgId: string): string =>
+    `${senderId}\u0000${clientMsgId}`;
+
+  const findIdem = (conversationId: string, key: string): Message | undefined => {
+    const records = idem.get(conversationId);
+    const rec = records?.get(key);
+    if (records === undefined || rec === undefined) return undefined;
+    if (rec.at + idemTtl <= now()) {
+      records.delete(key);
+      return undefined;
+    }
+    return rec.message;
+  };
+
+  const rememberIdem = (conversationId: string, key: string, message: Message): void => {
+    let records = idem.get(conversationId);
+    if (records === undefined) {
+      records = new Map();
+      idem.set(conversationId, records);
+    }
+    records.set(key, { message, at: now() });
+    const cutoff = now() - idemTtl;
+    for (const [k, r] of records) {
+      if (records.size <= maxIdem && r.at > cutoff) break;
+      records.delete(k);
+    }
+  };
+
+  const publishSync = (topic: Topic, envelope: Envelope): void => {
+    const set = subscribers.get(topic);
+    if (set === undefined) return;
+    for (const handler of [...set]) handler(envelope);
+  };
+
+  const liveCount = (userId: string): number => {
+    const conns = connections.get(userId);
+    if (conns === undefined) return 0;
+    const t = now();
+    for (const [id, exp] of conns) {
+      if (exp <= t) {
+        conns.delete(id);
+        if (!lastSeen.has(userId) || lastSeen.get(userId)! < exp) lastSeen.set(userId, exp);
+      }
+    }
+    if (conns.size === 0) connections.delete(userId);
+    return conns.size;
+  };
+
+  const isOnline = (userId: string): boolean =>
+    liveCount(userId) > 0 || (graceUntil.get(userId) ?? 0) > now();
+
+  return {
+    async append({ draft, origin }: AppendInput): Promise<AppendResult> {
+      const key = idemKey(draft.senderId, draft.clientMsgId);
+      const existing = findIdem(draft.conversationId, key);
+      if (existing !== undefined) return { message: existing, duplicate: true };
+      const c = conv(draft.conversationId);
+      const message: Message = { ...draft, seq: c.seq + 1 };
+      c.seq = message.seq;
+      c.messages.push(message);
+      trim(c);
+      rememberIdem(draft.conversationId, key, message);
+      publishSync(
+        `conv:${draft.conversationId}`,
+        origin === undefined ? { kind: 'message', message } : { kind: 'message', message, origin },
+      );
+      return { message, duplicate: false };
+    },
+
+    async findByClientId(conversationId, senderId, clientMsgId) {
+      return findIdem(conversationId, idemKey(senderId, clientMsgId));
+    },
+
+    async heads(ids) {
+      const out = new Map<string, Head>();
+      for (const id of ids) out.set(id, { seq: conversations.get(id)?.seq ?? 0, epoch });
+      return out;
+    },
+
+    async range(conversationId, after, limit): Promise<RangeResult> {
+      const c = conversations.get(conversationId);
+      const head: Head = { seq: c?.seq ?? 0, epoch };
+      if (c === undefined || after >= c.seq) return { head, complete: true, messages: [] };
+      trim(c);
+      const first = c.messages[0];
+      const count = c.seq - after;
+      if (first === undefined || first.seq > after + 1 || count > limit) {
+        return { head, complete: false, messages: [] };
+      }
+      return { head, complete: true, messages: c.messages.slice(after + 1 - first.seq) };
+    },
+
+    async page(conversationId, before, limit): Promise<PageResult> {
+      const c = conversations.get(conversationId);
+      if (c === undefined) return { messages: [], hasMore: false };
+      trim(c);
+      let end = c.messages.length;
+      if (before !== undefined) {
+        const first = c.messages[0];
+        end =
+          first === undefined ? 0 : Math.max(0, Math.min(c.messages.length, before - first.seq));
+      }
+      const start = Math.max(0, end - limit);
+      return { messages: c.messages.slice(start, end), hasMore: start > 0 };
+    },
+
+    async setRead(conversationId, userId, seq) {
+      let m = readPositions.get(conversationId);
+      if (m === undefined) {
+        m = new Map();
+        readPositions.set(conversationId, m);
+      }
+      const current = m.get(userId) ?? 0;
+      if (seq <= current) return { seq: current, advanced: false };
+      m.set(userId, seq);
+      return { seq, advanced: true };
+    },
+
+    async reads(conversationId) {
+      return Object.fromEntries(readPositions.get(conversationId) ?? []);
+    },
+
+    async addMembers(conversationId, userIds) {
+      let s = memberSets.get(conversationId);
+      if (s === undefined) {
+        s = new Set();
+        memberSets.set(conversationId, s);
+      }
+      for (const u of userIds) s.add(u);
+    },
+
+    async removeMembers(conversationId, userIds) {
+      const s = memberSets.get(conversationId);
+      if (s === undefined) return;
+      for (const u of userIds) s.delete(u);
+      if (s.size === 0) memberSets.delete(conversationId);
+    },
+
+    async members(conversationId) {
+      return [...(memberSets.get(conversationId) ?? [])];
+    },
+
+    async presenceConnect(userId, connectionId, ttlMs) {
+      const wasOnline = isOnline(userId);
+      let conns = connections.get(userId);
+      if (conns === undefined) {
+        conns = new Map();
+        connections.set(userId, conns);
+      }
+      conns.set(connectionId, now() + ttlMs);
+      graceUntil.delete(userId);
+      return { wasOnline };
+    },
+
+    async presenceRefresh(entries, ttlMs) {
+      const exp = now() + ttlMs;
+      for (const { userId, connectionId } of entries) {
+        const conns = connections.get(userId);
+        if (conns?.has(connectionId)) conns.set(connectionId, exp);
+      }
+    },
+
+    async presenceDisconnect(userId, connectionId, graceMs) {
+      const conns = connections.get(userId);
+      conns?.delete(connectionId);
+      const remaining = liveCount(userId);
+      if (remaining === 0) {
+        const t = now();
+        lastSeen.set(userId, t);
+        if (graceMs > 0) graceUntil.set(userId, t + graceMs);
+      }
+      return { remaining };
+    },
+
+    async presence(userIds) {
+      const out = new Map<string, PresenceRecord>();
+      for (const u of userIds) {
+        const online = isOnline(u);
+        const seen = lastSeen.get(u);
+        out.set(u, seen === undefined ? { online } : { online, lastSeenAt: seen });
+      }
+      return out;
+    },
+
+    async connectedUsers(userIds) {
+      return new Set(userIds.filter((u) => liveCount(u) > 0));
+    },
+
+    async subscribe(topic, handler): Promise<Unsubscribe> {
+      let set = subscribers.get(topic);
+      if (set === undefined) {
+        set = new Set();
+        subscribers.set(topic, set);
+      }
+      // Wrap so the same handler can be subscribed twice and removed once.
+      const h = (e: Envelope): void => handler(e);
+      set.add(h);
+      return async () => {
+        const s = subscribers.get(topic);
+        s?.delete(h);
+        if (s?.size === 0) subscribers.delete(topic);
+      };
+    },
+
+    async publish(topic, envelope) {
+      publishSync(topic, envelope);
+    },
+
+    async close() {
+      subscribers.clear();
+    },
+  };
+}

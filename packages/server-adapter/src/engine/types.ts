@@ -1,0 +1,225 @@
+/**
+ * The storage and fan-out contract behind a hub. The in-memory engine (`createMemoryEngine`) is
+ * the default; a Redis engine implements the same interface so that any number of hub processes
+ * behind a plain load balancer behave like one.
+ *
+ * Conventions for implementers:
+ * - Every method may be called concurrently. The ones documented as atomic must behave as one
+ *   indivisible step with respect to every other call on every process sharing the store.
+ * - Methods reject only on infrastructure failure (store unreachable); the hub answers such a
+ *   failure with an `unavailable` error frame. Invalid ids never reach the engine.
+ * - Values are plain JSON: a Redis engine may serialise anything it is given with `JSON.stringify`.
+ * - Run `test/engine-contract.ts` (`runEngineContract(factory)`) over the implementation.
+ */
+import type { Message } from '@parley/protocol';
+
+/** Where a conversation stands: its newest seq and the identity of its history. */
+export interface Head {
+  /** Newest seq; `0` when the conversation has no message yet. */
+  seq: number;
+  /**
+   * Opaque identity of the history. It must change whenever seqs could be reused or history was
+   * lost (a fresh memory store, a flushed Redis), so that a client's cursor from the old history
+   * is answered with `reset`. It must never change otherwise.
+   */
+  epoch: string;
+}
+
+/** A message before the engine assigns its seq. */
+export type MessageDraft = Omit<Message, 'seq'>;
+
+/** Input of {@link Engine.append}. */
+export interface AppendInput {
+  /** The message without `seq`; `clientMsgId` and `senderId` form the idempotency key. */
+  draft: MessageDraft;
+  /**
+   * Opaque id of the connection that sent it (absent for server-published messages). Carried
+   * unchanged in the published {@link MessageEnvelope} so that the hub can answer that one socket
+   * with an `ack` instead of a `message`.
+   */
+  origin?: string;
+}
+
+/** Result of {@link Engine.append}. */
+export interface AppendResult {
+  /** The stored message (for a duplicate: the one stored the first time, unchanged). */
+  message: Message;
+  /** True when (conversationId, senderId, clientMsgId) was already stored: nothing was published. */
+  duplicate: boolean;
+}
+
+/** Result of {@link Engine.range}. */
+export interface RangeResult {
+  head: Head;
+  /**
+   * True when `messages` is exactly every message with `after < seq <= head.seq`, in seq order.
+   * False when the history no longer holds all of them (trimmed by count or age) or there are more
+   * than `limit`; then `messages` is empty — the hub never sends a partial replay.
+   */
+  complete: boolean;
+  messages: Message[];
+}
+
+/** Result of {@link Engine.page}. */
+export interface PageResult {
+  /** Up to `limit` messages with `seq < before`, the newest ones, in ascending seq order. */
+  messages: Message[];
+  /** True when the history holds messages older than the first one returned. */
+  hasMore: boolean;
+}
+
+/** Presence of one user as the engine sees it. */
+export interface PresenceRecord {
+  /** True while the user has at least one live connection, or is inside the grace period. */
+  online: boolean;
+  /** When the user's last connection went away (ms since epoch), if known. */
+  lastSeenAt?: number;
+}
+
+/** A stored message, published on the conversation's topic by {@link Engine.append}. */
+export interface MessageEnvelope {
+  kind: 'message';
+  message: Message;
+  /** See {@link AppendInput.origin}. */
+  origin?: string;
+}
+
+/** Everything the hub fans out between processes. Topics are documented on {@link Topic}. */
+export type Envelope =
+  | MessageEnvelope
+  | { kind: 'typing'; conversationId: string; userId: string; state: 'start' | 'stop' }
+  | { kind: 'read'; conversationId: string; userId: string; seq: number; origin?: string }
+  | {
+      kind: 'event';
+      name: string;
+      from: string;
+      payload: unknown;
+      conversationId?: string;
+      /** Do not deliver to this user's sockets (the sender of a conversation event). */
+      exceptUserId?: string;
+    }
+  | {
+      kind: 'presence';
+      userId: string;
+      online: boolean;
+      lastSeenAt?: number;
+      /** The user's conversations: sockets subscribed to any of them receive the change. */
+      conversationIds: string[];
+    }
+  | { kind: 'joined'; userId: string; conversationId: string }
+  | { kind: 'left'; userId: string; conversationId: string }
+  | { kind: 'disconnect'; userId: string; code: number; reason: string };
+
+/**
+ * Fan-out topics: `conv:<conversationId>` (messages, typing, reads, conversation events),
+ * `user:<userId>` (events to one user, joined/left, disconnect) and `presence` (every presence
+ * change, filtered by each process).
+ */
+export type Topic = `conv:${string}` | `user:${string}` | 'presence';
+
+/** Stops a subscription. Idempotent. */
+export type Unsubscribe = () => Promise<void>;
+
+/** The engine contract. Every method is async so that a networked store fits. */
+export interface Engine {
+  /**
+   * Stores a message. ONE atomic operation that:
+   * 1. looks up the idempotency record (draft.conversationId, draft.senderId, draft.clientMsgId);
+   *    if present (and not expired), returns `{ message: <stored>, duplicate: true }` and does
+   *    nothing else;
+   * 2. otherwise allocates the conversation's next seq (`head.seq + 1`, starting at 1),
+   * 3. stores the message in the history (trimming by count/age),
+   * 4. writes the idempotency record (kept for a bounded time and a bounded number per
+   *    conversation; the memory engine: 24 h, 10,000),
+   * 5. publishes `{ kind: 'message', message, origin }` on `conv:<conversationId>`.
+   * Because allocation and publication are one step, every subscriber receives a conversation's
+   * messages in seq order, with no gaps.
+   */
+  append(input: AppendInput): Promise<AppendResult>;
+
+  /** The stored message for an idempotency key, if the record still exists. Read-only. */
+  findByClientId(
+    conversationId: string,
+    senderId: string,
+    clientMsgId: string,
+  ): Promise<Message | undefined>;
+
+  /** Heads of the given conversations; a conversation never written has `{ seq: 0, epoch }`. */
+  heads(conversationIds: readonly string[]): Promise<Map<string, Head>>;
+
+  /**
+   * Every message after `after`, up to the head read in the same atomic step, if the history
+   * covers them all and there are at most `limit`. `after >= head.seq` gives an empty, complete
+   * result. Never returns a partial range.
+   */
+  range(conversationId: string, after: number, limit: number): Promise<RangeResult>;
+
+  /** A page of older messages: the newest `limit` ones with `seq < before` (`before` omitted: all). */
+  page(conversationId: string, before: number | undefined, limit: number): Promise<PageResult>;
+
+  /**
+   * Raises a user's read position to `seq` (atomic compare-and-set: a lower or equal value is
+   * ignored). Returns the position after the call and whether it moved.
+   */
+  setRead(
+    conversationId: string,
+    userId: string,
+    seq: number,
+  ): Promise<{ seq: number; advanced: boolean }>;
+
+  /** Every stored read position of the conversation, by user id. */
+  reads(conversationId: string): Promise<Record<string, number>>;
+
+  /** Records members of a conversation (as learned from `conversationsOf` / `hub.join`). */
+  addMembers(conversationId: string, userIds: readonly string[]): Promise<void>;
+  /** Forgets members of a conversation (`hub.leave`). */
+  removeMembers(conversationId: string, userIds: readonly string[]): Promise<void>;
+  /** The members recorded for a conversation. */
+  members(conversationId: string): Promise<string[]>;
+
+  /**
+   * Registers a live connection of a user that expires after `ttlMs` unless refreshed (so a
+   * crashed process's connections disappear). Returns whether the user was online (a live
+   * connection or inside a grace period) just before this call — atomically with the insert, so
+   * that exactly one process sees the offline -> online transition.
+   */
+  presenceConnect(
+    userId: string,
+    connectionId: string,
+    ttlMs: number,
+  ): Promise<{ wasOnline: boolean }>;
+  /** Extends the expiry of live connections (called on every heartbeat). */
+  presenceRefresh(
+    entries: readonly { userId: string; connectionId: string }[],
+    ttlMs: number,
+  ): Promise<void>;
+  /**
+   * Removes a connection. When it was the user's last one, the user stays online for `graceMs`
+   * (so a quick reconnect does not flap) and `lastSeenAt` becomes now. Returns the number of live
+   * connections left.
+   */
+  presenceDisconnect(
+    userId: string,
+    connectionId: string,
+    graceMs: number,
+  ): Promise<{ remaining: number }>;
+  /** Presence of each user (expired connections and elapsed grace periods do not count). */
+  presence(userIds: readonly string[]): Promise<Map<string, PresenceRecord>>;
+  /** The users among `userIds` that have at least one live connection right now (grace ignored). */
+  connectedUsers(userIds: readonly string[]): Promise<Set<string>>;
+
+  /**
+   * Subscribes to a topic. Resolves once every envelope published after the call resolves will be
+   * delivered to `handler`. A process receives each envelope once per subscription, in
+   * publication order per topic. The handler must not throw (the hub's never does).
+   * Subscriptions are independent: the hub may subscribe to a topic again before the previous
+   * subscription's `Unsubscribe` has settled, and unsubscribing one must not affect the other.
+   * The hub holds at most one live subscription per topic per hub (it reference-counts locally).
+   */
+  subscribe(topic: Topic, handler: (envelope: Envelope) => void): Promise<Unsubscribe>;
+  /** Publishes to every subscriber of the topic on every process (including this one). */
+  publish(topic: Topic, envelope: Envelope): Promise<void>;
+
+  /** Releases timers and connections. The hub calls it on `hub.close()` only if it created it. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,65 @@
+/** State shared by the hub's parts (one per hub). Internal. */
+import type { EventSchemas } from '@parley/protocol';
+import { Limits, Message } from '@parley/protocol';
+import type { Engine, MessageDraft } from '../engine/types.js';
+import type { Logger } from '../logger.js';
+import type { HubOptions, ResolvedConfig } from './options.js';
+
+/** Counters behind `hub.stats()`. */
+export interface Counters {
+  framesIn: number;
+  framesOut: number;
+  messagesStored: number;
+  droppedEphemeral: number;
+  rateLimited: number;
+  slowConsumerCloses: number;
+  heartbeatTimeouts: number;
+}
+
+export interface HubContext {
+  options: HubOptions<EventSchemas>;
+  config: ResolvedConfig;
+  engine: Engine;
+  logger: Logger;
+  counters: Counters;
+  closing: boolean;
+}
+
+/** A hook failed: the client gets `unavailable` (retry is safe); the cause is logged. */
+export class HookError extends Error {
+  override readonly name = 'HookError';
+  constructor(
+    readonly hook: string,
+    cause: unknown,
+  ) {
+    super(`hook ${hook} failed`, { cause });
+  }
+}
+
+/**
+ * Checks a message about to be stored against the protocol schema (so that no client ever
+ * receives a frame it cannot decode). Returns the first problem, or `undefined`.
+ */
+export function invalidMessage(draft: MessageDraft): string | undefined {
+  if (typeof draft.text === 'string' && draft.text.length > Limits.MAX_TEXT_LENGTH) {
+    return `text is longer than ${Limits.MAX_TEXT_LENGTH} characters`;
+  }
+  const result = Message.safeParse({ ...draft, seq: 1 });
+  if (result.success) return undefined;
+  const issue = result.error.issues[0];
+  return `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}`;
+}
+
+/** Runs an app hook, turning a throw into a {@link HookError} (except errors in `passThrough`). */
+export async function callHook<T>(
+  hook: string,
+  fn: () => Promise<T> | T,
+  passThrough?: (err: unknown) => boolean,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (passThrough?.(err)) throw err;
+    throw new HookError(hook, err);
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Local fan-out: which of this process's connections are subscribed to which conversation and
+ * user, the engine subscriptions behind them (one per topic, reference-counted), and the
+ * delivery of every envelope — serialised once per envelope, never once per socket.
+ */
+import type { Message } from '@parley/protocol';
+import type { Envelope, Topic, Unsubscribe } from '../engine/types.js';
+import type { HubContext } from './context.js';
+
+/** What delivery needs from a connection. Implemented by `Connection`. */
+export interface Deliverable {
+  readonly id: string;
+  readonly userId: string | undefined;
+  /** A message (or this connection's own ack) for a subscribed conversation, in seq order. */
+  deliverMessage(message: Message, frame: string, origin: string | undefined): void;
+  /** Any other frame; `ephemeral` frames are dropped under backpressure. */
+  deliver(frame: string, ephemeral: boolean): void;
+  /** `hub.join` / `hub.leave` reached this user. */
+  joined(conversationId: string): void;
+  left(conversationId: string): void;
+  /** `hub.disconnectUser`. */
+  kick(code: number, reason: string): void;
+}
+
+export class Registry {
+  private readonly byConversation = new Map<string, Set<Deliverable>>();
+  private readonly byUser = new Map<string, Set<Deliverable>>();
+  private readonly subs = new Map<Topic, Promise<Unsubscribe | undefined>>();
+
+  constructor(private readonly ctx: HubContext) {}
+
+  /** Number of conversations with at least one local subscriber. */
+  get conversationCount(): number {
+    return this.byConversation.size;
+  }
+  get userCount(): number {
+    return this.byUser.size;
+  }
+
+  connectionsOf(userId: string): ReadonlySet<Deliverable> {
+    return this.byUser.get(userId) ?? new Set();
+  }
+
+  /** Subscribes the presence topic. */
+  start(): Promise<unknown> {
+    return this.topic('presence');
+  }
+
+  async addUser(conn: Deliverable, userId: string): Promise<void> {
+    await this.add(this.byUser, userId, `user:${userId}`, conn);
+  }
+
+  removeUser(conn: Deliverable, userId: string): void {
+    this.remove(this.byUser, userId, `user:${userId}`, conn);
+  }
+
+  /** Resolves once envelopes published on the conversation reach `conn`. */
+  async addConversation(conn: Deliverable, conversationId: string): Promise<void> {
+    await this.add(this.byConversation, conversationId, `conv:${conversationId}`, conn);
+  }
+
+  removeConversation(conn: Deliverable, conversationId: string): void {
+    this.remove(this.byConversation, conversationId, `conv:${conversationId}`, conn);
+  }
+
+  /** Drops every engine subscription (hub.close). */
+  async stop(): Promise<void> {
+    const all = [...this.subs.values()];
+    this.subs.clear();
+    this.byConversation.clear();
+    this.byUser.clear();
+    await Promise.all(
+      all.map(async (p) => {
+        try {
+          await (await p)?.();
+        } catch (err) {
+          this.ctx.logger.warn({ err }, 'parley: unsubscribe failed');
+        }
+      }),
+    );
+  }
+
+  private async add(
+    map: Map<string, Set<Deliverable>>,
+    key: string,
+    topic: Topic,
+    conn: Deliverable,
+  ): Promise<void> {
+    let set = map.get(key);
+    if (set === undefined) {
+      set = new Set();
+      map.set(key, set);
+    }
+    set.add(conn);
+    await this.topic(topic);
+  }
+
+  private remove(
+    map: Map<string, Set<Deliverable>>,
+    key: string,
+    topic: Topic,
+    conn: Deliverable,
+  ): void {
+    const set = map.get(key);
+    if (set === undefined) return;
+    set.delete(conn);
+    if (set.size > 0) return;
+    map.delete(key);
+    const sub = this.subs.get(topic);
+    this.subs.delete(topic);
+    void sub
+      ?.then((unsubscribe) => unsubscribe?.())
+      .catch((err: unknown) => this.ctx.logger.warn({ err, topic }, 'parley: unsubscribe failed'));
+  }
+
+  private topic(topic: Topic): Promise<Unsubscribe | undefined> {
+    let sub = this.subs.get(topic);
+    if (sub === undefined) {
+      sub = this.ctx.engine.subscribe(topic, (e) => this.onEnvelope(topic, e));
+      this.subs.set(topic, sub);
+      // A failed subscription is retried by the next subscriber; the caller sees the error.
+      sub.catch(() => {
+        if (this.subs.get(topic) === sub) this.subs.delete(topic);
+      });
+    }
+    return sub;
+  }
+
+  private onEnvelope(topic: Topic, e: Envelope): void {
+    try {
+      this.route(topic, e);
+    } catch (err) {
+      this.ctx.logger.error({ err, topic }, 'parley: delivery failed');
+    }
+  }
+
+  private route(topic: Topic, e: Envelope): void {
+    switch (e.kind) {
+      case 'message': {
+        const conns = this.byConversation.get(e.message.conversationId);
+        if (conns === undefined) return;
+        const frame = JSON.stringify({ type: 'message', message: e.message });
+        for (const c of [...conns]) c.deliverMessage(e.message, frame, e.origin);
+        return;
+      }
+      case 'typing': {
+        const conns = this.byConversation.get(e.conversationId);
+        if (conns === undefined) return;
+        const frame = JSON.stringify({
+          type: 'typing',
+          conversationId: e.conversationId,
+          userId: e.userId,
+          state: e.state,
+          ttlMs: this.ctx.config.typingTtlMs,
+        });
+        for (const c of [...conns]) if (c.userId !== e.userId) c.deliver(frame, true);
+        return;
+      }
+      case 'read': {
+        const conns = this.byConversation.get(e.conversationId);
+        if (conns === undefined) return;
+        const frame = JSON.stringify({
+          type: 'read',
+          conversationId: e.conversationId,
+          userId: e.userId,
+          seq: e.seq,
+        });
+        for (const c of [...conns]) if (c.id !== e.origin) c.deliver(frame, false);
+        return;
+      }
+      case 'event': {
+        const frame = JSON.stringify({
+          type: 'event',
+          name: e.name,
+          from: e.from,
+          ...(e.conversationId === undefined ? {} : { conversationId: e.conversationId }),
+          payload: e.payload,
+        });
+        const conns = topic.startsWith('user:')
+          ? this.byUser.get(topic.slice(5))
+          : e.conversationId === undefined
+            ? undefined
+            : this.byConversation.get(e.conversationId);
+        if (conns === undefined) return;
+        for (const c of [...conns]) if (c.userId !== e.exceptUserId) c.deliver(frame, false);
+        return;
+      }
+      case 'presence': {
+        const targets = new Set<Deliverable>();
+        for (const id of e.conversationIds) {
+          for (const c of this.byConversation.get(id) ?? [])
+            if (c.userId !== e.userId) targets.add(c);
+        }
+        if (targets.size === 0) return;
+        const frame = JSON.stringify({
+          type: 'presence',
+          userId: e.userId,
+          online: e.online,
+          ...(e.lastSeenAt === undefined ? {} : { lastSeenAt: e.lastSeenAt }),
+        });
+        for (const c of targets) c.deliver(frame, true);
+        return;
+      }
+      case 'joined':
+        for (const c of [...(this.byUser.get(e.userId) ?? [])]) c.joined(e.conversationId);
+        return;
+      case 'left':
+        for (const c of [...(this.byUser.get(e.userId) ?? [])]) c.left(e.conversationId);
+        return;
+      case 'disconnect':
+        for (const c of [...(this.byUser.get(e.userId) ?? [])]) c.kick(e.code, e.reason);
+        return;
+    }
+  }
+}

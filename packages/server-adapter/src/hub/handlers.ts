@@ -1,0 +1,342 @@
+/**
+ * Handlers of every frame after `hello`. Each checks membership first (a `forbidden` error
+ * correlated by `ref`, nothing delivered), then does its one job. Hook failures become
+ * `unavailable`; anything unexpected becomes `internal` (and is logged).
+ */
+import { type ClientFrame, ErrorCode, type ErrorFrame, validateEvent } from '@parley/protocol';
+import type { MessageDraft } from '../engine/types.js';
+import { MessageRejectedError } from '../errors.js';
+import type { Connection } from './connection.js';
+import { callHook, HookError, invalidMessage } from './context.js';
+import { membersOf, resume } from './session.js';
+
+type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
+
+export async function handleFrame(conn: Connection, frame: ClientFrame): Promise<void> {
+  const ref = 'ref' in frame ? frame.ref : undefined;
+  try {
+    switch (frame.type) {
+      case 'send':
+        return await onSend(conn, frame);
+      case 'typing':
+        return await onTyping(conn, frame);
+      case 'read':
+        return await onRead(conn, frame);
+      case 'sync':
+        return await onSync(conn, frame);
+      case 'history':
+        return await onHistory(conn, frame);
+      case 'event':
+        return await onEvent(conn, frame);
+      case 'auth':
+        return await onAuth(conn, frame);
+      default:
+        return;
+    }
+  } catch (err) {
+    const conversationId = 'conversationId' in frame ? frame.conversationId : undefined;
+    const extra = {
+      ...(ref === undefined ? {} : { ref }),
+      ...(conversationId === undefined ? {} : { conversationId }),
+      ...(frame.type === 'send' ? { clientMsgId: frame.clientMsgId } : {}),
+    };
+    if (err instanceof HookError) {
+      conn.ctx.logger.error(
+        { err: err.cause, hook: err.hook, userId: conn.userId },
+        'parley: hook failed',
+      );
+      conn.sendError({ code: ErrorCode.Unavailable, message: 'temporarily unavailable', ...extra });
+    } else {
+      conn.ctx.logger.error(
+        { err, userId: conn.userId, frame: frame.type },
+        'parley: frame failed',
+      );
+      conn.sendError({ code: ErrorCode.Internal, message: 'internal error', ...extra });
+    }
+  }
+}
+
+/** Membership check for a conversation frame; answers `forbidden` and returns false if not. */
+async function allowed(
+  conn: Connection,
+  conversationId: string,
+  extra: Partial<Omit<ErrorFrame, 'type'>>,
+): Promise<boolean> {
+  const hook = conn.ctx.options.isMember;
+  const ok =
+    hook === undefined
+      ? conn.convs.has(conversationId)
+      : await callHook('isMember', () => hook(conn.userId!, conversationId));
+  if (!ok) {
+    conn.sendError({
+      code: ErrorCode.Forbidden,
+      message: 'not a member of this conversation',
+      conversationId,
+      ...extra,
+    });
+  }
+  return ok;
+}
+
+const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
+
+async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
+  const { ctx } = conn;
+  const userId = conn.userId!;
+  const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
+  if (!(await allowed(conn, f.conversationId, extra))) return;
+  // A retry the engine still remembers: same ack, no hook, no broadcast.
+  const known = await ctx.engine.findByClientId(f.conversationId, userId, f.clientMsgId);
+  if (known !== undefined) {
+    conn.send({
+      type: 'ack',
+      ...refOf(f.ref),
+      clientMsgId: f.clientMsgId,
+      message: known,
+      duplicate: true,
+    });
+    return;
+  }
+  // Identity comes from the session only; nothing but conversationId/clientMsgId/text/data is read.
+  const draft: MessageDraft = {
+    id: globalThis.crypto.randomUUID(),
+    conversationId: f.conversationId,
+    clientMsgId: f.clientMsgId,
+    senderId: userId,
+    ...(conn.profile === undefined ? {} : { sender: conn.profile }),
+    kind: 'user',
+    text: f.text,
+    ...(f.data === undefined ? {} : { data: f.data }),
+    createdAt: Date.now(),
+  };
+  const persist = ctx.options.persist;
+  if (persist !== undefined) {
+    let changes: Awaited<ReturnType<typeof persist>>;
+    try {
+      changes = await callHook(
+        'persist',
+        () => persist({ ...draft }),
+        (e) => e instanceof MessageRejectedError,
+      );
+    } catch (err) {
+      if (!(err instanceof MessageRejectedError)) throw err;
+      conn.sendError({
+        code: ErrorCode.Rejected,
+        message: err.message.slice(0, 200),
+        conversationId: f.conversationId,
+        ...extra,
+      });
+      return;
+    }
+    if (changes) {
+      if (typeof changes.id === 'string' && changes.id !== '') draft.id = changes.id;
+      if (typeof changes.text === 'string') draft.text = changes.text;
+      if (changes.data !== undefined) draft.data = changes.data;
+    }
+  }
+  const problem = invalidMessage(draft);
+  if (problem !== undefined) {
+    // Only the persist hook can make a validated frame invalid.
+    ctx.logger.error(
+      { problem, conversationId: f.conversationId },
+      'parley: persist returned an invalid message',
+    );
+    conn.sendError({
+      code: ErrorCode.Internal,
+      message: 'internal error',
+      conversationId: f.conversationId,
+      ...extra,
+    });
+    return;
+  }
+  const key = `${f.conversationId}\u0000${f.clientMsgId}`;
+  const subscribed = conn.convs.has(f.conversationId);
+  if (subscribed) conn.pendingAcks.set(key, f.ref);
+  let result: Awaited<ReturnType<typeof ctx.engine.append>>;
+  try {
+    result = await ctx.engine.append({ draft, origin: conn.id });
+  } catch (err) {
+    conn.pendingAcks.delete(key);
+    throw new HookError('engine.append', err);
+  }
+  if (result.duplicate || !subscribed) {
+    // No fan-out reaches this socket for it: answer directly.
+    conn.pendingAcks.delete(key);
+    conn.send({
+      type: 'ack',
+      ...refOf(f.ref),
+      clientMsgId: f.clientMsgId,
+      message: result.message,
+      duplicate: result.duplicate,
+    });
+  }
+  if (!result.duplicate) {
+    ctx.counters.messagesStored++;
+    void notifyOffline(conn.services.ctx, result.message);
+  }
+}
+
+/** Reports members without a live socket to the app (best effort, never blocks the sender). */
+export async function notifyOffline(
+  ctx: Connection['services']['ctx'],
+  message: import('@parley/protocol').Message,
+): Promise<void> {
+  const hook = ctx.options.onOfflineRecipients;
+  if (hook === undefined) return;
+  try {
+    const members = (await membersOf(ctx, message.conversationId)).filter(
+      (u) => u !== message.senderId,
+    );
+    if (members.length === 0) return;
+    const live = await ctx.engine.connectedUsers(members);
+    const userIds = members.filter((u) => !live.has(u));
+    if (userIds.length === 0) return;
+    await hook({ conversationId: message.conversationId, message, userIds });
+  } catch (err) {
+    ctx.logger.error(
+      { err, conversationId: message.conversationId },
+      'parley: onOfflineRecipients failed',
+    );
+  }
+}
+
+async function onTyping(conn: Connection, f: Frame<'typing'>): Promise<void> {
+  if (!(await allowed(conn, f.conversationId, {}))) return;
+  await conn.ctx.engine.publish(`conv:${f.conversationId}`, {
+    kind: 'typing',
+    conversationId: f.conversationId,
+    userId: conn.userId!,
+    state: f.state,
+  });
+}
+
+async function onRead(conn: Connection, f: Frame<'read'>): Promise<void> {
+  const { ctx } = conn;
+  const userId = conn.userId!;
+  if (!(await allowed(conn, f.conversationId, refOf(f.ref)))) return;
+  const head = (await ctx.engine.heads([f.conversationId])).get(f.conversationId)!;
+  const seq = Math.min(f.seq, head.seq);
+  if (seq < 1) return;
+  const { advanced } = await ctx.engine.setRead(f.conversationId, userId, seq);
+  if (!advanced) return; // monotonic: a lower or equal seq is ignored
+  const hook = ctx.options.onRead;
+  if (hook !== undefined)
+    await callHook('onRead', () => hook({ conversationId: f.conversationId, userId, seq }));
+  await ctx.engine.publish(`conv:${f.conversationId}`, {
+    kind: 'read',
+    conversationId: f.conversationId,
+    userId,
+    seq,
+    origin: conn.id,
+  });
+}
+
+async function onSync(conn: Connection, f: Frame<'sync'>): Promise<void> {
+  if (!(await allowed(conn, f.conversationId, refOf(f.ref)))) return;
+  await resume(
+    conn,
+    f.conversationId,
+    { seq: f.after, ...(f.epoch === undefined ? {} : { epoch: f.epoch }) },
+    undefined,
+    f.ref,
+  );
+}
+
+async function onHistory(conn: Connection, f: Frame<'history'>): Promise<void> {
+  if (!(await allowed(conn, f.conversationId, refOf(f.ref)))) return;
+  const page = await conn.ctx.engine.page(
+    f.conversationId,
+    f.before,
+    f.limit ?? conn.ctx.config.historyPageSize,
+  );
+  conn.send({
+    type: 'history',
+    ...refOf(f.ref),
+    conversationId: f.conversationId,
+    messages: page.messages,
+    hasMore: page.hasMore,
+  });
+}
+
+async function onEvent(conn: Connection, f: Frame<'event'>): Promise<void> {
+  const { ctx } = conn;
+  const userId = conn.userId!;
+  const extra = {
+    ...refOf(f.ref),
+    ...(f.conversationId === undefined ? {} : { conversationId: f.conversationId }),
+  };
+  const schemas = ctx.options.events ?? {};
+  const v = await validateEvent(schemas, f.name, f.payload);
+  if (!v.ok) {
+    conn.sendError({ code: v.code, message: v.message, field: v.field, ...extra });
+    return;
+  }
+  const conversationId = f.conversationId;
+  if (conversationId !== undefined) {
+    if (!(await allowed(conn, conversationId, extra))) return;
+    await ctx.engine.publish(`conv:${conversationId}`, {
+      kind: 'event',
+      name: f.name,
+      from: userId,
+      payload: v.value,
+      conversationId,
+      exceptUserId: userId,
+    });
+    return;
+  }
+  // To one user: only someone who shares a conversation with the sender.
+  const to = f.userId!;
+  const shared = await sharesConversation(conn, to);
+  if (!shared) {
+    conn.sendError({
+      code: ErrorCode.Forbidden,
+      message: 'no shared conversation with this user',
+      ...extra,
+    });
+    return;
+  }
+  await ctx.engine.publish(`user:${to}`, {
+    kind: 'event',
+    name: f.name,
+    from: userId,
+    payload: v.value,
+  });
+}
+
+async function sharesConversation(conn: Connection, other: string): Promise<boolean> {
+  if (other === conn.userId) return true;
+  for (const id of conn.convs.keys()) {
+    if ((await membersOf(conn.ctx, id)).includes(other)) return true;
+  }
+  return false;
+}
+
+async function onAuth(conn: Connection, f: Frame<'auth'>): Promise<void> {
+  const { ctx } = conn;
+  let auth: Awaited<ReturnType<typeof ctx.options.authenticate>>;
+  try {
+    auth = await ctx.options.authenticate({
+      token: f.token,
+      request: conn.request,
+      reason: 'refresh',
+    });
+  } catch (err) {
+    ctx.logger.warn({ err, userId: conn.userId }, 'parley: token refresh failed');
+    auth = null;
+  }
+  const fresh =
+    auth !== null && auth.userId === conn.userId && (auth.expiresAt ?? Infinity) > Date.now();
+  if (!fresh) {
+    // The session keeps running until its current credential expires.
+    conn.sendError({ code: ErrorCode.Unauthenticated, message: 'token refused', ...refOf(f.ref) });
+    return;
+  }
+  conn.expiresAt = auth!.expiresAt;
+  if (auth!.profile !== undefined) conn.profile = auth!.profile;
+  conn.scheduleExpiry();
+  conn.send({
+    type: 'authed',
+    ...refOf(f.ref),
+    ...(conn.expiresAt === undefined ? {} : { expiresAt: conn.expiresAt }),
+  });
+}

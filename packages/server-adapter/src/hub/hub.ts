@@ -1,0 +1,319 @@
+/**
+ * `createHub`: wires the parts together and exposes the server API. The hub never touches a
+ * socket library: adapters call `hub.admit(request)` at upgrade and `hub.open(socket, request)`
+ * for every accepted WebSocket.
+ */
+
+import type { JsonValue } from '@parley/protocol';
+import {
+  CloseCode,
+  type EventInput,
+  type EventName,
+  type EventSchemas,
+  type Message,
+  type NoEvents,
+  type Profile,
+  SUBPROTOCOL,
+  validateEvent,
+} from '@parley/protocol';
+import { createMemoryEngine } from '../engine/memory.js';
+import { HubClosedError, HubUsageError } from '../errors.js';
+import { silentLogger } from '../logger.js';
+import {
+  type Connection as Conn,
+  Connection,
+  type ConnectionHandlers,
+  type HubServices,
+  type HubSocket,
+} from './connection.js';
+import { type HubContext, invalidMessage } from './context.js';
+import { Registry } from './delivery.js';
+import { notifyOffline } from './handlers.js';
+import { type HubOptions, type RequestInfo, resolveConfig } from './options.js';
+import { PresenceTracker } from './presence.js';
+
+/** A message published by server code (`hub.publish`). */
+export interface PublishInput {
+  text: string;
+  data?: JsonValue;
+  /** @default options.systemUserId ('system') */
+  senderId?: string;
+  sender?: Profile;
+  /** Idempotency key (e.g. a webhook delivery id). @default a random id */
+  clientMsgId?: string;
+}
+
+/** A custom event sent by server code. */
+export interface HubEvent<E extends EventSchemas, K extends EventName<E>> {
+  name: K;
+  payload: EventInput<E, K>;
+}
+
+/** Why an upgrade is refused before it becomes a WebSocket. */
+export interface UpgradeRejection {
+  /** HTTP status to answer with: 403 (origin not allowed) or 503 (hub closing). */
+  status: 403 | 503;
+  reason: string;
+}
+
+/** Numbers for dashboards; cheap to call. */
+export interface HubStats {
+  /** Open sockets on this process, including ones not past `hello` yet. */
+  connections: number;
+  /** Sockets past `welcome`. */
+  sessions: number;
+  /** Distinct users with a session on this process. */
+  users: number;
+  /** Conversations with at least one local subscriber. */
+  conversations: number;
+  framesIn: number;
+  framesOut: number;
+  messagesStored: number;
+  droppedEphemeral: number;
+  rateLimited: number;
+  slowConsumerCloses: number;
+  heartbeatTimeouts: number;
+  closing: boolean;
+}
+
+/** The hub: server API plus the two entry points adapters use. */
+export interface Hub<E extends EventSchemas = NoEvents> {
+  /** Stores and fans out a message from server code (system, bot, webhook). */
+  publish(conversationId: string, input: PublishInput): Promise<Message>;
+  /** Sends a custom event to every socket of one user (on every process). */
+  sendToUser<K extends EventName<E>>(userId: string, event: HubEvent<E, K>): Promise<void>;
+  /** Sends a custom event to every member socket of a conversation. */
+  emit<K extends EventName<E>>(conversationId: string, event: HubEvent<E, K>): Promise<void>;
+  /** Adds users to a conversation; their connected sockets get `joined` and its messages. */
+  join(conversationId: string, userIds: readonly string[]): Promise<void>;
+  /** Removes users from a conversation; their sockets get `left` and stop receiving it. */
+  leave(conversationId: string, userIds: readonly string[]): Promise<void>;
+  /** Closes every socket of a user on every process. @default code 4403, reason 'disconnected' */
+  disconnectUser(userId: string, options?: { code?: number; reason?: string }): Promise<void>;
+  stats(): HubStats;
+  /**
+   * Graceful shutdown: refuses new upgrades, sends `shutdown` (jittered `retryAfterMs`) then
+   * closes every socket with 1012 in batches, detaches adapters, and closes the engine if the hub
+   * created it. Idempotent.
+   */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+  /** For adapters: checks an upgrade request (origin, closing). `null` means accept. */
+  admit(request: RequestInfo): UpgradeRejection | null;
+  /** For adapters: hands over an accepted WebSocket; returns the callbacks to wire. */
+  open(socket: HubSocket, request: RequestInfo): ConnectionHandlers;
+  /** For adapters: registers cleanup run by `close()` (e.g. detaching from the HTTP server). */
+  onClose(dispose: () => Promise<void> | void): void;
+  /** Frame size limit, for the adapter's `maxPayload`. */
+  readonly maxFrameBytes: number;
+}
+
+/** Creates a hub. See the package README for every option and its default. */
+export function createHub<const E extends EventSchemas = NoEvents>(options: HubOptions<E>): Hub<E> {
+  if (typeof options.authenticate !== 'function' || typeof options.conversationsOf !== 'function') {
+    throw new TypeError('createHub: authenticate and conversationsOf are required');
+  }
+  const ownsEngine = options.engine === undefined;
+  const ctx: HubContext = {
+    options: options as unknown as HubOptions<EventSchemas>,
+    config: resolveConfig(options as unknown as HubOptions<EventSchemas>),
+    engine: options.engine ?? createMemoryEngine(),
+    logger: options.logger ?? silentLogger,
+    counters: {
+      framesIn: 0,
+      framesOut: 0,
+      messagesStored: 0,
+      droppedEphemeral: 0,
+      rateLimited: 0,
+      slowConsumerCloses: 0,
+      heartbeatTimeouts: 0,
+    },
+    closing: false,
+  };
+  const registry = new Registry(ctx);
+  const services: HubServices = {
+    ctx,
+    registry,
+    presence: new PresenceTracker(ctx),
+    connections: new Set<Conn>(),
+  };
+  const started = registry.start();
+  started.catch((err: unknown) =>
+    ctx.logger.error({ err }, 'parley: presence subscription failed'),
+  );
+  const disposers: (() => Promise<void> | void)[] = [];
+  let closed: Promise<void> | undefined;
+
+  const ensureOpen = (): void => {
+    if (ctx.closing) throw new HubClosedError();
+  };
+
+  const validated = async (name: string, payload: unknown): Promise<unknown> => {
+    const v = await validateEvent(ctx.options.events ?? {}, name, payload);
+    if (!v.ok) throw new HubUsageError(v.message);
+    return v.value;
+  };
+
+  const origins = options.origins;
+  const originAllowed = (req: RequestInfo): boolean => {
+    if (origins === undefined) return true;
+    if (typeof origins === 'function') return origins(req.origin, req);
+    return req.origin === undefined || origins.includes(req.origin);
+  };
+
+  async function shutdown(): Promise<void> {
+    ctx.closing = true;
+    services.presence.stop();
+    const conns = [...services.connections];
+    const { batchSize, batchIntervalMs, retryJitterMs } = ctx.config;
+    for (let i = 0; i < conns.length; i += batchSize) {
+      if (i > 0) await new Promise((r) => setTimeout(r, batchIntervalMs));
+      for (const c of conns.slice(i, i + batchSize)) {
+        if (c.state === 'open')
+          c.send({ type: 'shutdown', retryAfterMs: Math.floor(Math.random() * retryJitterMs) });
+        c.close(CloseCode.ServiceRestart, 'service restart');
+      }
+    }
+    await Promise.all(conns.map((c) => c.closed));
+    await started.catch(() => undefined);
+    await registry.stop();
+    for (const d of disposers.splice(0)) {
+      try {
+        await d();
+      } catch (err) {
+        ctx.logger.warn({ err }, 'parley: adapter cleanup failed');
+      }
+    }
+    if (ownsEngine) await ctx.engine.close();
+  }
+
+  const hub: Hub<E> = {
+    maxFrameBytes: ctx.config.maxFrameBytes,
+
+    async publish(conversationId, input) {
+      ensureOpen();
+      if (typeof conversationId !== 'string' || conversationId === '')
+        throw new HubUsageError('conversationId is required');
+      const message = {
+        id: globalThis.crypto.randomUUID(),
+        conversationId,
+        clientMsgId: input.clientMsgId ?? `srv-${globalThis.crypto.randomUUID()}`,
+        senderId: input.senderId ?? ctx.config.systemUserId,
+        ...(input.sender === undefined ? {} : { sender: input.sender }),
+        kind: 'system' as const,
+        text: input.text,
+        ...(input.data === undefined ? {} : { data: input.data }),
+        createdAt: Date.now(),
+      };
+      const problem = invalidMessage(message);
+      if (problem !== undefined) throw new HubUsageError(`hub.publish: ${problem}`);
+      const result = await ctx.engine.append({ draft: message });
+      if (!result.duplicate) {
+        ctx.counters.messagesStored++;
+        void notifyOffline(ctx, result.message);
+      }
+      return result.message;
+    },
+
+    async sendToUser(userId, event) {
+      ensureOpen();
+      const payload = await validated(event.name, event.payload);
+      await ctx.engine.publish(`user:${userId}`, {
+        kind: 'event',
+        name: event.name,
+        from: ctx.config.systemUserId,
+        payload,
+      });
+    },
+
+    async emit(conversationId, event) {
+      ensureOpen();
+      const payload = await validated(event.name, event.payload);
+      await ctx.engine.publish(`conv:${conversationId}`, {
+        kind: 'event',
+        name: event.name,
+        from: ctx.config.systemUserId,
+        conversationId,
+        payload,
+      });
+    },
+
+    async join(conversationId, userIds) {
+      ensureOpen();
+      await ctx.engine.addMembers(conversationId, userIds);
+      await Promise.all(
+        userIds.map((userId) =>
+          ctx.engine.publish(`user:${userId}`, { kind: 'joined', userId, conversationId }),
+        ),
+      );
+    },
+
+    async leave(conversationId, userIds) {
+      ensureOpen();
+      await ctx.engine.removeMembers(conversationId, userIds);
+      await Promise.all(
+        userIds.map((userId) =>
+          ctx.engine.publish(`user:${userId}`, { kind: 'left', userId, conversationId }),
+        ),
+      );
+    },
+
+    async disconnectUser(userId, opts = {}) {
+      ensureOpen();
+      await ctx.engine.publish(`user:${userId}`, {
+        kind: 'disconnect',
+        userId,
+        code: opts.code ?? CloseCode.Forbidden,
+        reason: (opts.reason ?? 'disconnected').slice(0, 100),
+      });
+    },
+
+    stats() {
+      let sessions = 0;
+      for (const c of services.connections) if (c.state === 'open') sessions++;
+      return {
+        connections: services.connections.size,
+        sessions,
+        users: registry.userCount,
+        conversations: registry.conversationCount,
+        ...ctx.counters,
+        closing: ctx.closing,
+      };
+    },
+
+    close() {
+      closed ??= shutdown();
+      return closed;
+    },
+
+    [Symbol.asyncDispose]() {
+      return hub.close();
+    },
+
+    admit(request) {
+      if (ctx.closing) return { status: 503, reason: 'closing' };
+      let ok: boolean;
+      try {
+        ok = originAllowed(request);
+      } catch (err) {
+        ctx.logger.error({ err }, 'parley: origins check failed');
+        ok = false;
+      }
+      return ok ? null : { status: 403, reason: 'origin not allowed' };
+    },
+
+    open(socket, request) {
+      const conn = new Connection(services, socket, request);
+      if (ctx.closing) conn.close(CloseCode.ServiceRestart, 'service restart');
+      else if (request.protocols.length > 0 && !request.protocols.includes(SUBPROTOCOL)) {
+        conn.close(CloseCode.SubprotocolNotAcceptable, 'unsupported protocol');
+      }
+      return conn.handlers();
+    },
+
+    onClose(dispose) {
+      disposers.push(dispose);
+    },
+  };
+  return hub;
+}

@@ -1,0 +1,224 @@
+/**
+ * Options of `createHub`, their defaults, and the hook types. Defaults live beside the options.
+ */
+
+import type { EventSchemas } from '@parley/protocol';
+import { Limits, type Message, type NoEvents, type Profile } from '@parley/protocol';
+import type { Engine, MessageDraft } from '../engine/types.js';
+import type { Logger } from '../logger.js';
+
+/** The transport-neutral view of the upgrade request, given to `authenticate` and `origins`. */
+export interface RequestInfo {
+  headers: Record<string, string | string[] | undefined>;
+  /** Path and query of the upgrade request. */
+  url: string;
+  remoteAddress: string | undefined;
+  /** Parsed `Cookie` header. */
+  cookies: Record<string, string>;
+  /** The `Origin` header, if any. */
+  origin: string | undefined;
+  /** Subprotocols the client offered in `Sec-WebSocket-Protocol`. */
+  protocols: string[];
+}
+
+/** What `authenticate` returns for an accepted user. */
+export interface AuthResult {
+  userId: string;
+  /** Public profile stored on the user's messages (name, avatarUrl). */
+  profile?: Profile;
+  /** When the credential expires (ms since epoch); the hub then asks for a fresh token in-band. */
+  expiresAt?: number;
+}
+
+/** Input of `authenticate`. */
+export interface AuthInput {
+  /** The token from `hello` or from an in-band `auth` frame; absent when the client sent none. */
+  token: string | undefined;
+  request: RequestInfo;
+  /** `hello` for a new connection, `refresh` for an in-band `auth`. */
+  reason: 'hello' | 'refresh';
+}
+
+/** What `persist` may return to change the message before it is stored. */
+export interface PersistResult {
+  /** The app's own message id. */
+  id?: string;
+  text?: string;
+  data?: Message['data'];
+}
+
+/** Input of `onOfflineRecipients`. */
+export interface OfflineRecipients {
+  conversationId: string;
+  message: Message;
+  /** Members (other than the sender) without a live socket on any process. */
+  userIds: string[];
+}
+
+/** Input of `onRead`. */
+export interface ReadReceipt {
+  conversationId: string;
+  userId: string;
+  seq: number;
+}
+
+/** Options of `createHub`. */
+export interface HubOptions<E extends EventSchemas = NoEvents> {
+  /**
+   * Identifies the user from the `hello` token and/or the upgrade request (cookies, headers).
+   * Return `null` to refuse (close 4401: the client refreshes its token), throw `ForbiddenError`
+   * to refuse for good (close 4403). Any other throw closes with 1011 and is logged.
+   */
+  authenticate: (input: AuthInput) => Promise<AuthResult | null> | AuthResult | null;
+  /** Every conversation the user belongs to; the socket is subscribed to all of them. */
+  conversationsOf: (userId: string) => Promise<readonly string[]> | readonly string[];
+  /**
+   * Membership check run on every conversation frame (send, typing, read, sync, history, event).
+   * @default membership as known from `conversationsOf` at connect time plus `hub.join`/`hub.leave`
+   */
+  isMember?: (userId: string, conversationId: string) => Promise<boolean> | boolean;
+  /**
+   * Members of a conversation, for offline recipients, presence and user-addressed events.
+   * @default the members the engine has recorded from `conversationsOf` and `hub.join`
+   */
+  membersOf?: (conversationId: string) => Promise<readonly string[]> | readonly string[];
+  /**
+   * Called before a message is stored (not for retries the hub recognises). May return changes,
+   * or throw `MessageRejectedError` to reject it (the sender gets a `rejected` error).
+   * @default store as is
+   */
+  persist?: (draft: MessageDraft) => Promise<PersistResult | undefined> | PersistResult | undefined;
+  /** Called when a user's read position advances. @default none */
+  onRead?: (receipt: ReadReceipt) => Promise<void> | void;
+  /** Called after a message is stored with the members that had no live socket. @default none */
+  onOfflineRecipients?: (input: OfflineRecipients) => Promise<void> | void;
+  /** The app's custom events, from `defineEvents`. @default no custom events */
+  events?: E;
+  /** Storage and fan-out. @default createMemoryEngine() */
+  engine?: Engine;
+  /** @default a silent logger */
+  logger?: Logger;
+  /**
+   * Allowed `Origin` values (exact match), or a predicate. Checked at upgrade: a refused origin
+   * gets HTTP 403 and no WebSocket. Requests without an `Origin` header (non-browser clients)
+   * are allowed unless the predicate says otherwise.
+   * @default every origin
+   */
+  origins?: readonly string[] | ((origin: string | undefined, request: RequestInfo) => boolean);
+  /** Sender id and `from` of messages/events sent by server code. @default 'system' */
+  systemUserId?: string;
+  limits?: LimitOptions;
+  heartbeat?: HeartbeatOptions;
+  backpressure?: BackpressureOptions;
+  presence?: PresenceOptions;
+  typing?: {
+    /** How long receivers show "typing" without a refresh. @default 6000 */
+    ttlMs?: number;
+  };
+  auth?: {
+    /** The `reauth` request is sent this long before the credential expires. @default 60_000 */
+    refreshLeadMs?: number;
+  };
+  shutdown?: ShutdownOptions;
+}
+
+export interface LimitOptions {
+  /** Largest inbound frame in bytes; bigger ones are closed with 1009. @default 65536 */
+  maxFrameBytes?: number;
+  /** No `hello` within this time: close 4408. @default 10_000 */
+  helloTimeoutMs?: number;
+  /** Conversations per user; more from `conversationsOf` closes with 4403. @default 5000 */
+  maxConversationsPerUser?: number;
+  /** Messages per replay; a larger gap gets `reset`. @default 1000 */
+  maxReplay?: number;
+  /** Default `history` page size. @default 50 */
+  historyPageSize?: number;
+  rate?: {
+    /** Token bucket size (burst), in frames. @default 60 */
+    burst?: number;
+    /** Refill rate, in frames per second. @default 20 */
+    perSecond?: number;
+    /** Rate-limited frames within 10 s that count as a flood: close 4429. @default 100 */
+    floodThreshold?: number;
+  };
+}
+
+export interface HeartbeatOptions {
+  /** Server ping interval. @default 25_000 */
+  intervalMs?: number;
+  /** A ping not answered within this time terminates the link. @default 10_000 */
+  timeoutMs?: number;
+}
+
+export interface BackpressureOptions {
+  /** Past this many buffered bytes, typing and presence frames are dropped. @default 262_144 */
+  softLimitBytes?: number;
+  /** Past this many buffered bytes, the socket is closed with 1013. @default 1_048_576 */
+  hardLimitBytes?: number;
+}
+
+export interface PresenceOptions {
+  /** A user stays online this long after the last socket closed. @default 5000 */
+  graceMs?: number;
+}
+
+export interface ShutdownOptions {
+  /** Sockets closed per batch on `hub.close()`. @default 200 */
+  batchSize?: number;
+  /** Pause between batches. @default 50 */
+  batchIntervalMs?: number;
+  /** `shutdown.retryAfterMs` is uniformly jittered in [0, this). @default 5000 */
+  retryJitterMs?: number;
+  /** Sockets that did not finish the close handshake by then are terminated. @default 3000 */
+  closeTimeoutMs?: number;
+}
+
+/** Every option resolved to a value. */
+export interface ResolvedConfig {
+  maxFrameBytes: number;
+  helloTimeoutMs: number;
+  maxConversationsPerUser: number;
+  maxReplay: number;
+  historyPageSize: number;
+  rateBurst: number;
+  ratePerSecond: number;
+  floodThreshold: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  softLimitBytes: number;
+  hardLimitBytes: number;
+  graceMs: number;
+  typingTtlMs: number;
+  refreshLeadMs: number;
+  batchSize: number;
+  batchIntervalMs: number;
+  retryJitterMs: number;
+  closeTimeoutMs: number;
+  systemUserId: string;
+}
+
+/** Applies defaults. */
+export function resolveConfig(o: HubOptions<EventSchemas>): ResolvedConfig {
+  return {
+    maxFrameBytes: o.limits?.maxFrameBytes ?? Limits.MAX_FRAME_BYTES,
+    helloTimeoutMs: o.limits?.helloTimeoutMs ?? 10_000,
+    maxConversationsPerUser: o.limits?.maxConversationsPerUser ?? 5000,
+    maxReplay: o.limits?.maxReplay ?? 1000,
+    historyPageSize: o.limits?.historyPageSize ?? 50,
+    rateBurst: o.limits?.rate?.burst ?? 60,
+    ratePerSecond: o.limits?.rate?.perSecond ?? 20,
+    floodThreshold: o.limits?.rate?.floodThreshold ?? 100,
+    heartbeatIntervalMs: o.heartbeat?.intervalMs ?? 25_000,
+    heartbeatTimeoutMs: o.heartbeat?.timeoutMs ?? 10_000,
+    softLimitBytes: o.backpressure?.softLimitBytes ?? 262_144,
+    hardLimitBytes: o.backpressure?.hardLimitBytes ?? 1_048_576,
+    graceMs: o.presence?.graceMs ?? 5000,
+    typingTtlMs: o.typing?.ttlMs ?? 6000,
+    refreshLeadMs: o.auth?.refreshLeadMs ?? 60_000,
+    batchSize: o.shutdown?.batchSize ?? 200,
+    batchIntervalMs: o.shutdown?.batchIntervalMs ?? 50,
+    retryJitterMs: o.shutdown?.retryJitterMs ?? 5000,
+    closeTimeoutMs: o.shutdown?.closeTimeoutMs ?? 3000,
+    systemUserId: o.systemUserId ?? 'system',
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * @packageDocumentation
+ * Parley hub: a transport-agnostic core (`createHub`), the in-memory engine, and the engine
+ * contract. Adapters live at `@parley/server-adapter/node` and `@parley/server-adapter/fastify`.
+ */
+
+export { createMemoryEngine, type MemoryEngineOptions } from './engine/memory.js';
+export type * from './engine/types.js';
+export {
+  ForbiddenError,
+  HubClosedError,
+  HubError,
+  HubUsageError,
+  MessageRejectedError,
+} from './errors.js';
+export type { ConnectionHandlers, HubSocket } from './hub/connection.js';
+export {
+  createHub,
+  type Hub,
+  type HubEvent,
+  type HubStats,
+  type PublishInput,
+  type UpgradeRejection,
+} from './hub/hub.js';
+export type {
+  AuthInput,
+  AuthResult,
+  BackpressureOptions,
+  HeartbeatOptions,
+  HubOptions,
+  LimitOptions,
+  OfflineRecipients,
+  PersistResult,
+  PresenceOptions,
+  ReadReceipt,
+  RequestInfo,
+  ShutdownOptions,
+} from './hub/options.js';
+export { type Logger, silentLogger } from './logger.js';

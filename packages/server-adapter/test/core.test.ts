@@ -1,0 +1,170 @@
+/**
+ * The core without any socket library: a fake socket, and fake timers for the timing logic
+ * (hello timeout, heartbeat bound, presence grace period, token expiry).
+ */
+import { decodeServerFrame, type ServerFrame } from '@parley/protocol';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createHub, type Hub } from '../src/hub/hub.js';
+import type { HubOptions, RequestInfo } from '../src/hub/options.js';
+
+class FakeSocket {
+  frames: ServerFrame[] = [];
+  closed: { code: number; reason: string } | undefined;
+  terminated = false;
+  pings = 0;
+  buffered = 0;
+  handlers!: ReturnType<Hub['open']>;
+  send(data: string): void {
+    this.frames.push(decodeServerFrame(data));
+  }
+  bufferedAmount(): number {
+    return this.buffered;
+  }
+  close(code: number, reason: string): void {
+    this.closed = { code, reason };
+    queueMicrotask(() => this.handlers.onClose(code, reason));
+  }
+  terminate(): void {
+    this.terminated = true;
+    queueMicrotask(() => this.handlers.onClose(1006, ''));
+  }
+  ping(): void {
+    this.pings++;
+  }
+  of<K extends ServerFrame['type']>(type: K): Extract<ServerFrame, { type: K }>[] {
+    return this.frames.filter((f): f is Extract<ServerFrame, { type: K }> => f.type === type);
+  }
+}
+
+const request: RequestInfo = {
+  headers: {},
+  url: '/parley',
+  remoteAddress: '127.0.0.1',
+  cookies: {},
+  origin: undefined,
+  protocols: ['parley.v1'],
+};
+
+describe('hub core with fake timers', () => {
+  let hub: Hub;
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(async () => {
+    const closing = hub?.close();
+    await vi.runAllTimersAsync();
+    await closing;
+    vi.useRealTimers();
+  });
+
+  const make = (options: Partial<HubOptions> = {}) => {
+    hub = createHub({
+      authenticate: ({ token }) => {
+        if (!token) return null;
+        const [userId, exp] = token.split('@');
+        return { userId: userId!, ...(exp ? { expiresAt: Number(exp) } : {}) };
+      },
+      conversationsOf: () => ['c1'],
+      ...options,
+    });
+    return hub;
+  };
+  const open = async (token?: string): Promise<FakeSocket> => {
+    const s = new FakeSocket();
+    s.handlers = hub.open(s, request);
+    if (token !== undefined) {
+      s.handlers.onMessage(JSON.stringify({ type: 'hello', protocol: 1, token }));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(s.of('welcome')).toHaveLength(1);
+    }
+    return s;
+  };
+
+  it('closes 4408 exactly at the hello timeout', async () => {
+    make();
+    const s = await open();
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(s.closed).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s.closed).toEqual({ code: 4408, reason: 'hello timeout' });
+  });
+
+  it('detects a dead link within intervalMs + timeoutMs and keeps a live one', async () => {
+    make();
+    const dead = await open('alice');
+    const live = await open('bob');
+    await vi.advanceTimersByTimeAsync(25_000);
+    expect([dead.pings, live.pings]).toEqual([1, 1]);
+    live.handlers.onPong();
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(dead.terminated).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(dead.terminated).toBe(true);
+    expect(live.terminated).toBe(false);
+    await vi.advanceTimersByTimeAsync(15_000); // 25 s after the pong
+    expect(live.pings).toBe(2);
+    expect(hub.stats().heartbeatTimeouts).toBe(1);
+  });
+
+  it('announces offline only after the grace period', async () => {
+    make({ presence: { graceMs: 5000 } });
+    const watcher = await open('bob');
+    const alice = await open('alice');
+    expect(watcher.of('presence')).toEqual([{ type: 'presence', userId: 'alice', online: true }]);
+    alice.handlers.onClose(1000, '');
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(watcher.of('presence')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(2);
+    expect(watcher.of('presence').at(-1)).toMatchObject({ userId: 'alice', online: false });
+  });
+
+  it('asks for a fresh token refreshLeadMs before expiry and closes 4401 at expiry', async () => {
+    // No heartbeat in the way: the fake socket never answers pings.
+    make({ auth: { refreshLeadMs: 60_000 }, heartbeat: { intervalMs: 1_000_000 } });
+    const s = await open(`alice@${Date.now() + 120_000}`);
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(s.of('reauth')).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s.of('reauth')).toEqual([{ type: 'reauth', deadlineMs: 60_000 }]);
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(s.closed).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(s.closed).toEqual({ code: 4401, reason: 'token expired' });
+  });
+
+  it('keeps a refreshed session past the original expiry', async () => {
+    make({ auth: { refreshLeadMs: 60_000 }, heartbeat: { intervalMs: 1_000_000 } });
+    const s = await open(`alice@${Date.now() + 120_000}`);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(s.of('reauth')).toHaveLength(1);
+    const next = Date.now() + 600_000;
+    s.handlers.onMessage(JSON.stringify({ type: 'auth', ref: 'r', token: `alice@${next}` }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.of('authed')).toEqual([{ type: 'authed', ref: 'r', expiresAt: next }]);
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(s.closed).toBeUndefined();
+    expect(s.of('reauth')).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(s.closed).toEqual({ code: 4401, reason: 'token expired' });
+  });
+
+  it('drops ephemeral frames past the soft limit and closes 1013 past the hard limit', async () => {
+    make({ backpressure: { softLimitBytes: 100, hardLimitBytes: 1000 } });
+    const bob = await open('bob');
+    const alice = await open('alice');
+    bob.buffered = 500;
+    alice.handlers.onMessage(
+      JSON.stringify({ type: 'typing', conversationId: 'c1', state: 'start' }),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(bob.of('typing')).toEqual([]);
+    expect(hub.stats().droppedEphemeral).toBe(1);
+    await hub.publish('c1', { text: 'kept' });
+    expect(bob.of('message')).toHaveLength(1);
+    bob.buffered = 5000;
+    await hub.publish('c1', { text: 'too much' });
+    expect(bob.closed).toEqual({ code: 1013, reason: 'slow consumer' });
+    await hub.publish('c1', { text: 'not queued' });
+    expect(bob.of('message')).toHaveLength(2);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The adapter matrix (like graphql-ws's tServers): each entry starts a real server on
+ * 127.0.0.1:0 with the hub attached at `/parley` next to a plain HTTP route, and disposes of all.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { EventSchemas } from '@parley/protocol';
+import express from 'express';
+import Fastify from 'fastify';
+import { parleyFastify } from '../../src/adapters/fastify.js';
+import { attachHub } from '../../src/adapters/node.js';
+import { createHub, type Hub } from '../../src/hub/hub.js';
+import type { HubOptions } from '../../src/hub/options.js';
+
+export interface TServer<E extends EventSchemas = EventSchemas> {
+  url: string;
+  /** Base HTTP URL (for REST routes). */
+  http: string;
+  hub: Hub<E>;
+  /** Closes the hub and the HTTP server; resolves when nothing is left listening. */
+  dispose(): Promise<void>;
+  /** Resolves once the HTTP server stopped listening and all its connections ended. */
+  serverClosed(): Promise<void>;
+}
+
+export type StartServer = <E extends EventSchemas>(options: HubOptions<E>) => Promise<TServer<E>>;
+
+function listen(server: http.Server): Promise<number> {
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
+  );
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+const startNode: StartServer = async (options) => {
+  const hub = createHub(options);
+  const server = http.createServer((_req, res) => res.end('ok'));
+  attachHub(hub, server, { path: '/parley' });
+  const port = await listen(server);
+  return {
+    url: `ws://127.0.0.1:${port}/parley`,
+    http: `http://127.0.0.1:${port}`,
+    hub,
+    dispose: async () => {
+      await hub.close();
+      await closeServer(server);
+    },
+    serverClosed: () => closeServer(server),
+  };
+};
+
+const startExpress: StartServer = async (options) => {
+  const hub = createHub(options);
+  const app = express();
+  app.get('/health', (_req, res) => {
+    res.json({ ok: true });
+  });
+  const server = http.createServer(app);
+  attachHub(hub, server, { path: '/parley' });
+  const port = await listen(server);
+  return {
+    url: `ws://127.0.0.1:${port}/parley`,
+    http: `http://127.0.0.1:${port}`,
+    hub,
+    dispose: async () => {
+      await hub.close();
+      await closeServer(server);
+    },
+    serverClosed: () => closeServer(server),
+  };
+};
+
+const startFastify: StartServer = async (options) => {
+  const hub = createHub(options);
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  app.get('/health', async () => ({ ok: true }));
+  await app.register(parleyFastify, { hub, path: '/parley' });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= app.close().then(() => undefined);
+    return closing;
+  };
+  return {
+    url: `ws://127.0.0.1:${port}/parley`,
+    http: `http://127.0.0.1:${port}`,
+    hub,
+    dispose: async () => {
+      await hub.close();
+      await close();
+    },
+    serverClosed: close,
+  };
+};
+
+/** Every adapter the hub suite runs over. */
+export const tServers: { name: string; start: StartServer }[] = [
+  { name: 'node:http', start: startNode },
+  { name: 'express', start: startExpress },
+  { name: 'fastify', start: startFastify },
+];
