@@ -4,6 +4,7 @@
  */
 import { decodeServerFrame, type ServerFrame } from '@parley/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createMemoryEngine } from '../src/engine/memory.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions, RequestInfo } from '../src/hub/options.js';
 
@@ -116,6 +117,23 @@ describe('hub core with fake timers', () => {
     expect(watcher.of('presence')).toHaveLength(1);
     await vi.advanceTimersByTimeAsync(2);
     expect(watcher.of('presence').at(-1)).toMatchObject({ userId: 'alice', online: false });
+  });
+
+  it('retries the presence subscription while the engine is unreachable at start', async () => {
+    const engine = createMemoryEngine();
+    const subscribe = engine.subscribe.bind(engine);
+    let failures = 3;
+    engine.subscribe = (topic, handler) =>
+      topic === 'presence' && failures-- > 0
+        ? Promise.reject(new Error('store unreachable'))
+        : subscribe(topic, handler);
+    make({ engine, presence: { graceMs: 5000 } });
+    // 3 failed attempts, backing off 250 + 500 + 1000 ms.
+    await vi.advanceTimersByTimeAsync(1_750);
+    expect(failures).toBe(-1);
+    const watcher = await open('bob');
+    await open('alice');
+    expect(watcher.of('presence')).toEqual([{ type: 'presence', userId: 'alice', online: true }]);
   });
 
   it('asks for a fresh token refreshLeadMs before expiry and closes 4401 at expiry', async () => {

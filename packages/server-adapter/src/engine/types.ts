@@ -82,6 +82,13 @@ export interface MessageEnvelope {
   message: Message;
   /** See {@link AppendInput.origin}. */
   origin?: string;
+  /**
+   * Epoch of the history the message was stored in. Engines whose history can be lost while the
+   * hub runs (Redis: FLUSHALL, a restart without persistence) set it; when it differs from the
+   * epoch a socket is at, the hub sends `reset` (epoch_changed) before the message instead of
+   * discarding the restarted seqs as already delivered.
+   */
+  epoch?: string;
 }
 
 /** Everything the hub fans out between processes. Topics are documented on {@link Topic}. */
@@ -203,6 +210,13 @@ export interface Engine {
     connectionId: string,
     graceMs: number,
   ): Promise<{ remaining: number }>;
+  /**
+   * Optional. Claims the users that went offline since the last call: their last connection was
+   * removed and the grace period elapsed, or their connections expired (a crashed process never
+   * called `presenceDisconnect`). Each transition is returned once, to one caller on one process.
+   * When present, the hub calls it periodically instead of running its own grace timers.
+   */
+  presenceSweep?(limit?: number): Promise<{ userId: string; lastSeenAt: number }[]>;
   /** Presence of each user (expired connections and elapsed grace periods do not count). */
   presence(userIds: readonly string[]): Promise<Map<string, PresenceRecord>>;
   /** The users among `userIds` that have at least one live connection right now (grace ignored). */

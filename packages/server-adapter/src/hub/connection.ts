@@ -55,7 +55,16 @@ interface ConvCursor {
   /** Highest seq delivered (or covered by a replay/reset) on this socket. */
   upTo: number;
   /** While a replay is being fetched: live frames held back, in arrival order. */
-  buffer: { message: Message; frame: string; origin: string | undefined }[] | null;
+  buffer:
+    | {
+        message: Message;
+        frame: string;
+        origin: string | undefined;
+        epoch: string | undefined;
+      }[]
+    | null;
+  /** Epoch of the history `upTo` counts in (from welcome/joined/replay, or the live messages). */
+  epoch: string | undefined;
 }
 
 type State = 'hello' | 'authenticating' | 'open' | 'closed';
@@ -272,17 +281,36 @@ export class Connection implements Deliverable {
   // Deliverable
   // -------------------------------------------------------------------------------------------
 
-  deliverMessage(message: Message, frame: string, origin: string | undefined): void {
+  deliverMessage(
+    message: Message,
+    frame: string,
+    origin: string | undefined,
+    epoch?: string,
+  ): void {
     const cur = this.convs.get(message.conversationId);
     if (cur === undefined || this.state === 'closed') return;
     if (cur.buffer !== null) {
-      cur.buffer.push({ message, frame, origin });
+      cur.buffer.push({ message, frame, origin, epoch });
       // A replay fetch that takes forever must not hold unbounded frames.
       if (cur.buffer.length > this.ctx.config.maxReplay) {
         this.close(CloseCode.TryAgainLater, 'fell behind');
       }
       return;
     }
+    if (epoch !== undefined && cur.epoch !== undefined && epoch !== cur.epoch) {
+      // The store lost its history (a flushed Redis) and seqs restarted under a new epoch: say so,
+      // instead of dropping the new seqs as already delivered (a silent hole).
+      cur.epoch = epoch;
+      cur.upTo = message.seq - 1;
+      this.send({
+        type: 'reset',
+        conversationId: message.conversationId,
+        epoch,
+        seq: cur.upTo,
+        reason: 'epoch_changed',
+      });
+    }
+    cur.epoch ??= epoch;
     if (message.seq <= cur.upTo) return;
     cur.upTo = message.seq;
     if (origin !== this.id) {
@@ -309,17 +337,18 @@ export class Connection implements Deliverable {
 
   /** Starts holding live messages of a conversation back (before its replay/joined). */
   hold(conversationId: string): void {
-    this.convs.set(conversationId, { upTo: 0, buffer: [] });
+    this.convs.set(conversationId, { upTo: 0, buffer: [], epoch: undefined });
   }
 
   /** Marks `upTo` as covered and releases held messages above it, in order. */
-  release(conversationId: string, upTo: number): void {
+  release(conversationId: string, upTo: number, epoch?: string): void {
     const cur = this.convs.get(conversationId);
     if (cur === undefined) return;
     const held = cur.buffer ?? [];
     cur.buffer = null;
     cur.upTo = Math.max(cur.upTo, upTo);
-    for (const h of held) this.deliverMessage(h.message, h.frame, h.origin);
+    cur.epoch = epoch ?? cur.epoch;
+    for (const h of held) this.deliverMessage(h.message, h.frame, h.origin, h.epoch);
   }
 
   joined(conversationId: string): void {

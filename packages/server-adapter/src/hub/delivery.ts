@@ -12,7 +12,7 @@ export interface Deliverable {
   readonly id: string;
   readonly userId: string | undefined;
   /** A message (or this connection's own ack) for a subscribed conversation, in seq order. */
-  deliverMessage(message: Message, frame: string, origin: string | undefined): void;
+  deliverMessage(message: Message, frame: string, origin: string | undefined, epoch?: string): void;
   /** Any other frame; `ephemeral` frames are dropped under backpressure. */
   deliver(frame: string, ephemeral: boolean): void;
   /** `hub.join` / `hub.leave` reached this user. */
@@ -41,9 +41,36 @@ export class Registry {
     return this.byUser.get(userId) ?? new Set();
   }
 
-  /** Subscribes the presence topic. */
-  start(): Promise<unknown> {
-    return this.topic('presence');
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private wakeRetry: (() => void) | undefined;
+
+  /**
+   * Subscribes the presence topic, retrying with capped exponential backoff while the engine is
+   * unreachable (a hub started while Redis is down must still get presence once Redis is back).
+   * Resolves once subscribed, or once {@link abortStart} was called.
+   */
+  async start(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.topic('presence');
+        return;
+      } catch (err) {
+        if (this.ctx.closing) return;
+        const delayMs = Math.min(30_000, 250 * 2 ** attempt);
+        this.ctx.logger.warn({ err, delayMs }, 'parley: presence subscription failed, retrying');
+        await new Promise<void>((resolve) => {
+          this.wakeRetry = resolve;
+          this.retryTimer = setTimeout(resolve, delayMs);
+        });
+        if (this.ctx.closing) return;
+      }
+    }
+  }
+
+  /** Stops a pending {@link start} retry (hub.close). */
+  abortStart(): void {
+    clearTimeout(this.retryTimer);
+    this.wakeRetry?.();
   }
 
   async addUser(conn: Deliverable, userId: string): Promise<void> {
@@ -140,7 +167,7 @@ export class Registry {
         const conns = this.byConversation.get(e.message.conversationId);
         if (conns === undefined) return;
         const frame = JSON.stringify({ type: 'message', message: e.message });
-        for (const c of [...conns]) c.deliverMessage(e.message, frame, e.origin);
+        for (const c of [...conns]) c.deliverMessage(e.message, frame, e.origin, e.epoch);
         return;
       }
       case 'typing': {

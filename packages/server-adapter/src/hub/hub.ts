@@ -137,10 +137,8 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
     presence: new PresenceTracker(ctx),
     connections: new Set<Conn>(),
   };
+  services.presence.start();
   const started = registry.start();
-  started.catch((err: unknown) =>
-    ctx.logger.error({ err }, 'parley: presence subscription failed'),
-  );
   const disposers: (() => Promise<void> | void)[] = [];
   let closed: Promise<void> | undefined;
 
@@ -175,7 +173,8 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
       }
     }
     await Promise.all(conns.map((c) => c.closed));
-    await started.catch(() => undefined);
+    registry.abortStart();
+    await started;
     await registry.stop();
     for (const d of disposers.splice(0)) {
       try {

@@ -7,6 +7,8 @@ import type { HubContext } from './context.js';
 
 export class PresenceTracker {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private sweeping = false;
 
   constructor(private readonly ctx: HubContext) {}
 
@@ -28,6 +30,44 @@ export class PresenceTracker {
     }
   }
 
+  /**
+   * With an engine that sweeps (`presenceSweep`), every process sweeps periodically and announces
+   * what it claims: the end of a grace period, and the users of a crashed process whose
+   * connections expired. Each transition is claimed once, so it is announced once.
+   */
+  start(): void {
+    if (this.ctx.engine.presenceSweep === undefined) return;
+    const everyMs = Math.max(100, Math.min(1000, this.ctx.config.graceMs));
+    this.sweepTimer = setInterval(() => void this.sweep(), everyMs);
+    this.sweepTimer.unref?.();
+  }
+
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.ctx.closing) return;
+    this.sweeping = true;
+    try {
+      for (const { userId, lastSeenAt } of await this.ctx.engine.presenceSweep!()) {
+        // Claimed once for the whole cluster: a failure here loses this one announcement only.
+        try {
+          const conversationIds = [...(await this.ctx.options.conversationsOf(userId))];
+          await this.ctx.engine.publish('presence', {
+            kind: 'presence',
+            userId,
+            online: false,
+            lastSeenAt,
+            conversationIds,
+          });
+        } catch (err) {
+          this.ctx.logger.warn({ err, userId }, 'parley: presence update failed');
+        }
+      }
+    } catch (err) {
+      this.ctx.logger.warn({ err }, 'parley: presence sweep failed');
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
   /** A socket of `userId` closed. Schedules the offline check after the grace period. */
   async disconnected(
     userId: string,
@@ -36,7 +76,8 @@ export class PresenceTracker {
   ): Promise<void> {
     const graceMs = this.ctx.config.graceMs;
     const { remaining } = await this.ctx.engine.presenceDisconnect(userId, connectionId, graceMs);
-    if (remaining > 0 || this.ctx.closing) return;
+    // A sweeping engine announces the end of the grace period itself (see `start`).
+    if (remaining > 0 || this.ctx.closing || this.sweepTimer !== undefined) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       void this.checkOffline(userId, conversationIds);
@@ -74,6 +115,8 @@ export class PresenceTracker {
 
   /** Cancels pending offline checks (hub.close). */
   stop(): void {
+    clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }

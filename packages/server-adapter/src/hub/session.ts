@@ -126,8 +126,8 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
     await Promise.all(
       conversationIds.map(async (id) => {
         const cursor = Object.hasOwn(cursors, id) ? cursors[id]! : { seq: 0 };
-        const upTo = await resume(conn, id, cursor, heads.get(id)!, undefined);
-        conn.release(id, upTo);
+        const head = await resume(conn, id, cursor, heads.get(id)!, undefined);
+        conn.release(id, head.seq, head.epoch);
       }),
     );
   } catch (err) {
@@ -140,7 +140,7 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
 }
 
 /**
- * Answers a cursor with a `replay` (complete, in order) or a `reset`. Returns the seq the client
+ * Answers a cursor with a `replay` (complete, in order) or a `reset`. Returns the head the client
  * is now covered up to. With `known` set and the cursor already at the head, sends nothing.
  */
 export async function resume(
@@ -149,7 +149,7 @@ export async function resume(
   cursor: Cursor,
   known: Head | undefined,
   ref: string | undefined,
-): Promise<number> {
+): Promise<Head> {
   const { ctx } = conn.services;
   const r = ref === undefined ? {} : { ref };
   if (
@@ -157,7 +157,7 @@ export async function resume(
     cursor.seq === known.seq &&
     (cursor.epoch ?? known.epoch) === known.epoch
   ) {
-    return known.seq;
+    return known;
   }
   const range = await ctx.engine.range(conversationId, cursor.seq, ctx.config.maxReplay);
   const { head } = range;
@@ -183,7 +183,7 @@ export async function resume(
     };
     conn.sendRaw(JSON.stringify(frame), false, true);
   }
-  return head.seq;
+  return head;
 }
 
 /** `hub.join` reached one of the user's sockets: subscribe, tell it where the conversation stands. */
@@ -210,5 +210,5 @@ export async function joinConversation(conn: Connection, conversationId: string)
     return;
   }
   conn.send({ type: 'joined', conversationId, seq: head.seq, epoch: head.epoch });
-  conn.release(conversationId, head.seq);
+  conn.release(conversationId, head.seq, head.epoch);
 }
