@@ -1,11 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // The Redis engine (src/engines/redis) is added to the entries with its export.
   entry: {
     index: 'src/index.ts',
     'adapters/node': 'src/adapters/node.ts',
     'adapters/fastify': 'src/adapters/fastify.ts',
+    'engines/redis/index': 'src/engines/redis/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -1,0 +1,85 @@
+/**
+ * Options of the Redis engine, with their defaults beside them.
+ */
+import type { Redis, RedisOptions } from 'ioredis';
+import type { Logger } from '../../logger.js';
+
+/** Options of {@link createRedisEngine}. */
+export interface RedisEngineOptions {
+  /**
+   * The Redis connection: an ioredis instance (the engine uses it for commands and never closes
+   * it), ioredis options, or a `redis://` / `rediss://` URL (the engine owns and closes those
+   * connections). A dedicated subscriber connection is always created with `duplicate()`.
+   * Do not set ioredis' own `keyPrefix`: it does not apply to pub/sub channels; use
+   * {@link RedisEngineOptions.keyPrefix}.
+   * @default 'redis://127.0.0.1:6379'
+   */
+  redis?: Redis | RedisOptions | string;
+  /**
+   * Prefix of every key and pub/sub channel, so several apps (or test runs) share one Redis.
+   * @default 'parley:'
+   */
+  keyPrefix?: string;
+  history?: {
+    /** Messages kept per conversation (exact `XADD MAXLEN`); older ones are trimmed. @default 1000 */
+    maxMessages?: number;
+    /**
+     * Messages older than this are trimmed (on append, and hidden from reads as soon as they are
+     * older). An idle conversation's stream key expires after this long. `Infinity` disables it.
+     * @default 7 days
+     */
+    maxAgeMs?: number;
+  };
+  idempotency?: {
+    /** How long a retried send is recognised (the record's `PX`). @default 24 hours */
+    ttlMs?: number;
+    /**
+     * Idempotency records kept per conversation; the oldest are deleted first (`0`: no limit
+     * besides `ttlMs`).
+     * @default 10_000
+     */
+    maxEntries?: number;
+  };
+  presence?: {
+    /**
+     * How long a user's `lastSeenAt` is remembered after their last connection went away (the
+     * presence hash's expiry).
+     * @default 30 days
+     */
+    lastSeenTtlMs?: number;
+  };
+  /** Where connection problems are reported (pino-compatible). @default a silent logger */
+  logger?: Logger;
+  /**
+   * When the pub/sub connection comes back after a loss, or a live message reveals a gap, the
+   * engine re-reads each subscribed conversation's history and delivers the messages the
+   * subscription missed, in order, before newer ones. At most this many per conversation; beyond
+   * it the gap is left to the clients' `sync` (which answers `reset`).
+   * @default 1000
+   */
+  maxGapFill?: number;
+  /** Clock (ms since the Unix epoch) used for expiries and ages, for tests. @default Date.now */
+  now?: () => number;
+}
+
+/** The defaults of {@link RedisEngineOptions}. */
+export const REDIS_ENGINE_DEFAULTS = {
+  redis: 'redis://127.0.0.1:6379',
+  keyPrefix: 'parley:',
+  maxMessages: 1000,
+  maxAgeMs: 7 * 24 * 3600_000,
+  idempotencyTtlMs: 24 * 3600_000,
+  idempotencyMaxEntries: 10_000,
+  lastSeenTtlMs: 30 * 24 * 3600_000,
+  maxGapFill: 1000,
+} as const;
+
+/** Connection state of one of the engine's two Redis connections. */
+export interface RedisEngineStatus {
+  /** `commands`: the connection that runs scripts; `subscriber`: the pub/sub connection. */
+  connection: 'commands' | 'subscriber';
+  /** `ready`: usable; `reconnecting`: lost, ioredis is retrying; `closed`: the engine was closed. */
+  state: 'ready' | 'reconnecting' | 'closed';
+  /** The error that caused the loss, when there was one. */
+  error?: Error;
+}

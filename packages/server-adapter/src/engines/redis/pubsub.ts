@@ -1,0 +1,337 @@
+/**
+ * Pub/sub on the engine's dedicated subscriber connection: one Redis `SUBSCRIBE` per topic however
+ * many local handlers it has (reference counted, serialised per topic), re-subscribed by ioredis
+ * after a reconnect, and a per-conversation gate that keeps message delivery gap-free across
+ * connection losses.
+ *
+ * Redis pub/sub is at-most-once: what is published while the subscriber connection is down (or
+ * after Redis dropped it for an overfull output buffer) is lost. The gate tracks the last seq it
+ * delivered per conversation topic; when the connection comes back, or a live message skips a
+ * seq, it reads the missed messages from the history (the source of truth) and delivers them in
+ * order before the newer live ones. Messages carry their history's epoch, so a flushed Redis
+ * (seqs restarting at 1 under a new epoch) is told apart from a duplicate.
+ */
+
+import type { Message } from '@parley/protocol';
+import type { Redis } from 'ioredis';
+import type { Envelope, RangeResult, Topic, Unsubscribe } from '../../engine/types.js';
+import type { Logger } from '../../logger.js';
+
+type Handler = (envelope: Envelope) => void;
+
+/** Conversations re-read at once after a reconnect. */
+const RESYNC_CONCURRENCY = 32;
+
+/** How long `subscribe` waits for a (re)connecting subscriber before it rejects. */
+const SUBSCRIBE_TIMEOUT_MS = 10_000;
+
+/** A message envelope as the append script publishes it: with the epoch of its history. */
+type WireMessage = Extract<Envelope, { kind: 'message' }> & { epoch: string };
+
+interface ConversationGate {
+  conversationId: string;
+  /** Epoch and seq of the last message delivered; undefined until the first one. */
+  epoch: string | undefined;
+  seq: number;
+  /** True while missed messages are being read; live ones wait in `held`. */
+  filling: boolean;
+  held: WireMessage[];
+}
+
+interface TopicState {
+  channel: string;
+  handlers: Set<Handler>;
+  /** Whether Redis has (or is about to have) the channel subscribed. */
+  active: boolean;
+  /** Serialises SUBSCRIBE/UNSUBSCRIBE of this channel. */
+  chain: Promise<void>;
+  pending: number;
+  gate: ConversationGate | undefined;
+}
+
+export interface PubSubOptions {
+  subscriber: Redis;
+  channelPrefix: string;
+  logger: Logger;
+  /** Reads missed messages (the engine's `range`, plus each message's stored `origin`). */
+  range: (
+    conversationId: string,
+    after: number,
+    limit: number,
+  ) => Promise<RangeResult & { origins: (string | undefined)[] }>;
+  maxGapFill: number;
+}
+
+const isWireMessage = (e: Envelope): e is WireMessage =>
+  e.kind === 'message' && typeof (e as { epoch?: unknown }).epoch === 'string';
+
+/** The subscriber side of the engine. */
+export class PubSub {
+  private readonly topics = new Map<string, TopicState>();
+  private readonly opts: PubSubOptions;
+  private closed = false;
+
+  constructor(opts: PubSubOptions) {
+    this.opts = opts;
+    opts.subscriber.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
+  }
+
+  /** Subscribes a handler; resolves once Redis confirmed the channel subscription. */
+  async subscribe(topic: Topic, handler: Handler): Promise<Unsubscribe> {
+    const channel = this.opts.channelPrefix + topic;
+    let st = this.topics.get(channel);
+    if (st === undefined) {
+      const conversationId = topic.startsWith('conv:') ? topic.slice(5) : undefined;
+      st = {
+        channel,
+        handlers: new Set(),
+        active: false,
+        chain: Promise.resolve(),
+        pending: 0,
+        gate:
+          conversationId === undefined
+            ? undefined
+            : { conversationId, epoch: undefined, seq: 0, filling: false, held: [] },
+      };
+      this.topics.set(channel, st);
+    }
+    // Wrapped so that the same function subscribed twice is two subscriptions.
+    const h: Handler = (e) => handler(e);
+    st.handlers.add(h);
+    try {
+      await this.reconcile(st);
+    } catch (err) {
+      st.handlers.delete(h);
+      void this.reconcile(st).catch(() => {});
+      throw err;
+    }
+    let done = false;
+    const state = st;
+    return async () => {
+      if (done) return;
+      done = true;
+      state.handlers.delete(h);
+      await this.reconcile(state).catch((err: unknown) => {
+        this.opts.logger.warn({ err, channel }, 'parley redis engine: unsubscribe failed');
+      });
+    };
+  }
+
+  /** Called when the subscriber connection is ready again after a loss. */
+  async resync(): Promise<void> {
+    // ioredis re-sent SUBSCRIBE for every channel before emitting `ready`; a PING on the same
+    // connection returns after those, so nothing published from now on can be missed.
+    await this.opts.subscriber.ping();
+    // One `range` per subscribed conversation, RESYNC_CONCURRENCY at a time.
+    const queue = [...this.topics.values()];
+    const worker = async (): Promise<void> => {
+      for (let st = queue.shift(); st !== undefined && !this.closed; st = queue.shift()) {
+        const gate = st.gate;
+        if (gate !== undefined && gate.epoch !== undefined && !gate.filling)
+          await this.fill(st, gate);
+      }
+    };
+    await Promise.all(Array.from({ length: RESYNC_CONCURRENCY }, worker));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.topics.clear();
+  }
+
+  /** Brings Redis' subscription of the channel in line with whether it has handlers. */
+  private reconcile(st: TopicState): Promise<void> {
+    st.pending++;
+    const step = async (): Promise<void> => {
+      try {
+        const want = st.handlers.size > 0 && !this.closed;
+        if (want && !st.active) {
+          await this.ready();
+          await this.opts.subscriber.subscribe(st.channel);
+          st.active = true;
+        } else if (!want && st.active) {
+          st.active = false;
+          await this.opts.subscriber.unsubscribe(st.channel);
+        }
+      } finally {
+        st.pending--;
+        if (
+          st.pending === 0 &&
+          st.handlers.size === 0 &&
+          !st.active &&
+          this.topics.get(st.channel) === st
+        ) {
+          this.topics.delete(st.channel);
+        }
+      }
+    };
+    st.chain = st.chain.then(step, step);
+    return st.chain;
+  }
+
+  /**
+   * Resolves when the subscriber connection is ready. ioredis writes SUBSCRIBE as soon as the
+   * socket is connected, before its INFO ready check; the check then fails in subscriber mode and
+   * ioredis drops and re-opens the connection, losing what was published meanwhile. So nothing is
+   * subscribed before `ready`.
+   */
+  private ready(): Promise<void> {
+    const conn = this.opts.subscriber;
+    if (conn.status === 'ready') return Promise.resolve();
+    if (conn.status === 'end' || this.closed)
+      return Promise.reject(new Error('parley redis engine: closed'));
+    // A lazyConnect connection (inherited by duplicate()) only connects on a command.
+    if (conn.status === 'wait') conn.connect().catch(() => {});
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error): void => {
+        clearTimeout(timer);
+        conn.off('ready', onReady);
+        conn.off('end', onEnd);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onReady = (): void => done();
+      const onEnd = (): void =>
+        done(new Error('parley redis engine: subscriber connection closed'));
+      const timer = setTimeout(
+        () =>
+          done(
+            new Error(
+              `parley redis engine: subscriber not ready within ${SUBSCRIBE_TIMEOUT_MS} ms`,
+            ),
+          ),
+        SUBSCRIBE_TIMEOUT_MS,
+      );
+      conn.on('ready', onReady);
+      conn.on('end', onEnd);
+    });
+  }
+
+  private onMessage(channel: string, raw: string): void {
+    const st = this.topics.get(channel);
+    if (st === undefined || st.handlers.size === 0) return;
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(raw) as Envelope;
+    } catch (err) {
+      this.opts.logger.warn({ err, channel }, 'parley redis engine: undecodable pub/sub message');
+      return;
+    }
+    if (st.gate !== undefined && isWireMessage(envelope)) this.gateMessage(st, st.gate, envelope);
+    else this.dispatch(st, envelope);
+  }
+
+  private gateMessage(st: TopicState, gate: ConversationGate, env: WireMessage): void {
+    if (gate.filling) {
+      gate.held.push(env);
+      return;
+    }
+    const seq = env.message.seq;
+    if (gate.epoch === undefined) {
+      gate.epoch = env.epoch;
+      gate.seq = seq;
+      this.dispatch(st, env);
+    } else if (env.epoch !== gate.epoch) {
+      // A new history (flushed Redis): deliver it from its first message.
+      gate.held.push(env);
+      void this.fill(st, gate);
+    } else if (seq === gate.seq + 1) {
+      gate.seq = seq;
+      this.dispatch(st, env);
+    } else if (seq > gate.seq + 1) {
+      gate.held.push(env);
+      void this.fill(st, gate);
+    }
+    // seq <= gate.seq: already delivered by a gap fill that overlapped the live stream.
+  }
+
+  /** Reads and delivers what the subscription missed, then the messages held meanwhile. */
+  private async fill(st: TopicState, gate: ConversationGate): Promise<void> {
+    gate.filling = true;
+    const { logger, range, maxGapFill } = this.opts;
+    try {
+      const heldEpoch = gate.held[0]?.epoch;
+      let epoch = heldEpoch ?? gate.epoch;
+      let after = epoch === gate.epoch ? gate.seq : 0;
+      let result = await range(gate.conversationId, after, maxGapFill);
+      if (result.head.epoch !== epoch) {
+        // The history changed under us: start over on the current one.
+        epoch = result.head.epoch;
+        after = 0;
+        result = await range(gate.conversationId, 0, maxGapFill);
+      }
+      if (epoch !== gate.epoch) {
+        gate.epoch = epoch;
+        gate.seq = 0;
+      }
+      if (result.complete && result.head.epoch === gate.epoch) {
+        const from = gate.seq;
+        for (const [i, message] of result.messages.entries()) {
+          this.deliverFilled(st, gate, message, result.origins[i]);
+        }
+        if (gate.seq > from) {
+          logger.info(
+            { conversationId: gate.conversationId, from: from + 1, to: gate.seq },
+            'parley redis engine: delivered missed messages from the history',
+          );
+        }
+      } else if (result.head.seq > gate.seq) {
+        logger.warn(
+          { conversationId: gate.conversationId, after: gate.seq, head: result.head.seq },
+          'parley redis engine: missed messages could not be read back; clients will sync',
+        );
+      }
+    } catch (err) {
+      logger.warn(
+        { err, conversationId: gate.conversationId },
+        'parley redis engine: gap fill failed',
+      );
+    } finally {
+      gate.filling = false;
+      const held = gate.held;
+      gate.held = [];
+      for (const env of held) {
+        if (this.closed) break;
+        if (env.epoch !== gate.epoch) {
+          gate.epoch = env.epoch;
+          gate.seq = env.message.seq;
+          this.dispatch(st, env);
+        } else if (env.message.seq > gate.seq) {
+          // After a failed fill this may still skip seqs: the clients see the jump and sync.
+          gate.seq = env.message.seq;
+          this.dispatch(st, env);
+        }
+      }
+    }
+  }
+
+  private deliverFilled(
+    st: TopicState,
+    gate: ConversationGate,
+    message: Message,
+    origin: string | undefined,
+  ): void {
+    if (message.seq <= gate.seq || gate.epoch === undefined) return;
+    gate.seq = message.seq;
+    // The origin is stored with the message, so the sender still gets its `ack`.
+    const env: WireMessage =
+      origin === undefined
+        ? { kind: 'message', message, epoch: gate.epoch }
+        : { kind: 'message', message, origin, epoch: gate.epoch };
+    this.dispatch(st, env);
+  }
+
+  private dispatch(st: TopicState, envelope: Envelope): void {
+    if (this.closed) return;
+    for (const handler of [...st.handlers]) {
+      try {
+        handler(envelope);
+      } catch (err) {
+        this.opts.logger.error(
+          { err, channel: st.channel },
+          'parley redis engine: subscriber handler threw',
+        );
+      }
+    }
+  }
+}
