@@ -1,0 +1,186 @@
+/**
+ * The demo server without a browser: sign-in tokens, the REST API, the hub's auth and origin
+ * checks, "new conversation" going live, and a restart that keeps the store. The browser side is
+ * covered by e2e/chat.e2e.test.ts.
+ */
+import { createClient, type ParleyClient } from '@parley/client';
+import { createMemoryEngine } from '@parley/server-adapter';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createDirectory, dmId } from '../src/directory.js';
+import { type ChatServer, startChatServer } from '../src/server.js';
+import { signToken, verifyToken } from '../src/token.js';
+
+function when(subscribe: (fn: () => void) => () => void, check: () => boolean, label: string) {
+  return new Promise<void>((resolve, reject) => {
+    if (check()) return resolve();
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`timed out waiting for ${label}`));
+    }, 5000);
+    const off = subscribe(() => {
+      if (!check()) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
+
+describe('demo chat server', () => {
+  const servers: ChatServer[] = [];
+  const clients: ParleyClient[] = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    for (const s of servers.splice(0)) await s.close();
+  });
+
+  async function start(options: Parameters<typeof startChatServer>[0] = {}) {
+    const s = await startChatServer(options);
+    servers.push(s);
+    return s;
+  }
+
+  function connect(server: ChatServer, token: string | (() => string)) {
+    const c = createClient({ url: `${server.url.replace('http', 'ws')}/parley`, token });
+    clients.push(c);
+    return c;
+  }
+  const isOpen = (c: ParleyClient) =>
+    when(
+      (fn) => c.on('state', fn),
+      () => c.state === 'open',
+      'open',
+    );
+  /** The close code of the first failed attempt (the client then schedules a retry). */
+  const closedWith = (c: ParleyClient) =>
+    new Promise<number>((resolve) => c.on('reconnect', ({ code }) => resolve(code)));
+
+  it('tokens are HMAC-signed, expire, and cannot be forged', () => {
+    const token = signToken('s3cret', { sub: 'alice', exp: Date.now() + 60_000 });
+    expect(verifyToken('s3cret', token)?.sub).toBe('alice');
+    expect(verifyToken('other', token)).toBeUndefined();
+    const [v, payload, sig] = token.split('.');
+    const forged = Buffer.from(JSON.stringify({ sub: 'bob', exp: Date.now() + 60_000 })).toString(
+      'base64url',
+    );
+    expect(verifyToken('s3cret', `${v}.${forged}.${sig}`)).toBeUndefined();
+    expect(verifyToken('s3cret', `${v}.${payload}`)).toBeUndefined();
+    expect(
+      verifyToken('s3cret', signToken('s3cret', { sub: 'alice', exp: Date.now() - 1 })),
+    ).toBeUndefined();
+    expect(verifyToken('s3cret', 'alice')).toBeUndefined();
+  });
+
+  it('signs in through REST and connects; a plain user id is not a token', async () => {
+    const server = await start();
+    const res = await fetch(`${server.url}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'alice' }),
+    });
+    const { token, user } = (await res.json()) as { token: string; user: { name: string } };
+    expect(user.name).toBe('Alice Martin');
+    expect((await fetch(`${server.url}/api/conversations`)).status).toBe(401);
+    const convs = (await (
+      await fetch(`${server.url}/api/conversations`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as { id: string }[];
+    expect(convs.map((c) => c.id)).toEqual([
+      dmId('alice', 'bob'),
+      'launch',
+      'support-4821',
+      'design-crit',
+    ]);
+
+    const alice = connect(server, token);
+    await isOpen(alice);
+    expect(alice.userId).toBe('alice');
+    // Seeded history: the DM replays in full; the long group is past maxReplay and resets.
+    expect(alice.conversation(dmId('alice', 'bob')).messages).toHaveLength(5);
+
+    const impostor = connect(server, 'alice');
+    expect(await closedWith(impostor)).toBe(4401);
+  });
+
+  it('refuses browser upgrades from another origin', async () => {
+    const server = await start();
+    const ws = new WebSocket(`${server.url.replace('http', 'ws')}/parley`, 'parley.v1', {
+      origin: 'https://evil.example',
+    });
+    const status = await new Promise<number>((resolve) => {
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+    });
+    expect(status).toBe(403);
+    ws.on('error', () => undefined);
+    ws.terminate();
+  });
+
+  it('"new conversation" is live for the other member without reconnecting', async () => {
+    const server = await start();
+    const erin = connect(server, server.tokenFor('erin'));
+    const dave = connect(server, server.tokenFor('dave'));
+    await Promise.all([isOpen(erin), isOpen(dave)]);
+    const res = await fetch(`${server.url}/api/conversations`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${server.tokenFor('erin')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ userId: 'dave' }),
+    });
+    expect(res.status).toBe(201);
+    const id = dmId('dave', 'erin');
+    const joined = new Promise<string>((resolve) =>
+      dave.on(
+        'conversation',
+        ({ type, conversationId }) => type === 'joined' && resolve(conversationId),
+      ),
+    );
+    expect(await joined).toBe(id);
+    await erin.conversation(id).send('hi Dave');
+    const conv = dave.conversation(id);
+    await when(
+      (fn) => conv.on('update', fn),
+      () => conv.messages.length === 1,
+      'message',
+    );
+    expect(conv.unreadCount).toBe(1);
+  });
+
+  it('a restart on the same port with the same engine loses and duplicates nothing', async () => {
+    const engine = createMemoryEngine();
+    const directory = createDirectory();
+    const secret = 'kept';
+    const hub = { shutdown: { retryJitterMs: 50 } };
+    let server = await start({ engine, directory, secret, hub });
+    const alice = connect(server, server.tokenFor('alice'));
+    const bob = connect(server, server.tokenFor('bob'));
+    await Promise.all([isOpen(alice), isOpen(bob)]);
+    const dm = dmId('alice', 'bob');
+    await alice.conversation(dm).send('before');
+
+    await server.close();
+    servers.length = 0;
+    expect(alice.state).not.toBe('open');
+    const during = alice.conversation(dm).send('during'); // queued in the outbox
+    server = await start({ port: server.port, engine, directory, secret, hub });
+    await Promise.all([isOpen(alice), isOpen(bob)]);
+    await during;
+    await alice.conversation(dm).send('after');
+
+    const conv = bob.conversation(dm);
+    await when(
+      (fn) => conv.on('update', fn),
+      () => conv.messages.at(-1)?.text === 'after',
+      'after',
+    );
+    const texts = conv.messages.map((m) => m.text);
+    expect(texts.slice(-3)).toEqual(['before', 'during', 'after']);
+    expect(conv.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    // The engine outlived the first hub: hub.close() does not close an engine it did not create.
+    expect((await engine.heads([dm])).get(dm)?.seq).toBe(8);
+  });
+});
