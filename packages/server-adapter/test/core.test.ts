@@ -136,6 +136,34 @@ describe('hub core with fake timers', () => {
     expect(watcher.of('presence')).toEqual([{ type: 'presence', userId: 'alice', online: true }]);
   });
 
+  it('delivers presence changes that happen during the session start, after welcome', async () => {
+    // Alice's session is held right after her presence snapshot (Bob still offline in it); Bob
+    // connects meanwhile. His "online" must reach Alice after her welcome, not be dropped.
+    const engine = createMemoryEngine();
+    const presenceConnect = engine.presenceConnect.bind(engine);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    engine.presenceConnect = async (userId, connectionId, ttlMs) => {
+      if (userId === 'alice') await gate;
+      return presenceConnect(userId, connectionId, ttlMs);
+    };
+    make({ engine, membersOf: () => ['alice', 'bob'] });
+    const alice = new FakeSocket();
+    alice.handlers = hub.open(alice, request);
+    alice.handlers.onMessage(JSON.stringify({ type: 'hello', protocol: 1, token: 'alice' }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(alice.of('welcome')).toHaveLength(0);
+    await open('bob');
+    release();
+    await vi.advanceTimersByTimeAsync(0);
+    const [welcome] = alice.of('welcome');
+    expect(welcome?.presence).toEqual([{ userId: 'bob', online: false }]);
+    const after = alice.frames.slice(alice.frames.indexOf(welcome!) + 1);
+    expect(after).toContainEqual({ type: 'presence', userId: 'bob', online: true });
+  });
+
   it('asks for a fresh token refreshLeadMs before expiry and closes 4401 at expiry', async () => {
     // No heartbeat in the way: the fake socket never answers pings.
     make({ auth: { refreshLeadMs: 60_000 }, heartbeat: { intervalMs: 1_000_000 } });

@@ -85,6 +85,11 @@ export class Connection implements Deliverable {
   readonly pendingAcks = new Map<string, string | undefined>();
   private queue: Promise<void> = Promise.resolve();
   /**
+   * Frames fanned out after this socket subscribed and before its `welcome` (typing, reads,
+   * events, presence changes of users who connected meanwhile); sent right after `welcome`.
+   */
+  private early: { frame: string; ephemeral: boolean }[] | null = [];
+  /**
    * Bytes of replay frames recently queued. A replay is one frame that may exceed the hard limit
    * on its own; it is allowed on top of the limit until the buffer drains below the limit.
    */
@@ -331,8 +336,20 @@ export class Connection implements Deliverable {
   }
 
   deliver(frame: string, ephemeral: boolean): void {
+    if (this.state === 'authenticating' && this.early !== null) {
+      // Bounded like a replay buffer: a session start that takes forever must not hoard frames.
+      if (this.early.length < this.ctx.config.maxReplay) this.early.push({ frame, ephemeral });
+      return;
+    }
     if (this.state !== 'open') return;
     this.sendRaw(frame, ephemeral);
+  }
+
+  /** Sends what {@link deliver} held back during the session start (right after `welcome`). */
+  flushEarly(): void {
+    const held = this.early ?? [];
+    this.early = null;
+    for (const h of held) this.sendRaw(h.frame, h.ephemeral);
   }
 
   /** Starts holding live messages of a conversation back (before its replay/joined). */

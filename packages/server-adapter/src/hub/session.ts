@@ -118,6 +118,7 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
       ...(auth.expiresAt === undefined ? {} : { expiresAt: auth.expiresAt }),
     });
     conn.state = 'open';
+    conn.flushEarly();
     conn.startHeartbeat();
     conn.scheduleExpiry();
 
