@@ -38,6 +38,15 @@ export class Emitter<Events extends EventMap> {
   }
 
   /**
+   * Listeners registered for `event`, or for every event when omitted. For leak checks, e.g. UI
+   * bindings asserting that unmounting released every listener.
+   */
+  listenerCount(event?: EventEmitter.EventNames<Events>): number {
+    if (event !== undefined) return this._events.listenerCount(event);
+    return this._events.eventNames().reduce((n, name) => n + this._events.listenerCount(name), 0);
+  }
+
+  /**
    * @param onListenerError where an exception thrown by an app listener goes: the client state
    * must never be left half-updated because a UI callback threw.
    */

@@ -4,7 +4,15 @@
  * gap-free resume. See README.md.
  */
 
-export { defineEvents } from '@parley/protocol';
+export {
+  defineEvents,
+  type EventInput,
+  type EventName,
+  type EventPayload,
+  type EventSchemas,
+  type JsonValue,
+  type NoEvents,
+} from '@parley/protocol';
 export { backoffCap, backoffDelay } from './backoff.js';
 export { type ClientEvents, createClient, ParleyClient } from './client.js';
 export type { ReconnectInfo } from './connection.js';

@@ -46,12 +46,14 @@ export class LocalTyping {
 /** Other members' typing states in one conversation. */
 export class RemoteTyping {
   private readonly users = new Map<string, ReturnType<typeof setTimeout>>();
+  private cached: readonly string[] | undefined;
 
   constructor(private readonly changed: (userId: string, typing: boolean) => void) {}
 
-  /** Users typing now. */
-  list(): string[] {
-    return [...this.users.keys()];
+  /** Users typing now. The same array until the set of typing users changes (UI snapshots). */
+  list(): readonly string[] {
+    this.cached ??= [...this.users.keys()];
+    return this.cached;
   }
 
   has(userId: string): boolean {
@@ -68,11 +70,15 @@ export class RemoteTyping {
         setTimeout(() => this.set(userId, 0), ttlMs),
       );
     else this.users.delete(userId);
-    if (had !== ttlMs > 0) this.changed(userId, ttlMs > 0);
+    if (had !== ttlMs > 0) {
+      this.cached = undefined;
+      this.changed(userId, ttlMs > 0);
+    }
   }
 
   clear(): void {
     for (const t of this.users.values()) clearTimeout(t);
     this.users.clear();
+    this.cached = undefined;
   }
 }
