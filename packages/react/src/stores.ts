@@ -1,0 +1,174 @@
+/**
+ * External stores for `useSyncExternalStore`, one per conversation / client and shared by every
+ * component that reads it. A store holds at most one listener on the Parley emitter (while at
+ * least one component is subscribed) and returns the same snapshot object until a version
+ * counter, bumped by the emitter's change event, moves — so React re-renders only on change.
+ * While nobody is subscribed (the render before the first subscription), snapshots are checked
+ * field by field instead, so a change between render and subscribe is never missed.
+ */
+import type {
+  ClientMessage,
+  Conversation,
+  InboxEntry,
+  ParleyClient,
+  Presence,
+  Unsubscribe,
+} from '@parley/client';
+import type { EventSchemas } from '@parley/protocol';
+
+/** What `useConversation` reads from a conversation. */
+export interface ConversationSnapshot {
+  /** Stored messages in seq order, then optimistic ones (`status: 'pending' | 'failed'`). */
+  messages: readonly ClientMessage[];
+  /** Users typing now (never the current user). */
+  typingUsers: readonly string[];
+  unreadCount: number;
+  /** The current user's read position. */
+  readSeq: number;
+  /** False once `loadOlder` reached the beginning of the history. */
+  hasMore: boolean;
+  /** False after the user was removed from the conversation. */
+  joined: boolean;
+}
+
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+
+/** The snapshot without a client (server render, or before an options-created client exists). */
+export const EMPTY_CONVERSATION: ConversationSnapshot = Object.freeze({
+  messages: EMPTY_LIST,
+  typingUsers: EMPTY_LIST,
+  unreadCount: 0,
+  readSeq: 0,
+  hasMore: false,
+  joined: false,
+});
+
+export const EMPTY_INBOX: readonly InboxEntry[] = EMPTY_LIST;
+
+function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A ref-counted subscription to one emitter event, with a version counter. */
+class Versioned<S> {
+  private readonly listeners = new Set<() => void>();
+  private off: Unsubscribe | undefined;
+  private version = 0;
+  private snapVersion = -1;
+  private snap: S | undefined;
+
+  constructor(
+    private readonly listen: (onChange: () => void) => Unsubscribe,
+    private readonly read: () => S,
+    private readonly same: (a: S, b: S) => boolean,
+  ) {}
+
+  readonly subscribe = (listener: () => void): Unsubscribe => {
+    this.listeners.add(listener);
+    if (this.off === undefined) {
+      this.off = this.listen(() => {
+        this.version++;
+        for (const l of [...this.listeners]) l();
+      });
+    }
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.off !== undefined) {
+        this.off();
+        this.off = undefined;
+      }
+    };
+  };
+
+  readonly getSnapshot = (): S => {
+    const subscribed = this.off !== undefined;
+    if (subscribed && this.snap !== undefined && this.snapVersion === this.version)
+      return this.snap;
+    const next = this.read();
+    if (this.snap === undefined || !this.same(this.snap, next)) this.snap = next;
+    this.snapVersion = subscribed ? this.version : -1;
+    return this.snap;
+  };
+}
+
+export type ConversationStore = Versioned<ConversationSnapshot>;
+export type InboxStore = Versioned<readonly InboxEntry[]>;
+export type PresenceStore = Versioned<Presence | undefined>;
+
+const conversationStores = new WeakMap<object, ConversationStore>();
+const inboxStores = new WeakMap<object, InboxStore>();
+const presenceStores = new WeakMap<object, Map<string, PresenceStore>>();
+
+/** The shared store of one conversation handle. */
+export function conversationStore<E extends EventSchemas>(
+  conv: Conversation<E>,
+): ConversationStore {
+  let s = conversationStores.get(conv);
+  if (s === undefined) {
+    s = new Versioned<ConversationSnapshot>(
+      (onChange) => conv.on('update', onChange),
+      () => ({
+        messages: conv.messages,
+        typingUsers: conv.typingUsers,
+        unreadCount: conv.unreadCount,
+        readSeq: conv.readSeq,
+        hasMore: conv.hasMore,
+        joined: conv.joined,
+      }),
+      (a, b) =>
+        a.messages === b.messages &&
+        sameList(a.typingUsers, b.typingUsers) &&
+        a.unreadCount === b.unreadCount &&
+        a.readSeq === b.readSeq &&
+        a.hasMore === b.hasMore &&
+        a.joined === b.joined,
+    );
+    conversationStores.set(conv, s);
+  }
+  return s;
+}
+
+function sameRow(a: InboxEntry, b: InboxEntry): boolean {
+  return (
+    a.conversationId === b.conversationId &&
+    a.lastMessage === b.lastMessage &&
+    a.unreadCount === b.unreadCount &&
+    sameList(a.typingUsers, b.typingUsers)
+  );
+}
+
+/** The shared inbox store of a client. */
+export function inboxStore<E extends EventSchemas>(client: ParleyClient<E>): InboxStore {
+  let s = inboxStores.get(client);
+  if (s === undefined) {
+    s = new Versioned<readonly InboxEntry[]>(
+      (onChange) => client.on('inbox', onChange),
+      () => client.inbox(),
+      (a, b) => a.length === b.length && a.every((row, i) => sameRow(row, b[i]!)),
+    );
+    inboxStores.set(client, s);
+  }
+  return s;
+}
+
+/** The shared presence store of one contact. */
+export function presenceStore<E extends EventSchemas>(
+  client: ParleyClient<E>,
+  userId: string,
+): PresenceStore {
+  let byUser = presenceStores.get(client);
+  if (byUser === undefined) {
+    byUser = new Map();
+    presenceStores.set(client, byUser);
+  }
+  let s = byUser.get(userId);
+  if (s === undefined) {
+    s = new Versioned<Presence | undefined>(
+      (onChange) => client.on('presence', (p) => p.userId === userId && onChange()),
+      () => client.presence(userId),
+      (a, b) => a === b,
+    );
+    byUser.set(userId, s);
+  }
+  return s;
+}

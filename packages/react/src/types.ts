@@ -1,0 +1,26 @@
+/** Typing the bindings with the app's custom events, once, through declaration merging. */
+import type { AppEvent } from '@parley/client';
+import type { EventName, EventSchemas, NoEvents } from '@parley/protocol';
+
+/**
+ * Register the app's event definitions once and every hook is typed by them:
+ *
+ * ```ts
+ * declare module '@parley/react' {
+ *   interface Register { events: typeof events } // events = defineEvents({...})
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the app through declaration merging.
+export interface Register {}
+
+/** The app's registered events, or none. */
+export type RegisteredEvents = Register extends { events: infer E extends EventSchemas }
+  ? E
+  : NoEvents;
+
+/** A received custom event of one name. */
+export type EventOf<E extends EventSchemas, K extends EventName<E>> = Extract<
+  AppEvent<E>,
+  { name: K }
+>;

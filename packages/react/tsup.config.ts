@@ -1,0 +1,13 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: ['src/index.ts'],
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'es2022',
+  external: ['@parley/client', 'react'],
+  // Hooks and context: a client module for React Server Components frameworks (Next.js app router).
+  banner: { js: "'use client';" },
+});
