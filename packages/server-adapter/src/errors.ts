@@ -35,6 +35,25 @@ export class MessageRejectedError extends HubError {
   }
 }
 
+/**
+ * Throw from a hook (`persist`, `onRead`, …) when a dependency is temporarily down. The client gets
+ * a retryable `unavailable` error carrying `retryAfterMs`, keeps the message in its outbox, and
+ * retries after that delay — so many clients do not all retry a recovering app at once. (Any
+ * other error thrown by a hook also answers `unavailable`, without a delay hint.)
+ */
+export class UnavailableError extends HubError {
+  override readonly name = 'UnavailableError';
+  /** Suggested delay before the client retries, in ms; add jitter when choosing it. */
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message = 'temporarily unavailable',
+    options?: { cause?: unknown; retryAfterMs?: number },
+  ) {
+    super('unavailable', message, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
+
 /** The hub is closed (or closing) and cannot do what was asked. */
 export class HubClosedError extends HubError {
   override readonly name = 'HubClosedError';

@@ -12,6 +12,7 @@ export {
   HubError,
   HubUsageError,
   MessageRejectedError,
+  UnavailableError,
 } from './errors.js';
 export type { ConnectionHandlers, HubSocket } from './hub/connection.js';
 export {

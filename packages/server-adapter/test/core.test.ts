@@ -5,6 +5,7 @@
 import { decodeServerFrame, type ServerFrame } from '@parley/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryEngine } from '../src/engine/memory.js';
+import { UnavailableError } from '../src/errors.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions, RequestInfo } from '../src/hub/options.js';
 
@@ -162,6 +163,64 @@ describe('hub core with fake timers', () => {
     expect(welcome?.presence).toEqual([{ userId: 'bob', online: false }]);
     const after = alice.frames.slice(alice.frames.indexOf(welcome!) + 1);
     expect(after).toContainEqual({ type: 'presence', userId: 'bob', online: true });
+  });
+
+  it('lets a read be retried when the onRead hook failed, and records it only once it succeeded', async () => {
+    const calls: number[] = [];
+    let fail = true;
+    make({
+      onRead: ({ seq }) => {
+        calls.push(seq);
+        if (fail) throw new Error('app down');
+      },
+    });
+    const bob = await open('bob');
+    const alice = await open('alice');
+    await hub.publish('c1', { text: 'hi' });
+    const read = JSON.stringify({ type: 'read', ref: 'r1', conversationId: 'c1', seq: 1 });
+    alice.handlers.onMessage(read);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(alice.of('error')).toMatchObject([{ ref: 'r1', code: 'unavailable' }]);
+    expect(bob.of('read')).toEqual([]);
+    fail = false;
+    alice.handlers.onMessage(read);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toEqual([1, 1]);
+    expect(bob.of('read')).toEqual([
+      { type: 'read', conversationId: 'c1', userId: 'alice', seq: 1 },
+    ]);
+    alice.handlers.onMessage(read); // already recorded: not sent to the app again
+    await vi.advanceTimersByTimeAsync(0);
+    expect(calls).toEqual([1, 1]);
+  });
+
+  it('answers a hook that throws UnavailableError with unavailable + retryAfterMs, storing nothing', async () => {
+    let down = true;
+    make({
+      persist: (draft) => {
+        if (down) throw new UnavailableError('app down', { retryAfterMs: 2_500 });
+        return draft;
+      },
+    });
+    const alice = await open('alice');
+    const send = JSON.stringify({
+      type: 'send',
+      ref: 'k1',
+      conversationId: 'c1',
+      clientMsgId: 'k1',
+      text: 'hi',
+    });
+    alice.handlers.onMessage(send);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(alice.of('error')).toMatchObject([
+      { ref: 'k1', code: 'unavailable', retryAfterMs: 2_500 },
+    ]);
+    down = false;
+    alice.handlers.onMessage(send);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(alice.of('ack')).toMatchObject([
+      { clientMsgId: 'k1', duplicate: false, message: { seq: 1 } },
+    ]);
   });
 
   it('asks for a fresh token refreshLeadMs before expiry and closes 4401 at expiry', async () => {

@@ -5,7 +5,7 @@
  */
 import { type ClientFrame, ErrorCode, type ErrorFrame, validateEvent } from '@parley/protocol';
 import type { MessageDraft } from '../engine/types.js';
-import { MessageRejectedError } from '../errors.js';
+import { MessageRejectedError, UnavailableError } from '../errors.js';
 import type { Connection } from './connection.js';
 import { callHook, HookError, invalidMessage } from './context.js';
 import { membersOf, resume } from './session.js';
@@ -45,7 +45,16 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
         { err: err.cause, hook: err.hook, userId: conn.userId },
         'parley: hook failed',
       );
-      conn.sendError({ code: ErrorCode.Unavailable, message: 'temporarily unavailable', ...extra });
+      const retryAfterMs =
+        err.cause instanceof UnavailableError ? err.cause.retryAfterMs : undefined;
+      conn.sendError({
+        code: ErrorCode.Unavailable,
+        message: 'temporarily unavailable',
+        ...(retryAfterMs === undefined
+          ? {}
+          : { retryAfterMs: Math.max(0, Math.round(retryAfterMs)) }),
+        ...extra,
+      });
     } else {
       conn.ctx.logger.error(
         { err, userId: conn.userId, frame: frame.type },
@@ -217,11 +226,16 @@ async function onRead(conn: Connection, f: Frame<'read'>): Promise<void> {
   const head = (await ctx.engine.heads([f.conversationId])).get(f.conversationId)!;
   const seq = Math.min(f.seq, head.seq);
   if (seq < 1) return;
+  const hook = ctx.options.onRead;
+  if (hook !== undefined) {
+    // The app hears first: when its hook fails nothing is recorded, so the client's retry of the
+    // same read still reaches the app (recording first would make the retry "not advanced").
+    const current = (await ctx.engine.reads(f.conversationId))[userId] ?? 0;
+    if (seq <= current) return;
+    await callHook('onRead', () => hook({ conversationId: f.conversationId, userId, seq }));
+  }
   const { advanced } = await ctx.engine.setRead(f.conversationId, userId, seq);
   if (!advanced) return; // monotonic: a lower or equal seq is ignored
-  const hook = ctx.options.onRead;
-  if (hook !== undefined)
-    await callHook('onRead', () => hook({ conversationId: f.conversationId, userId, seq }));
   await ctx.engine.publish(`conv:${f.conversationId}`, {
     kind: 'read',
     conversationId: f.conversationId,
