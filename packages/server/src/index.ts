@@ -1,0 +1,37 @@
+/**
+ * @packageDocumentation
+ * The Parley hub as a standalone service for backends in any language: JWT or callback auth,
+ * membership/persistence/read receipts by HTTP callbacks, an HTTP API, health endpoints and a
+ * graceful shutdown. The CLI is `parley-server`; `startServer` runs the same thing in-process.
+ */
+export { type ClaimStore, tokenOf } from './auth.js';
+export {
+  AppContractError,
+  AppUnavailableError,
+  type CallbackSettings,
+  type CallbackStats,
+  type Caller,
+  createCaller,
+} from './callbacks.js';
+export {
+  type CliArgs,
+  ConfigError,
+  ENV_VARS,
+  FLAGS,
+  loadConfig,
+  parseArgs,
+  parseConfig,
+  type ServerConfig,
+  type ServerConfigInput,
+  ServerConfigSchema,
+} from './config.js';
+export { createEngine, EngineUnavailableError, REDIS_ENGINE_MODULE } from './engine.js';
+export { idempotencyKey, TtlCache } from './hooks.js';
+export {
+  createJsonLogger,
+  type JsonLogger,
+  LEVELS,
+  type LogLevel,
+  type LogSink,
+} from './logger.js';
+export { type ParleyServer, type StartOptions, startServer } from './server.js';

@@ -1,0 +1,229 @@
+/**
+ * The app's HTTP callbacks through the CLI: auth by callback, membership by callback (cached),
+ * persistence (own id, rejection as a typed error, idempotency key), read receipts, and the app
+ * being down: the message stays pending (not acked, not lost) and is delivered once it is back.
+ */
+import { ServerError } from '@parley/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idempotencyKey } from '../src/hooks.js';
+import {
+  API_KEY,
+  type App,
+  api,
+  type Cli,
+  client,
+  closeClients,
+  killAll,
+  opened,
+  rawHello,
+  startApp,
+  startCli,
+  waitFor,
+} from './helpers.js';
+
+const CALLBACK_SECRET = 'callback-secret';
+const members: Record<string, string[]> = { c1: ['alice', 'bob'], c2: ['carol'] };
+const stored = new Map<string, { id: string; text: string }>();
+let app: App;
+let cli: Cli;
+
+beforeAll(async () => {
+  app = await startApp({
+    '/auth': (body, req) => {
+      if (req.headers.authorization !== `Bearer ${CALLBACK_SECRET}`) return [401, {}];
+      const t = body.token as string | null;
+      if (t === 'banned') return [403, { reason: 'banned' }];
+      if (t === null || !t.startsWith('tok-')) return [401, { error: 'bad token' }];
+      const userId = t.slice(4);
+      return [
+        200,
+        { userId, profile: { name: `User ${userId}` }, expiresAt: Date.now() + 3_600_000 },
+      ];
+    },
+    '/conversations': (body) => [
+      200,
+      {
+        conversationIds: Object.keys(members).filter((c) =>
+          members[c]!.includes(body.userId as string),
+        ),
+      },
+    ],
+    '/members': (body) => [200, { userIds: members[body.conversationId as string] ?? [] }],
+    '/persist': (body) => {
+      const key = body.idempotencyKey as string;
+      const message = body.message as { text: string };
+      if (message.text.includes('darn')) return [422, { reason: 'no swearing, please' }];
+      let row = stored.get(key);
+      if (row === undefined) {
+        row = { id: `app-${stored.size + 1}`, text: message.text };
+        stored.set(key, row);
+      }
+      return [200, { id: row.id, data: { stored: true } }];
+    },
+    '/read': () => [204, undefined],
+  });
+  cli = await startCli({
+    auth: { mode: 'callback', callback: { url: `${app.url}/auth`, headers: ['x-tenant'] } },
+    membership: {
+      mode: 'callback',
+      conversationsUrl: `${app.url}/conversations`,
+      membersUrl: `${app.url}/members`,
+      cacheTtlMs: 200,
+    },
+    persistence: { url: `${app.url}/persist` },
+    reads: { url: `${app.url}/read` },
+    callbacks: { secret: CALLBACK_SECRET, timeoutMs: 1000, retries: 1, backoffMs: 20 },
+    api: { key: API_KEY },
+  });
+});
+afterAll(async () => {
+  closeClients();
+  await killAll();
+  await app?.close();
+});
+
+describe('auth by callback', () => {
+  it('accepts what the app accepts, with its profile', async () => {
+    const r = await rawHello(cli.url, 'tok-alice');
+    expect(r.frame).toMatchObject({ type: 'welcome', user: { id: 'alice', name: 'User alice' } });
+    const call = app.calls.find((c) => c.path === '/auth' && c.body.token === 'tok-alice')!;
+    expect(call.body).toMatchObject({ reason: 'hello', headers: {}, cookies: {} });
+  });
+
+  it('401 from the app closes with 4401; 403 closes with 4403', async () => {
+    expect(await rawHello(cli.url, 'nope')).toEqual({ close: 4401 });
+    expect(await rawHello(cli.url, 'banned')).toEqual({ close: 4403 });
+  });
+});
+
+describe('membership by callback', () => {
+  it('subscribes to the conversations the app lists and refuses others with forbidden', async () => {
+    const a = client(cli.url, 'tok-alice');
+    await opened(a);
+    expect(a.conversation('c1').joined).toBe(true);
+    const err = await a
+      .conversation('c2')
+      .send('let me in')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServerError);
+    expect((err as ServerError).code).toBe('forbidden');
+    expect(app.calls.some((c) => c.path === '/conversations' && c.body.userId === 'alice')).toBe(
+      true,
+    );
+  });
+
+  it('an API join after the app added the member takes effect at once (cache invalidated)', async () => {
+    const d = client(cli.url, 'tok-dave');
+    await opened(d);
+    members.c2!.push('dave');
+    expect(
+      (await api(cli.api, 'POST', '/v1/conversations/c2/join', { userIds: ['dave'] })).status,
+    ).toBe(200);
+    await waitFor(
+      d.conversation('c2'),
+      'update',
+      () => d.conversation('c2').joined || undefined,
+      'dave joined c2',
+    );
+    await expect(d.conversation('c2').send('hello c2')).resolves.toMatchObject({
+      senderId: 'dave',
+    });
+  });
+});
+
+describe('persistence by callback', () => {
+  it('stores through the app: its id and enrichments reach every member, with an idempotency key', async () => {
+    const a = client(cli.url, 'tok-alice');
+    const b = client(cli.url, 'tok-bob');
+    await Promise.all([opened(a), opened(b)]);
+    const got = new Promise<{ id: string }>((r) =>
+      b.conversation('c1').on('message', (m) => r(m as never)),
+    );
+    const m = await a.conversation('c1').send('hello');
+    expect(m.id).toMatch(/^app-\d+$/);
+    expect(m.data).toEqual({ stored: true });
+    expect((await got).id).toBe(m.id);
+    const call = app.calls.find(
+      (c) =>
+        c.path === '/persist' &&
+        (c.body.message as { clientMsgId: string }).clientMsgId === m.clientMsgId,
+    )!;
+    const key = idempotencyKey({
+      senderId: 'alice',
+      conversationId: 'c1',
+      clientMsgId: m.clientMsgId,
+    });
+    expect(call.body.idempotencyKey).toBe(key);
+    expect(call.headers['idempotency-key']).toBe(key);
+    expect(call.headers.authorization).toBe(`Bearer ${CALLBACK_SECRET}`);
+  });
+
+  it("a rejection reaches the sender as a typed 'rejected' error with the app's reason", async () => {
+    const a = client(cli.url, 'tok-alice');
+    await opened(a);
+    const err = await a
+      .conversation('c1')
+      .send('darn it')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ServerError);
+    expect(err).toMatchObject({ code: 'rejected', message: 'no swearing, please' });
+    const failed = a.conversation('c1').messages.find((m) => m.text === 'darn it');
+    expect(failed).toMatchObject({ status: 'failed' });
+  });
+
+  it('read receipts reach the app', async () => {
+    const a = client(cli.url, 'tok-alice');
+    await opened(a);
+    const c1 = a.conversation('c1');
+    await waitFor(c1, 'update', () => (c1.seq > 0 ? true : undefined), 'c1 has messages');
+    c1.markRead();
+    await waitFor(
+      app.events,
+      'call',
+      () => app.calls.find((c) => c.path === '/read' && c.body.userId === 'alice'),
+      'read callback',
+    );
+  });
+
+  it('app down: the message is not acked and stays pending; once the app is back it is delivered once', async () => {
+    const a = client(cli.url, 'tok-alice');
+    const b = client(cli.url, 'tok-bob');
+    await Promise.all([opened(a), opened(b)]);
+    const received: string[] = [];
+    b.conversation('c1').on('message', (m) => received.push(m.text));
+    await app.down();
+    const before = cli.logs.length;
+    let settled = false;
+    const sending = a.conversation('c1').send('while the app is down');
+    void sending.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    // The hub answered `unavailable` (logged as a failed persist hook); the client keeps it.
+    await cli.waitForLog(
+      (l) =>
+        cli.logs.indexOf(l) >= before && l.msg === 'parley: hook failed' && l.hook === 'persist',
+      'a failed persist',
+    );
+    expect(settled).toBe(false);
+    expect(
+      a.conversation('c1').messages.find((m) => m.text === 'while the app is down'),
+    ).toMatchObject({ status: 'pending' });
+    expect(received).not.toContain('while the app is down');
+    await app.up();
+    const m = await sending;
+    expect(m).toMatchObject({ status: 'sent', text: 'while the app is down' });
+    await waitFor(
+      b.conversation('c1'),
+      'message',
+      () => received.includes('while the app is down') || undefined,
+      'delivery to bob',
+    );
+    expect(received.filter((t) => t === 'while the app is down')).toHaveLength(1);
+    expect([...stored.values()].filter((r) => r.text === 'while the app is down')).toHaveLength(1);
+  });
+});
