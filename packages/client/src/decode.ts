@@ -4,7 +4,13 @@
  * the browser bundle (~9 KB min+gzip). For full schema validation pass
  * `decode: decodeServerFrame` from `@parley/protocol` in the client options.
  */
-import { ErrorCode, ProtocolError, type RawData, type ServerFrame } from '@parley/protocol';
+import {
+  ErrorCode,
+  ProtocolError,
+  type RawData,
+  rawToText,
+  type ServerFrame,
+} from '@parley/protocol';
 
 type Kind = 's' | 'n' | 'b' | 'o' | 'a' | 's?' | 'n?';
 type Shape = Record<string, Kind>;
@@ -92,16 +98,10 @@ function each(type: string, field: string, list: unknown, shape: Shape): void {
   }
 }
 
-const decoder = /* @__PURE__ */ new TextDecoder();
-
 /** Parses and structurally checks a server frame. Throws `ProtocolError`. */
 export function decodeFrame(data: RawData): ServerFrame {
-  const text =
-    typeof data === 'string'
-      ? data
-      : decoder.decode(
-          Array.isArray(data) ? joinChunks(data) : (data as ArrayBuffer | ArrayBufferView),
-        );
+  // Server frames (replays) may be large; the server bounds them, the client does not.
+  const text = rawToText(data);
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -116,9 +116,11 @@ export function decodeFrame(data: RawData): ServerFrame {
       ? frames[type as ServerFrame['type']]
       : undefined;
   if (shape === undefined) {
+    // `String()` of a parsed object can throw (`{"toString":""}`): name its kind instead.
+    const name = typeof type === 'object' && type !== null ? typeof type : String(type);
     throw new ProtocolError(
       ErrorCode.UnknownType,
-      `unknown frame type ${JSON.stringify(String(type).slice(0, 32))}`,
+      `unknown frame type ${JSON.stringify(name.slice(0, 32))}`,
       {
         field: 'type',
       },
@@ -141,16 +143,4 @@ export function decodeFrame(data: RawData): ServerFrame {
   }
   // Every field the client reads was checked above.
   return f as unknown as ServerFrame;
-}
-
-function joinChunks(chunks: readonly ArrayBufferView[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.byteLength;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), off);
-    off += c.byteLength;
-  }
-  return out;
 }

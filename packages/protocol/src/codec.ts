@@ -67,7 +67,11 @@ function concat(chunks: readonly ArrayBufferView[]): Uint8Array {
   return out;
 }
 
-function toText(data: RawData, maxBytes: number): string {
+/**
+ * The text of a WebSocket message (string, bytes, or ws's fragment list), refusing more than
+ * `maxBytes` UTF-8 bytes with a `too_large` {@link ProtocolError}.
+ */
+export function rawToText(data: RawData, maxBytes: number = Number.POSITIVE_INFINITY): string {
   if (typeof data === 'string') {
     // A UTF-16 unit encodes to at most 3 UTF-8 bytes; only measure exactly when it matters.
     if (
@@ -159,7 +163,7 @@ function decodeWith<F>(
   data: RawData,
   options: DecodeOptions | undefined,
 ): F {
-  const text = toText(data, options?.maxBytes ?? Limits.MAX_FRAME_BYTES);
+  const text = rawToText(data, options?.maxBytes ?? Limits.MAX_FRAME_BYTES);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

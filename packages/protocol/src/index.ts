@@ -14,6 +14,7 @@ export {
   ProtocolError,
   type ProtocolErrorCode,
   type RawData,
+  rawToText,
 } from './codec.js';
 export { type CloseAction, CloseCode, closeAction, ERROR_CODES, ErrorCode } from './codes.js';
 export {
