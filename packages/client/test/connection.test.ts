@@ -10,7 +10,15 @@ import {
   type ParleyClient,
   type StateChange,
 } from '../src/index.js';
-import { mockedWebSocket, mockHub, nextEvent, server, URL, until } from './helpers/mock-hub.js';
+import {
+  mockedWebSocket,
+  mockHub,
+  nextEvent,
+  opened,
+  server,
+  URL,
+  until,
+} from './helpers/mock-hub.js';
 
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 afterEach(() => {
@@ -29,14 +37,6 @@ function client(opts: Partial<Parameters<typeof createClient>[0]> = {}) {
   clients.push(c);
   return c;
 }
-
-const opened = (c: ParleyClient) =>
-  c.state === 'open'
-    ? Promise.resolve()
-    : nextEvent<StateChange>(
-        (l) => c.on('state', l),
-        (s) => s.to === 'open',
-      );
 
 describe('connection', () => {
   it('offers the parley.v1 subprotocol and sends the exact hello', async () => {

@@ -12,7 +12,15 @@ import {
   type StateChange,
   type StoredMessage,
 } from '../src/index.js';
-import { mockedWebSocket, mockHub, nextEvent, server, URL, until } from './helpers/mock-hub.js';
+import {
+  mockedWebSocket,
+  mockHub,
+  nextEvent,
+  opened,
+  server,
+  URL,
+  until,
+} from './helpers/mock-hub.js';
 
 beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
 afterEach(() => {
@@ -37,14 +45,6 @@ function client(opts: Partial<Parameters<typeof createClient>[0]> = {}) {
   clients.push(c);
   return c;
 }
-
-const opened = (c: ParleyClient) =>
-  c.state === 'open'
-    ? Promise.resolve()
-    : nextEvent<StateChange>(
-        (l) => c.on('state', l),
-        (s) => s.to === 'open',
-      );
 
 const seqs = (ms: readonly ClientMessage[]) => ms.map((m) => m.seq);
 

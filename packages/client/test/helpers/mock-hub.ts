@@ -3,12 +3,12 @@
  * timing. Node 20 has no global WebSocket, so `ws` is installed as the global the interceptor
  * patches; clients get `WebSocket: globalThis.WebSocket` (the patched class).
  */
-import type { ClientFrame, Message, ServerFrame } from '@parley/protocol';
+import type { ClientFrame, EventSchemas, Message, ServerFrame } from '@parley/protocol';
 import { type WebSocketHandlerConnection, ws } from 'msw';
 import { setupServer } from 'msw/node';
 import { vi } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
-import type { WebSocketConstructor } from '../../src/index.js';
+import type { ParleyClient, StateChange, WebSocketConstructor } from '../../src/index.js';
 
 if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'undefined') {
   Object.defineProperty(globalThis, 'WebSocket', {
@@ -276,6 +276,15 @@ export function nextEvent<T>(
  * Re-checks `check` until it passes. Under fake timers it only flushes due (0 ms) timers and
  * microtasks between checks; it never moves the clock (unlike `vi.waitFor`).
  */
+/** Resolves once the client is `open` (at once if it already is). */
+export const opened = (c: ParleyClient<EventSchemas>): Promise<unknown> =>
+  c.state === 'open'
+    ? Promise.resolve()
+    : nextEvent<StateChange>(
+        (l) => c.on('state', l),
+        (s) => s.to === 'open',
+      );
+
 export async function until(check: () => unknown, tries = 500): Promise<void> {
   for (let i = 0; ; i++) {
     try {

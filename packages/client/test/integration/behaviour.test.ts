@@ -10,7 +10,7 @@ import {
   type StoredMessage,
   type TypingEvent,
 } from '../../src/index.js';
-import { nextEvent, until } from '../helpers/mock-hub.js';
+import { nextEvent, opened, until } from '../helpers/mock-hub.js';
 import { startHub, type TestHub } from './hub.js';
 
 let hub: TestHub | undefined;
@@ -36,14 +36,6 @@ function connect(
   clients.push(c);
   return c;
 }
-
-const opened = (c: ParleyClient) =>
-  c.state === 'open'
-    ? Promise.resolve()
-    : nextEvent<StateChange>(
-        (l) => c.on('state', l),
-        (s) => s.to === 'open',
-      );
 
 describe('against the real hub', () => {
   it('a send while disconnected is pending at once and delivered after the reconnect', async () => {

@@ -4,8 +4,8 @@
  * entry is replaced by its stored message; every `send` promise settles.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient, type ParleyClient, type StateChange } from '../../src/index.js';
-import { nextEvent, until } from '../helpers/mock-hub.js';
+import { createClient, type ParleyClient } from '../../src/index.js';
+import { opened, until } from '../helpers/mock-hub.js';
 import { prng, startHub, type TestHub } from './hub.js';
 
 let hub: TestHub | undefined;
@@ -28,14 +28,6 @@ function connect(h: TestHub, token: string, random: () => number) {
   clients.push(c);
   return c;
 }
-
-const opened = (c: ParleyClient) =>
-  c.state === 'open'
-    ? Promise.resolve()
-    : nextEvent<StateChange>(
-        (l) => c.on('state', l),
-        (s) => s.to === 'open',
-      );
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
