@@ -63,6 +63,9 @@ export function selectProtocol(protocols: Set<string>): string | false {
 /** Answers a refused upgrade with a plain HTTP response and closes the TCP socket. */
 export function rejectUpgrade(socket: Duplex, rejection: UpgradeRejection): void {
   const text = rejection.status === 403 ? 'Forbidden' : 'Service Unavailable';
+  // node:http hands over upgrade sockets without an 'error' listener: a peer that resets while
+  // the refusal is written would otherwise raise an uncaught exception and kill the process.
+  socket.on('error', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${rejection.status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(rejection.reason)}\r\n\r\n${rejection.reason}`,
   );
