@@ -210,9 +210,16 @@ export function decodeClientFrame(data: RawData, options?: DecodeOptions): Clien
   return decodeWith<ClientFrame>(clientFrameSchemas, data, options);
 }
 
-/** Decodes and validates a frame sent by a server. Throws {@link ProtocolError}. */
+/**
+ * Decodes and validates a frame sent by a server. Throws {@link ProtocolError}. No size limit by
+ * default: `MAX_FRAME_BYTES` bounds what a server accepts, while replays, history pages and
+ * welcomes a server sends are often larger (pass `maxBytes` to bound them).
+ */
 export function decodeServerFrame(data: RawData, options?: DecodeOptions): ServerFrame {
-  return decodeWith<ServerFrame>(serverFrameSchemas, data, options);
+  return decodeWith<ServerFrame>(serverFrameSchemas, data, {
+    maxBytes: Number.POSITIVE_INFINITY,
+    ...options,
+  });
 }
 
 export interface EncodeOptions {

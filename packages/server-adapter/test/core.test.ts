@@ -82,6 +82,20 @@ describe('hub core with fake timers', () => {
     return s;
   };
 
+  it('closes 4401 on any frame before hello, a pong included', async () => {
+    make();
+    for (const frame of [
+      { type: 'pong' },
+      { type: 'ping' },
+      { type: 'typing', conversationId: 'c1', state: 'start' },
+    ]) {
+      const s = await open();
+      s.handlers.onMessage(JSON.stringify(frame));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(s.closed).toEqual({ code: 4401, reason: 'hello required' });
+    }
+  });
+
   it('closes 4408 exactly at the hello timeout', async () => {
     make();
     const s = await open();
@@ -221,6 +235,54 @@ describe('hub core with fake timers', () => {
     expect(alice.of('ack')).toMatchObject([
       { clientMsgId: 'k1', duplicate: false, message: { seq: 1 } },
     ]);
+  });
+
+  it("acks a connection's own send whose fan-out arrives after a sync replay included it", async () => {
+    // With a networked engine (Redis pub/sub) the fan-out of a send may arrive after the same
+    // connection's `sync` replay already carried that message; the sender must still get its ack.
+    // (Sends are queued behind the session start, so only `sync` can overtake a fan-out.)
+    const engine = createMemoryEngine();
+    const subscribe = engine.subscribe.bind(engine);
+    const deferred: (() => void)[] = [];
+    let defer = false;
+    engine.subscribe = (topic, handler) =>
+      subscribe(topic, (e) => (defer ? deferred.push(() => handler(e)) : handler(e)));
+    make({ engine });
+    const alice = await open('alice');
+    defer = true;
+    alice.handlers.onMessage(
+      JSON.stringify({
+        type: 'send',
+        ref: 'k1',
+        conversationId: 'c1',
+        clientMsgId: 'k1',
+        text: 'hi',
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    alice.handlers.onMessage(JSON.stringify({ type: 'sync', conversationId: 'c1', after: 0 }));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(alice.of('replay')).toMatchObject([{ messages: [{ seq: 1, clientMsgId: 'k1' }] }]);
+    defer = false;
+    for (const run of deferred.splice(0)) run();
+    expect(alice.of('ack')).toMatchObject([{ ref: 'k1', clientMsgId: 'k1', message: { seq: 1 } }]);
+    expect(alice.of('message')).toEqual([]);
+  });
+
+  it('refuses a session whose authenticate hook returned an identity clients could not decode', async () => {
+    make({
+      authenticate: ({ token }) =>
+        token === 'long-name'
+          ? { userId: 'alice', profile: { name: 'x'.repeat(300) } }
+          : { userId: 'u'.repeat(200) },
+    });
+    for (const token of ['long-name', 'long-id']) {
+      const s = await open();
+      s.handlers.onMessage(JSON.stringify({ type: 'hello', protocol: 1, token }));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(s.of('welcome')).toEqual([]);
+      expect(s.closed).toEqual({ code: 1011, reason: 'internal error' });
+    }
   });
 
   it('asks for a fresh token refreshLeadMs before expiry and closes 4401 at expiry', async () => {

@@ -178,8 +178,8 @@ export class Connection implements Deliverable {
       }
       return;
     }
-    if (frame.type === 'pong') return;
     if (this.state === 'hello') {
+      // Any frame but hello before hello (a pong included) is 4401, as PROTOCOL.md says.
       if (frame.type !== 'hello') {
         this.close(CloseCode.Unauthenticated, 'hello required');
         return;
@@ -189,6 +189,7 @@ export class Connection implements Deliverable {
       this.enqueue(() => startSession(this, frame));
       return;
     }
+    if (frame.type === 'pong') return;
     if (frame.type === 'hello') {
       this.close(CloseCode.BadRequest, 'repeated hello');
       return;

@@ -161,13 +161,15 @@ export class Registry {
     }
   }
 
+  // Sets are iterated directly, not copied per envelope: deleting during iteration is safe (a
+  // connection closed mid-loop is skipped) and no delivery adds a connection synchronously.
   private route(topic: Topic, e: Envelope): void {
     switch (e.kind) {
       case 'message': {
         const conns = this.byConversation.get(e.message.conversationId);
         if (conns === undefined) return;
         const frame = JSON.stringify({ type: 'message', message: e.message });
-        for (const c of [...conns]) c.deliverMessage(e.message, frame, e.origin, e.epoch);
+        for (const c of conns) c.deliverMessage(e.message, frame, e.origin, e.epoch);
         return;
       }
       case 'typing': {
@@ -180,7 +182,7 @@ export class Registry {
           state: e.state,
           ttlMs: this.ctx.config.typingTtlMs,
         });
-        for (const c of [...conns]) if (c.userId !== e.userId) c.deliver(frame, true);
+        for (const c of conns) if (c.userId !== e.userId) c.deliver(frame, true);
         return;
       }
       case 'read': {
@@ -192,7 +194,7 @@ export class Registry {
           userId: e.userId,
           seq: e.seq,
         });
-        for (const c of [...conns]) if (c.id !== e.origin) c.deliver(frame, false);
+        for (const c of conns) if (c.id !== e.origin) c.deliver(frame, false);
         return;
       }
       case 'event': {
@@ -209,7 +211,7 @@ export class Registry {
             ? undefined
             : this.byConversation.get(e.conversationId);
         if (conns === undefined) return;
-        for (const c of [...conns]) if (c.userId !== e.exceptUserId) c.deliver(frame, false);
+        for (const c of conns) if (c.userId !== e.exceptUserId) c.deliver(frame, false);
         return;
       }
       case 'presence': {
@@ -229,13 +231,13 @@ export class Registry {
         return;
       }
       case 'joined':
-        for (const c of [...(this.byUser.get(e.userId) ?? [])]) c.joined(e.conversationId);
+        for (const c of this.byUser.get(e.userId) ?? []) c.joined(e.conversationId);
         return;
       case 'left':
-        for (const c of [...(this.byUser.get(e.userId) ?? [])]) c.left(e.conversationId);
+        for (const c of this.byUser.get(e.userId) ?? []) c.left(e.conversationId);
         return;
       case 'disconnect':
-        for (const c of [...(this.byUser.get(e.userId) ?? [])]) c.kick(e.code, e.reason);
+        for (const c of this.byUser.get(e.userId) ?? []) c.kick(e.code, e.reason);
         return;
     }
   }

@@ -119,8 +119,8 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
     createdAt: Date.now(),
   };
   const persist = ctx.options.persist;
+  let changes: Awaited<ReturnType<NonNullable<typeof persist>>>;
   if (persist !== undefined) {
-    let changes: Awaited<ReturnType<typeof persist>>;
     try {
       changes = await callHook(
         'persist',
@@ -143,7 +143,9 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
       if (changes.data !== undefined) draft.data = changes.data;
     }
   }
-  const problem = invalidMessage(draft);
+  // Everything else in the draft was validated already (the frame on decode, the identity at
+  // session start): only what a persist hook changed needs checking, off the common path.
+  const problem = changes ? invalidMessage(draft) : undefined;
   if (problem !== undefined) {
     // Only the persist hook can make a validated frame invalid.
     ctx.logger.error(

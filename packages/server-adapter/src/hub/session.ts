@@ -9,6 +9,8 @@ import {
   type HelloFrame,
   Limits,
   PROTOCOL_VERSION,
+  Profile,
+  UserId,
 } from '@parley/protocol';
 import type { Head } from '../engine/types.js';
 import { ForbiddenError } from '../errors.js';
@@ -54,6 +56,17 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
     return;
   }
   const userId = auth.userId;
+  // Validated once here, so that every message this session sends carries a sender id and profile
+  // that every client can decode (sends then only re-validate what a persist hook changed).
+  const identity = identityProblem(userId, auth.profile);
+  if (identity !== undefined) {
+    ctx.logger.error(
+      { userId, problem: identity },
+      'parley: authenticate returned an invalid identity',
+    );
+    conn.close(CloseCode.InternalError, 'internal error');
+    return;
+  }
 
   // 2. Which conversations?
   let conversationIds: string[];
@@ -212,4 +225,14 @@ export async function joinConversation(conn: Connection, conversationId: string)
   }
   conn.send({ type: 'joined', conversationId, seq: head.seq, epoch: head.epoch });
   conn.release(conversationId, head.seq, head.epoch);
+}
+
+/** Why `authenticate`'s user id or profile cannot go on the wire, or `undefined` when they can. */
+function identityProblem(userId: string, profile: unknown): string | undefined {
+  const id = UserId.safeParse(userId);
+  if (!id.success) return `userId: ${id.error.issues[0]?.message ?? 'invalid'}`;
+  if (profile === undefined) return undefined;
+  const p = Profile.safeParse(profile);
+  if (!p.success) return `profile.${p.error.issues[0]?.path.join('.') ?? ''}: invalid`;
+  return undefined;
 }

@@ -112,7 +112,20 @@ describe.skipIf(!available)('redis engine on a shared Redis', () => {
     const drafts = Array.from({ length: 5 }, (_, i) => draft(conv, `m${i}`));
     for (const d of drafts) await e.append({ draft: d });
     expect(await e.redis.zcard(`${prefix}idem-index:${conv}`)).toBe(3);
-    const [, keys] = await e.redis.scan('0', 'MATCH', `${prefix}idem:*:${conv}:*`, 'COUNT', 10_000);
+    // SCAN returns one page per call: walk the whole cursor (the shared Redis may hold many keys).
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, page] = await e.redis.scan(
+        cursor,
+        'MATCH',
+        `${prefix}idem:*:${conv}:*`,
+        'COUNT',
+        1000,
+      );
+      keys.push(...page);
+      cursor = next;
+    } while (cursor !== '0');
     expect(keys.length).toBe(3);
     expect(await e.findByClientId(conv, 'alice', drafts[1]!.clientMsgId)).toBeUndefined();
     expect((await e.findByClientId(conv, 'alice', drafts[2]!.clientMsgId))?.seq).toBe(3);
