@@ -1,0 +1,437 @@
+/**
+ * The scenarios: fixed rate, ramp, idle memory, reconnect storm. Each call is one run on a fresh
+ * server process and a fresh load generator process; both are stopped before it returns.
+ */
+import { Histogram } from './hist.js';
+import type { SystemKind } from './loadgen.js';
+import {
+  type LoadgenHandle,
+  profileDir,
+  type ServerHandle,
+  startLoadgen,
+  startServer,
+} from './procs.js';
+import type { ServerStats } from './server-host.js';
+import type { Topology } from './topology.js';
+
+export interface Workload {
+  topology: Topology;
+  devices: number;
+  payload: number;
+}
+
+interface Collected {
+  sent: number;
+  dropped: number;
+  expected: number;
+  delivered: number;
+  duplicates: number;
+  windowS: number;
+  clientCpuPct: number;
+  hist: ReturnType<Histogram['toJSON']>;
+  errors: number;
+  lastError: string;
+  outbox: number;
+  backpressured: number;
+  ackRetries?: number;
+  frames?: Record<string, number>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const kindOf = (system: string): SystemKind =>
+  system.startsWith('parley') ? 'parley' : (system as SystemKind);
+
+let prefixSeq = 0;
+function serverConfig(w: Workload, port = 0) {
+  return {
+    topology: w.topology,
+    port,
+    redisPrefix: `parley-bench:${process.pid}:${Date.now()}:${++prefixSeq}:`,
+  };
+}
+
+async function withProcs<T>(
+  system: string,
+  w: Workload,
+  fn: (s: ServerHandle, lg: LoadgenHandle) => Promise<T>,
+): Promise<T> {
+  // both processes start in parallel; if one fails, the other is stopped too
+  const [sr, lr] = await Promise.allSettled([startServer(system, serverConfig(w)), startLoadgen()]);
+  if (sr.status === 'rejected' || lr.status === 'rejected') {
+    if (lr.status === 'fulfilled') await lr.value.stop();
+    if (sr.status === 'fulfilled') await sr.value.stop('SIGKILL');
+    throw sr.status === 'rejected' ? sr.reason : (lr as PromiseRejectedResult).reason;
+  }
+  const s = sr.value;
+  const lg: LoadgenHandle | null = lr.value;
+  try {
+    return await fn(s, lg);
+  } finally {
+    await lg?.stop();
+    // a profiled server must exit on its own to write its profile
+    await s.stop(profileDir ? 'SIGTERM' : 'SIGKILL');
+  }
+}
+
+async function connect(
+  lg: LoadgenHandle,
+  system: string,
+  port: number,
+  w: Workload,
+  storm = false,
+  backoff?: { firstMs: number; baseMs: number; capMs: number },
+): Promise<{ ready: number; failed: number; ms: number }> {
+  const total = w.topology.users * w.devices;
+  const r = await lg.call<{ ready: number; failed: number; ms: number }>(
+    {
+      cmd: 'init',
+      kind: kindOf(system),
+      port,
+      topology: w.topology,
+      devices: w.devices,
+      payload: w.payload,
+      storm,
+      concurrency: 64,
+      connectTimeoutMs: 60_000,
+      backoff,
+    },
+    90_000,
+  );
+  if (r.ready < total * 0.99) {
+    throw new Error(`${system}: only ${r.ready}/${total} clients connected (${r.failed} failed)`);
+  }
+  return r;
+}
+
+export interface WindowResult {
+  rate: number;
+  sent: number;
+  expected: number;
+  delivered: number;
+  deliveredPct: number;
+  deliveriesPerS: number;
+  /** Deliveries the window's sends called for, per second. */
+  offeredPerS: number;
+  msgsPerS: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  serverCpuUsPerDelivery: number;
+  serverCpuPct: number;
+  clientCpuPct: number;
+  rssMB: number;
+  heapMB: number;
+  errors: number;
+  lastError: string;
+  /** Sends the load generator skipped because the socket's send buffer was full. */
+  backpressured: number;
+  hist: ReturnType<Histogram['toJSON']>;
+}
+
+/** One measurement window at `rate`, with the load already running for `warmupMs`. */
+async function measure(
+  s: ServerHandle,
+  lg: LoadgenHandle,
+  rate: number,
+  warmupMs: number,
+  durationMs: number,
+  drainMs: number,
+  stop: boolean,
+): Promise<WindowResult> {
+  await lg.call({ cmd: 'rate', rate });
+  await sleep(warmupMs);
+  // CPU from /proc (immune to a saturated event loop); IPC only as a fallback
+  const cpuNow = async () => {
+    const p = s.procStats();
+    if (p) return p.cpuUs;
+    const st = await s.stats(5000);
+    return st.cpuUserUs + st.cpuSystemUs;
+  };
+  const cpuA = await cpuNow().catch(() => Number.NaN);
+  await lg.call({ cmd: 'window' });
+  await sleep(durationMs);
+  const cpuB = await cpuNow().catch(() => Number.NaN);
+  await lg.call({ cmd: 'endWindow' });
+  if (stop) await lg.call({ cmd: 'rate', rate: 0 });
+  const c = await lg.call<Collected>({ cmd: 'collect', drainMs, stallMs: 0 }, drainMs + 30_000);
+  // heap needs the server's event loop: a saturated server may not answer in time
+  const b: ServerStats | null = await s.stats(3000).catch(() => null);
+  const h = Histogram.from(c.hist);
+  const cpuUs = cpuB - cpuA;
+  return {
+    rate,
+    sent: c.sent,
+    expected: c.expected,
+    delivered: c.delivered,
+    deliveredPct: c.expected ? (c.delivered / c.expected) * 100 : 0,
+    deliveriesPerS: c.delivered / c.windowS,
+    offeredPerS: c.expected / c.windowS,
+    msgsPerS: c.sent / c.windowS,
+    p50: h.percentile(50),
+    p95: h.percentile(95),
+    p99: h.percentile(99),
+    max: h.max,
+    serverCpuUsPerDelivery: c.delivered ? cpuUs / c.delivered : Number.NaN,
+    serverCpuPct: (cpuUs / 1e6 / c.windowS) * 100,
+    clientCpuPct: c.clientCpuPct,
+    rssMB: (b?.rss ?? s.procStats()?.rss ?? Number.NaN) / 2 ** 20,
+    heapMB: (b?.heapUsed ?? Number.NaN) / 2 ** 20,
+    backpressured: c.backpressured,
+    errors: c.errors,
+    lastError: c.lastError,
+    hist: c.hist,
+  };
+}
+
+export async function fixedRate(
+  system: string,
+  w: Workload,
+  o: { rate: number; warmupMs: number; durationMs: number },
+): Promise<WindowResult> {
+  return withProcs(system, w, async (s, lg) => {
+    await connect(lg, system, s.port, w);
+    return measure(s, lg, o.rate, o.warmupMs, o.durationMs, 3000, true);
+  });
+}
+
+export interface RampResult {
+  steps: WindowResult[];
+  /** Highest step that met p99 ≤ 50 ms and ≥ 99.9 % delivered (null: none did). */
+  best: WindowResult | null;
+}
+
+export async function ramp(
+  system: string,
+  w: Workload,
+  o: {
+    start: number;
+    factor: number;
+    maxSteps: number;
+    warmupMs: number;
+    durationMs: number;
+    p99Ms: number;
+    minDeliveredPct: number;
+    /** A failing step is measured again this many times before the ramp stops (noise). */
+    retries: number;
+    /** Bisection steps between the last passing and the first failing rate. */
+    refine: number;
+  },
+): Promise<RampResult> {
+  return withProcs(system, w, async (s, lg) => {
+    await connect(lg, system, s.port, w);
+    const steps: WindowResult[] = [];
+    let best: WindowResult | null = null;
+    const step = async (rate: number): Promise<boolean> => {
+      const r = await measure(s, lg, Math.round(rate), o.warmupMs, o.durationMs, 1500, false);
+      steps.push(r);
+      const ok = r.p99 <= o.p99Ms && r.deliveredPct >= o.minDeliveredPct && r.backpressured === 0;
+      if (ok && (!best || r.deliveriesPerS > best.deliveriesPerS)) best = r;
+      if (!ok) {
+        // let an overloaded server drain before the next step (at most 15 s)
+        await lg.call({ cmd: 'rate', rate: 0 });
+        await sleep(1000);
+        for (let t = 0; t < 14; t++) {
+          const st = await lg.call<{ buffered: number }>({ cmd: 'status' });
+          const alive = await s.stats(1000).then(
+            () => true,
+            () => false,
+          );
+          if (st.buffered === 0 && alive) break;
+          await sleep(1000);
+        }
+      }
+      return ok;
+    };
+    // 0. warm up (JIT, pools, engine scripts) at the start rate, unmeasured
+    await lg.call({ cmd: 'rate', rate: o.start });
+    await sleep(1000);
+    // 1. grow geometrically until a step fails (a failing step is measured again `retries` times)
+    let rate = o.start;
+    let pass = 0;
+    let fail = 0;
+    let retries = o.retries;
+    for (let i = 0; i < o.maxSteps; i++) {
+      if (await step(rate)) {
+        pass = rate;
+        rate *= o.factor;
+      } else if (retries-- > 0) {
+        i--;
+      } else {
+        fail = rate;
+        break;
+      }
+    }
+    // 2. bisect between the last passing and the first failing rate
+    for (let i = 0; i < o.refine && fail > 0 && pass > 0; i++) {
+      const mid = (pass + fail) / 2;
+      if (await step(mid)) pass = mid;
+      else fail = mid;
+    }
+    await lg.call({ cmd: 'rate', rate: 0 });
+    return { steps, best };
+  });
+}
+
+export interface IdleResult {
+  connections: number;
+  rssPerConnKB: number;
+  heapPerConnKB: number;
+  /** Off-heap memory V8 knows about (Buffers, ArrayBuffers), per connection. */
+  externalPerConnKB: number;
+  connectS: number;
+  gc: boolean;
+}
+
+export async function idleMemory(system: string, w: Workload): Promise<IdleResult> {
+  return withProcs(system, w, async (s, lg) => {
+    // Warm-up: connect and drop a small batch first, so one-off costs (JIT-compiled code, lazily
+    // created pools) are in the baseline, not divided among the measured connections.
+    const warm = await startLoadgen();
+    try {
+      const k = Math.max(1, Math.min(200, Math.round(w.topology.users / 10)));
+      await warm.call(
+        {
+          cmd: 'init',
+          kind: kindOf(system),
+          port: s.port,
+          topology: w.topology,
+          devices: w.devices,
+          payload: w.payload,
+          storm: false,
+          concurrency: 32,
+          connectTimeoutMs: 30_000,
+          limit: k,
+        },
+        60_000,
+      );
+    } finally {
+      await warm.stop();
+    }
+    await sleep(500);
+    const a = await s.gc();
+    const r = await connect(lg, system, s.port, w);
+    await sleep(1000);
+    const b = await s.gc();
+    return {
+      connections: r.ready,
+      rssPerConnKB: (b.rss - a.rss) / r.ready / 1024,
+      heapPerConnKB: (b.heapUsed - a.heapUsed) / r.ready / 1024,
+      externalPerConnKB: (b.external - a.external) / r.ready / 1024,
+      connectS: r.ms / 1000,
+      gc: true,
+    };
+  });
+}
+
+export interface StormResult {
+  clients: number;
+  /** From SIGTERM until the old server process exited (its graceful shutdown). */
+  shutdownS: number;
+  /** Until the new server process was listening. */
+  restartS: number;
+  /** From the restart signal until every client had completed its handshake again. */
+  reconnectS: number;
+  /** Until every delivery of every message sent in the storm window arrived (null: some never). */
+  completeS: number | null;
+  sent: number;
+  expected: number;
+  delivered: number;
+  lost: number;
+  /** Sends attempted while disconnected and dropped (systems without an outbox). */
+  droppedSends: number;
+  duplicates: number;
+  /** Parley: sends retried after an ack timeout (2 s). */
+  ackRetries: number;
+  /** Parley: server frames seen by the clients, by type. */
+  frames?: Record<string, number>;
+}
+
+export async function storm(
+  system: string,
+  w: Workload,
+  o: {
+    rate: number;
+    timeoutMs: number;
+    tailMs: number;
+    stallMs: number;
+    backoff?: { firstMs: number; baseMs: number; capMs: number };
+  },
+): Promise<StormResult> {
+  const config = serverConfig(w);
+  let s = await startServer(system, config);
+  const port = s.port;
+  let lg: LoadgenHandle | null = null;
+  try {
+    lg = await startLoadgen();
+    const total = w.topology.users * w.devices;
+    await connect(lg, system, port, w, true, o.backoff);
+    await lg.call({ cmd: 'rate', rate: o.rate });
+    await sleep(o.tailMs * 2);
+    await lg.call({ cmd: 'window' });
+    await sleep(o.tailMs / 2);
+    const t0 = performance.now();
+    await s.stop('SIGTERM');
+    const shutdownS = (performance.now() - t0) / 1000;
+    s = await startServer(system, { ...config, port });
+    const restartS = (performance.now() - t0) / 1000;
+    let reconnectS = Number.NaN;
+    let completeS: number | null = null;
+    let stopped = false;
+    let lastDelivered = -1;
+    let lastChange = performance.now();
+    while (performance.now() - t0 < o.timeoutMs) {
+      const st = await lg.call<{
+        ready: number;
+        expected: number;
+        delivered: number;
+        outbox: number;
+      }>({ cmd: 'status' });
+      const t = performance.now();
+      if (Number.isNaN(reconnectS) && st.ready >= total) {
+        reconnectS = (t - t0) / 1000;
+        // keep sending a little after everyone is back, then close the window
+        await sleep(o.tailMs);
+        await lg.call({ cmd: 'endWindow' });
+        await lg.call({ cmd: 'rate', rate: 0 });
+        stopped = true;
+        continue;
+      }
+      if (stopped) {
+        if (st.delivered >= st.expected && st.outbox === 0) {
+          completeS = (t - t0) / 1000;
+          break;
+        }
+        if (st.delivered !== lastDelivered) {
+          lastDelivered = st.delivered;
+          lastChange = t;
+        } else if (t - lastChange > o.stallMs && st.outbox === 0) break; // nothing more will come
+      }
+      await sleep(25);
+    }
+    if (!stopped) {
+      await lg.call({ cmd: 'endWindow' });
+      await lg.call({ cmd: 'rate', rate: 0 });
+    }
+    const c = await lg.call<Collected>({ cmd: 'collect', drainMs: 0 });
+    if (process.env.BENCH_DEBUG) console.error(system, JSON.stringify({ ...c, hist: undefined }));
+    return {
+      clients: total,
+      shutdownS,
+      restartS,
+      reconnectS,
+      completeS,
+      sent: c.sent,
+      expected: c.expected,
+      delivered: c.delivered,
+      lost: c.expected - c.delivered,
+      droppedSends: c.dropped,
+      duplicates: c.duplicates,
+      ackRetries: c.ackRetries ?? 0,
+      frames: c.frames,
+    };
+  } finally {
+    await lg?.stop();
+    await s.stop('SIGKILL');
+  }
+}

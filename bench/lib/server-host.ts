@@ -1,0 +1,92 @@
+/**
+ * Shared plumbing of every system under test: config from the environment, listen on
+ * 127.0.0.1, report the port and resource usage to the orchestrator over IPC, graceful restart on
+ * SIGTERM, exit when the orchestrator goes away.
+ */
+import type { Server } from 'node:http';
+import type { Topology } from './topology.js';
+
+export interface ServerConfig {
+  topology: Topology;
+  /** 0 = any free port. A restarted server reuses the port of the first one. */
+  port: number;
+  /** Unique per run, for the Redis engine's keys. */
+  redisPrefix?: string;
+}
+
+export interface ServerStats {
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  connections: number;
+}
+
+export function readConfig(): ServerConfig {
+  const raw = process.env.BENCH_CONFIG;
+  if (!raw) throw new Error('BENCH_CONFIG is not set (servers are started by bench/run.ts)');
+  return JSON.parse(raw) as ServerConfig;
+}
+
+declare const gc: undefined | (() => void);
+
+function stats(connections: () => number): ServerStats {
+  const cpu = process.cpuUsage();
+  const m = process.memoryUsage();
+  return {
+    cpuUserUs: cpu.user,
+    cpuSystemUs: cpu.system,
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
+    connections: connections(),
+  };
+}
+
+export interface Hosted {
+  http: Server;
+  /** Live connections, for the orchestrator. */
+  connections: () => number;
+  /** Graceful stop (SIGTERM): close every socket the way the system does on a deploy. */
+  close: () => Promise<void>;
+}
+
+export async function host(config: ServerConfig, hosted: Hosted): Promise<void> {
+  const send = (m: unknown) => process.send?.(m);
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', async (m: { type: string; id: number }) => {
+    if (m.type === 'stats') send({ type: 'stats', id: m.id, stats: stats(hosted.connections) });
+    else if (m.type === 'gc') {
+      const g = (globalThis as { gc?: () => void }).gc;
+      if (g) {
+        g();
+        await new Promise((r) => setTimeout(r, 50));
+        g();
+      }
+      send({ type: 'stats', id: m.id, stats: stats(hosted.connections), gc: Boolean(g) });
+    }
+  });
+  let closing = false;
+  process.on('SIGTERM', () => {
+    if (closing) return;
+    closing = true;
+    const hard = setTimeout(() => process.exit(0), 10_000);
+    hard.unref();
+    hosted
+      .close()
+      .catch((e) => console.error('[server] close failed', e))
+      .finally(() => process.exit(0));
+  });
+  await new Promise<void>((resolve, reject) => {
+    hosted.http.once('error', reject);
+    hosted.http.listen(config.port, '127.0.0.1', () => resolve());
+  });
+  const addr = hosted.http.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  send({ type: 'ready', port, pid: process.pid });
+}

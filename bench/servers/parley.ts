@@ -1,0 +1,52 @@
+/**
+ * System under test 3: the Parley hub (`createHub` + `attachHub` on node:http at `/parley`).
+ * BENCH_ENGINE=redis uses the Redis engine at 127.0.0.1:6379 with a unique key prefix.
+ * Rate limits are raised so that the ramp measures the hub, not its abuse protection; everything
+ * else is the hub's default configuration.
+ */
+import { createServer } from 'node:http';
+import { createHub, type Engine } from '@parley/server-adapter';
+import { attachHub } from '@parley/server-adapter/node';
+import { createRedisEngine } from '@parley/server-adapter/redis';
+import { host, readConfig } from '../lib/server-host.js';
+import { conversationsOfUsers, convId, userIndex } from '../lib/topology.js';
+
+const config = readConfig();
+const convsOf = conversationsOfUsers(config.topology).map((cs) => cs.map(convId));
+
+let engine: Engine | undefined;
+if (process.env.BENCH_ENGINE === 'redis') {
+  const prefix = config.redisPrefix ?? `parley-bench:${process.pid}:`;
+  engine = createRedisEngine({ redis: 'redis://127.0.0.1:6379', keyPrefix: prefix });
+}
+
+const hub = createHub({
+  authenticate: async ({ token }) => (token ? { userId: token } : null),
+  conversationsOf: async (userId: string) => convsOf[userIndex(userId)] ?? [],
+  ...(engine ? { engine } : {}),
+  // BENCH_DEBUG=1 shows the hub's warnings and errors on stderr
+  ...(process.env.BENCH_DEBUG
+    ? {
+        logger: {
+          debug() {},
+          info() {},
+          warn: (o: unknown, m?: string) => console.error('[hub warn]', m, o),
+          error: (o: unknown, m?: string) => console.error('[hub error]', m, o),
+        },
+      }
+    : {}),
+  limits: { rate: { burst: 1_000_000, perSecond: 1_000_000, floodThreshold: 1_000_000 } },
+});
+const http = createServer();
+const attached = attachHub(hub, http, { path: '/parley' });
+
+await host(config, {
+  http,
+  connections: () => hub.stats().connections,
+  close: async () => {
+    await hub.close();
+    await attached.close();
+    await engine?.close();
+    http.close();
+  },
+});
