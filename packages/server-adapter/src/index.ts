@@ -30,6 +30,7 @@ export type {
   HeartbeatOptions,
   HubOptions,
   LimitOptions,
+  MetricEvent,
   OfflineRecipients,
   PersistResult,
   PresenceOptions,

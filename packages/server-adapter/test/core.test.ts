@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryEngine } from '../src/engine/memory.js';
 import { UnavailableError } from '../src/errors.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
-import type { HubOptions, RequestInfo } from '../src/hub/options.js';
+import type { HubOptions, MetricEvent, RequestInfo } from '../src/hub/options.js';
 
 class FakeSocket {
   frames: ServerFrame[] = [];
@@ -94,6 +94,46 @@ describe('hub core with fake timers', () => {
       await vi.advanceTimersByTimeAsync(0);
       expect(s.closed).toEqual({ code: 4401, reason: 'hello required' });
     }
+  });
+
+  it('reports discrete events to the metrics hook, and survives a throwing one', async () => {
+    const events: MetricEvent[] = [];
+    make({
+      metrics: (e) => {
+        events.push(e);
+        if (e.type === 'session.start') throw new Error('metrics backend down');
+      },
+      persist: (draft) => {
+        if (draft.text === 'boom') throw new Error('db down');
+        return draft;
+      },
+    });
+    const alice = await open('alice');
+    const send = (text: string, k: string) =>
+      alice.handlers.onMessage(
+        JSON.stringify({ type: 'send', ref: k, conversationId: 'c1', clientMsgId: k, text }),
+      );
+    send('hi', 'k1');
+    send('hi', 'k1'); // a retry: not stored again
+    send('boom', 'k2');
+    await vi.advanceTimersByTimeAsync(0);
+    await hub.publish('c1', { text: 'system note' });
+    alice.handlers.onClose(1001, 'going away');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(events.map((e) => e.type)).toEqual([
+      'session.start',
+      'message.stored',
+      'hook.error',
+      'message.stored',
+      'connection.close',
+    ]);
+    expect(events).toMatchObject([
+      { type: 'session.start', userId: 'alice', conversations: 1 },
+      { type: 'message.stored', conversationId: 'c1', kind: 'user' },
+      { type: 'hook.error', hook: 'persist' },
+      { type: 'message.stored', conversationId: 'c1', kind: 'system' },
+      { type: 'connection.close', code: 1001, userId: 'alice' },
+    ]);
   });
 
   it('closes 4408 exactly at the hello timeout', async () => {

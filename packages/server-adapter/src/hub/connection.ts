@@ -14,7 +14,7 @@ import {
   type RawData,
   type ServerFrame,
 } from '@parley/protocol';
-import type { HubContext } from './context.js';
+import { type HubContext, metric } from './context.js';
 import type { Deliverable, Registry } from './delivery.js';
 import { handleFrame } from './handlers.js';
 import { RateLimiter } from './limits.js';
@@ -74,6 +74,10 @@ let counter = 0;
 
 export class Connection implements Deliverable {
   readonly id: string;
+  /** When the socket was handed to the hub (ms since epoch). */
+  readonly openedAt = Date.now();
+  /** The close code the hub sent, or the peer's; reported to the metrics hook. */
+  private closeCode: number | undefined;
   state: State = 'hello';
   userId: string | undefined;
   /** Set once the engine counts this connection in the user's presence. */
@@ -142,7 +146,7 @@ export class Connection implements Deliverable {
           this.close(CloseCode.InternalError, 'internal error');
         }
       },
-      onClose: () => this.onClosed(),
+      onClose: (code) => this.onClosed(code),
       onPong: () => this.onPong(),
     };
   }
@@ -201,6 +205,11 @@ export class Connection implements Deliverable {
     const rate = this.limiter.take();
     if (!rate.ok) {
       this.ctx.counters.rateLimited++;
+      metric(this.ctx, {
+        type: 'rate_limited',
+        flood: rate.flood,
+        ...(this.userId === undefined ? {} : { userId: this.userId }),
+      });
       if (rate.flood) {
         this.close(CloseCode.TooManyRequests, 'too many requests');
         return;
@@ -273,6 +282,11 @@ export class Connection implements Deliverable {
     const after = this.socket.bufferedAmount();
     if (after > hardLimitBytes + this.replayCredit) {
       this.ctx.counters.slowConsumerCloses++;
+      metric(this.ctx, {
+        type: 'slow_consumer',
+        bufferedAmount: after,
+        ...(this.userId === undefined ? {} : { userId: this.userId }),
+      });
       this.ctx.logger.warn(
         { connectionId: this.id, userId: this.userId, bufferedAmount: after },
         'parley: slow consumer closed',
@@ -401,6 +415,10 @@ export class Connection implements Deliverable {
       }
       this.pongTimer = setTimeout(() => {
         this.ctx.counters.heartbeatTimeouts++;
+        metric(this.ctx, {
+          type: 'heartbeat.timeout',
+          ...(this.userId === undefined ? {} : { userId: this.userId }),
+        });
         this.ctx.logger.debug({ connectionId: this.id }, 'parley: heartbeat timeout');
         this.terminate();
       }, this.ctx.config.heartbeatTimeoutMs);
@@ -450,6 +468,7 @@ export class Connection implements Deliverable {
   /** Closes with a code; the hub stops sending at once and terminates after `closeTimeoutMs`. */
   close(code: number, reason: string): void {
     if (this.state === 'closed') return;
+    this.closeCode = code;
     this.cleanup();
     try {
       this.socket.close(code, reason);
@@ -470,7 +489,8 @@ export class Connection implements Deliverable {
     this.closedResolve();
   }
 
-  private onClosed(): void {
+  private onClosed(code: number): void {
+    this.closeCode ??= code;
     this.cleanup();
     clearTimeout(this.terminateTimer);
     this.closedResolve();
@@ -479,6 +499,12 @@ export class Connection implements Deliverable {
   private cleanup(): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    metric(this.ctx, {
+      type: 'connection.close',
+      code: this.closeCode ?? 1006,
+      durationMs: Date.now() - this.openedAt,
+      ...(this.userId === undefined ? {} : { userId: this.userId }),
+    });
     for (const t of [
       this.helloTimer,
       this.pingTimer,

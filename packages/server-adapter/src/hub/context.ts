@@ -3,7 +3,7 @@ import type { EventSchemas } from '@parley/protocol';
 import { Limits, Message } from '@parley/protocol';
 import type { Engine, MessageDraft } from '../engine/types.js';
 import type { Logger } from '../logger.js';
-import type { HubOptions, ResolvedConfig } from './options.js';
+import type { HubOptions, MetricEvent, ResolvedConfig } from './options.js';
 
 /** Counters behind `hub.stats()`. */
 export interface Counters {
@@ -61,5 +61,16 @@ export async function callHook<T>(
   } catch (err) {
     if (passThrough?.(err)) throw err;
     throw new HookError(hook, err);
+  }
+}
+
+/** Hands an event to the app's `metrics` hook, if any; a throwing hook never disturbs the hub. */
+export function metric(ctx: HubContext, event: MetricEvent): void {
+  const hook = ctx.options.metrics;
+  if (hook === undefined) return;
+  try {
+    hook(event);
+  } catch (err) {
+    ctx.logger.warn({ err, metric: event.type }, 'parley: metrics hook failed');
   }
 }

@@ -7,7 +7,7 @@ import { type ClientFrame, ErrorCode, type ErrorFrame, validateEvent } from '@pa
 import type { MessageDraft } from '../engine/types.js';
 import { MessageRejectedError, UnavailableError } from '../errors.js';
 import type { Connection } from './connection.js';
-import { callHook, HookError, invalidMessage } from './context.js';
+import { callHook, HookError, invalidMessage, metric } from './context.js';
 import { membersOf, resume } from './session.js';
 
 type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
@@ -41,6 +41,7 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
       ...(frame.type === 'send' ? { clientMsgId: frame.clientMsgId } : {}),
     };
     if (err instanceof HookError) {
+      metric(conn.ctx, { type: 'hook.error', hook: err.hook });
       conn.ctx.logger.error(
         { err: err.cause, hook: err.hook, userId: conn.userId },
         'parley: hook failed',
@@ -90,6 +91,7 @@ async function allowed(
 const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
 
 async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
+  const started = Date.now();
   const { ctx } = conn;
   const userId = conn.userId!;
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
@@ -183,6 +185,12 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   }
   if (!result.duplicate) {
     ctx.counters.messagesStored++;
+    metric(ctx, {
+      type: 'message.stored',
+      conversationId: f.conversationId,
+      kind: 'user',
+      durationMs: Date.now() - started,
+    });
     void notifyOffline(conn.services.ctx, result.message);
   }
 }

@@ -26,7 +26,7 @@ import {
   type HubServices,
   type HubSocket,
 } from './connection.js';
-import { type HubContext, invalidMessage } from './context.js';
+import { type HubContext, invalidMessage, metric } from './context.js';
 import { Registry } from './delivery.js';
 import { notifyOffline } from './handlers.js';
 import { type HubOptions, type RequestInfo, resolveConfig } from './options.js';
@@ -209,6 +209,12 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
       const result = await ctx.engine.append({ draft: message });
       if (!result.duplicate) {
         ctx.counters.messagesStored++;
+        metric(ctx, {
+          type: 'message.stored',
+          conversationId,
+          kind: 'system',
+          durationMs: Date.now() - message.createdAt,
+        });
         void notifyOffline(ctx, result.message);
       }
       return result.message;

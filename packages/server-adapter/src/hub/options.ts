@@ -107,6 +107,13 @@ export interface HubOptions<E extends EventSchemas = NoEvents> {
   origins?: readonly string[] | ((origin: string | undefined, request: RequestInfo) => boolean);
   /** Sender id and `from` of messages/events sent by server code. @default 'system' */
   systemUserId?: string;
+  /**
+   * Called on discrete events, to feed counters and histograms (Prometheus, StatsD, OpenTelemetry).
+   * Never called per frame or per delivery, so it costs nothing on the fan-out path; what a hook
+   * throws is logged and ignored. Use `hub.stats()` for totals.
+   * @default none
+   */
+  metrics?: (event: MetricEvent) => void;
   limits?: LimitOptions;
   heartbeat?: HeartbeatOptions;
   backpressure?: BackpressureOptions;
@@ -222,3 +229,20 @@ export function resolveConfig(o: HubOptions<EventSchemas>): ResolvedConfig {
     systemUserId: o.systemUserId ?? 'system',
   };
 }
+
+/** What the `metrics` hook receives. */
+export type MetricEvent =
+  /** A session was welcomed; `durationMs` from the upgrade to `welcome`. */
+  | { type: 'session.start'; userId: string; conversations: number; durationMs: number }
+  /** A connection ended, with the close code the hub sent or the peer's. */
+  | { type: 'connection.close'; code: number; durationMs: number; userId?: string }
+  /** A message was stored (not a recognised retry); `durationMs` covers hooks and the store. */
+  | { type: 'message.stored'; conversationId: string; kind: 'user' | 'system'; durationMs: number }
+  /** An app hook or the engine failed (the client got `unavailable`, or the session was closed). */
+  | { type: 'hook.error'; hook: string }
+  /** A frame was refused by the rate limit; `flood` when the connection was closed 4429 for it. */
+  | { type: 'rate_limited'; userId?: string; flood: boolean }
+  /** A slow consumer was closed 1013 (backpressure hard limit). */
+  | { type: 'slow_consumer'; userId?: string; bufferedAmount: number }
+  /** A connection stopped answering pings and was terminated. */
+  | { type: 'heartbeat.timeout'; userId?: string };

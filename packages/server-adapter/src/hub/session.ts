@@ -15,7 +15,7 @@ import {
 import type { Head } from '../engine/types.js';
 import { ForbiddenError } from '../errors.js';
 import type { Connection } from './connection.js';
-import { callHook, HookError, type HubContext } from './context.js';
+import { callHook, HookError, type HubContext, metric } from './context.js';
 
 /** Members of a conversation: the app's `membersOf` hook, else the engine's record. */
 export async function membersOf(
@@ -41,6 +41,7 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
   } catch (err) {
     if (err instanceof ForbiddenError) conn.close(CloseCode.Forbidden, 'forbidden');
     else {
+      metric(ctx, { type: 'hook.error', hook: 'authenticate' });
       ctx.logger.error({ err }, 'parley: authenticate failed');
       conn.close(CloseCode.InternalError, 'internal error');
     }
@@ -74,6 +75,7 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
     const list = await callHook('conversationsOf', () => ctx.options.conversationsOf(userId));
     conversationIds = [...new Set(list)];
   } catch (err) {
+    metric(ctx, { type: 'hook.error', hook: 'conversationsOf' });
     ctx.logger.error({ err, userId }, 'parley: conversationsOf failed');
     conn.close(CloseCode.InternalError, 'internal error');
     return;
@@ -131,6 +133,12 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
       ...(auth.expiresAt === undefined ? {} : { expiresAt: auth.expiresAt }),
     });
     conn.state = 'open';
+    metric(ctx, {
+      type: 'session.start',
+      userId,
+      conversations: conversationIds.length,
+      durationMs: Date.now() - conn.openedAt,
+    });
     conn.flushEarly();
     conn.startHeartbeat();
     conn.scheduleExpiry();
