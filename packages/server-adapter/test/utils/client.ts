@@ -44,10 +44,12 @@ export class TestClient {
   decodeErrors: unknown[] = [];
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
       const text = (data as Buffer).toString('utf8');
       this.raw.push(text);
       try {
+        // Every Parley frame is a text frame (browsers hand binary frames over as Blobs).
+        if (isBinary) throw new Error(`binary frame received: ${text.slice(0, 80)}`);
         this.frames.push(decodeServerFrame(text));
       } catch (err) {
         this.decodeErrors.push(err);
