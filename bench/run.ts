@@ -174,7 +174,9 @@ const scenarios = new Set(
   (flag('scenarios') ?? 'fixed,ramp,idle,storm,bundle').split(',').filter(Boolean),
 );
 const write = Boolean(flag('write'));
-const outDir = join(BENCH_DIR, 'results', mode);
+// Only a `--write` run replaces the committed results and charts that BENCHMARKS.md shows; any
+// other run (a partial experiment, say) goes to results/tmp/, which git ignores.
+const outDir = write ? join(BENCH_DIR, 'results', mode) : join(BENCH_DIR, 'results', 'tmp', mode);
 const outJson = flag('out') ?? join(outDir, 'results.json');
 if (flag('profile')) {
   const dir = join(outDir, 'profiles');

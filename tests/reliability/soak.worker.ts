@@ -58,6 +58,14 @@ async function main(): Promise<void> {
     history: { maxMessages: HISTORY },
     idempotency: { maxEntries: IDEMPOTENCY },
   });
+  const users = Array.from({ length: USERS }, (_, i) => `u${i}`);
+  // Users whose latest presence announcement is "offline" (see leaveAll).
+  const offline = new Set<string>(users);
+  const unsubscribePresence = await engine.subscribe('presence', (e) => {
+    if (e.kind !== 'presence') return;
+    if (e.online) offline.delete(e.userId);
+    else offline.add(e.userId);
+  });
   const hub = createHub({
     authenticate: ({ token }) => (token ? { userId: token, profile: { name: token } } : null),
     conversationsOf: roomsOf,
@@ -106,16 +114,17 @@ async function main(): Promise<void> {
       30_000,
       'everyone gone',
     );
+    // Every user's "offline" is announced when its presence grace timer fires: wait for all of
+    // them, so that no timer is still pending when handles are counted.
+    await until(() => users.every((u) => offline.has(u)), 30_000, 'offline announced');
   };
 
   // 1. Warm-up and baseline.
-  const users = Array.from({ length: USERS }, (_, i) => `u${i}`);
   await connectAll(users);
   for (let r = 0; r < ROOMS; r++)
     for (let k = 0; k < IDEMPOTENCY + 10; k++)
       await hub.publish(`r${r}`, { text: `warm ${k}`, clientMsgId: `warm-${r}-${k}` });
   await leaveAll();
-  await new Promise((r) => setTimeout(r, 200)); // let the 50 ms presence grace timers expire
   const baseline = await settle();
 
   // 2. Soak.
@@ -182,10 +191,10 @@ async function main(): Promise<void> {
   });
   const statsAtEnd = hub.stats();
   await leaveAll();
-  await new Promise((r) => setTimeout(r, 200)); // let the 50 ms presence grace timers expire
   const after = await settle();
 
   await hub.close();
+  await unsubscribePresence();
   await new Promise<void>((r) => server.close(() => r()));
   await engine.close();
   const out = {
