@@ -1,42 +1,16 @@
 import { CloseCode, SUBPROTOCOL } from '@parley/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   backoffCap,
   ClientClosedError,
   ClientCode,
-  createClient,
   DEFAULT_RECONNECT,
   manualLifecycle,
-  type ParleyClient,
   type StateChange,
 } from '../src/index.js';
-import {
-  mockedWebSocket,
-  mockHub,
-  nextEvent,
-  opened,
-  server,
-  URL,
-  until,
-} from './helpers/mock-hub.js';
+import { mockHub, nextEvent, opened, until, useMockedClients } from './helpers/mock-hub.js';
 
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.useRealTimers();
-});
-afterAll(() => server.close());
-
-const clients: ParleyClient[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-
-function client(opts: Partial<Parameters<typeof createClient>[0]> = {}) {
-  const c = createClient({ url: URL, WebSocket: mockedWebSocket(), token: 't1', ...opts });
-  clients.push(c);
-  return c;
-}
+const client = useMockedClients();
 
 describe('connection', () => {
   it('offers the parley.v1 subprotocol and sends the exact hello', async () => {

@@ -1,5 +1,5 @@
 import { CloseCode, type Message } from '@parley/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import {
   ClientClosedError,
   type ClientMessage,
@@ -7,7 +7,6 @@ import {
   localStorageOutbox,
   memoryStorage,
   OutboxFullError,
-  type ParleyClient,
   ServerError,
   type StateChange,
   type StoredMessage,
@@ -17,34 +16,12 @@ import {
   mockHub,
   nextEvent,
   opened,
-  server,
   URL,
   until,
+  useMockedClients,
 } from './helpers/mock-hub.js';
 
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => {
-  server.resetHandlers();
-  vi.useRealTimers();
-});
-afterAll(() => server.close());
-
-const clients: ParleyClient[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.close();
-});
-
-function client(opts: Partial<Parameters<typeof createClient>[0]> = {}) {
-  const c = createClient({
-    url: URL,
-    WebSocket: mockedWebSocket(),
-    token: 't1',
-    random: () => 0,
-    ...opts,
-  });
-  clients.push(c);
-  return c;
-}
+const client = useMockedClients({ random: () => 0 });
 
 const seqs = (ms: readonly ClientMessage[]) => ms.map((m) => m.seq);
 
@@ -511,7 +488,7 @@ describe('typing, reads, presence, inbox, events', () => {
     const events = defineEvents({ 'call.offer': z.object({ sdp: z.string() }) });
     const hub = mockHub();
     const c = createClient({ url: URL, WebSocket: mockedWebSocket(), events });
-    clients.push(c as unknown as ParleyClient);
+    onTestFinished(() => c.close());
     await nextEvent<StateChange>(
       (l) => c.on('state', l),
       (s) => s.to === 'open',

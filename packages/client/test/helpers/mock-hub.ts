@@ -3,12 +3,18 @@
  * timing. Node 20 has no global WebSocket, so `ws` is installed as the global the interceptor
  * patches; clients get `WebSocket: globalThis.WebSocket` (the patched class).
  */
-import type { ClientFrame, EventSchemas, Message, ServerFrame } from '@parley/protocol';
+import type { ClientFrame, EventSchemas, Message, NoEvents, ServerFrame } from '@parley/protocol';
 import { type WebSocketHandlerConnection, ws } from 'msw';
 import { setupServer } from 'msw/node';
-import { vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, vi } from 'vitest';
 import { WebSocket as NodeWebSocket } from 'ws';
-import type { ParleyClient, StateChange, WebSocketConstructor } from '../../src/index.js';
+import {
+  type ClientOptions,
+  createClient,
+  type ParleyClient,
+  type StateChange,
+  type WebSocketConstructor,
+} from '../../src/index.js';
 
 if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'undefined') {
   Object.defineProperty(globalThis, 'WebSocket', {
@@ -296,4 +302,32 @@ export async function until(check: () => unknown, tries = 500): Promise<void> {
     if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(0);
     else await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/**
+ * Registers the msw server's lifecycle for a test file and returns a client factory over the
+ * mocked socket; every client it made is closed after each test.
+ */
+export function useMockedClients(
+  defaults: Partial<ClientOptions<NoEvents>> = {},
+): (opts?: Partial<ClientOptions<NoEvents>>) => ParleyClient {
+  const clients: ParleyClient[] = [];
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+    server.resetHandlers();
+    vi.useRealTimers();
+  });
+  afterAll(() => server.close());
+  return (opts = {}) => {
+    const c = createClient({
+      url: URL,
+      WebSocket: mockedWebSocket(),
+      token: 't1',
+      ...defaults,
+      ...opts,
+    });
+    clients.push(c);
+    return c;
+  };
 }
