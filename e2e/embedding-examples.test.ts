@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createClient, type ParleyClient, type WebSocketConstructor } from '@parley/client';
+import { waitUntil } from '@parley/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -101,30 +102,15 @@ function connect(url: string, options: { token?: string; cookie?: string } = {})
   return c;
 }
 
-function when(subscribe: (fn: () => void) => () => void, check: () => boolean, label: string) {
-  return new Promise<void>((resolve, reject) => {
-    if (check()) return resolve();
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out waiting for ${label}`));
-    }, 5000);
-    const off = subscribe(() => {
-      if (!check()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-  });
-}
 const isOpen = (c: ParleyClient) =>
-  when(
+  waitUntil(
     (fn) => c.on('state', fn),
     () => c.state === 'open',
     'open',
   );
 const lastText = (c: ParleyClient, conv: string, text: string) => {
   const h = c.conversation(conv);
-  return when(
+  return waitUntil(
     (fn) => h.on('update', fn),
     () => h.messages.at(-1)?.text === text,
     text,

@@ -5,6 +5,7 @@ import {
   type ParleyClient,
   ServerError,
 } from '@parley/client';
+import { waitUntil } from '@parley/testing';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { type CallEvents, callEvents } from '../src/events.js';
@@ -13,25 +14,6 @@ import { type SignalingServer, startSignalingServer } from '../src/server.js';
 type CallEvent = AppEvent<CallEvents>;
 
 /** Resolves when `check()` holds, re-checking whenever `subscribe` reports a change. */
-function when(
-  subscribe: (fn: () => void) => () => void,
-  check: () => boolean,
-  label: string,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (check()) return resolve();
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out waiting for ${label}`));
-    }, 5000);
-    const off = subscribe(() => {
-      if (!check()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-  });
-}
 
 describe('call signalling over typed custom events', () => {
   let server: SignalingServer;
@@ -51,13 +33,13 @@ describe('call signalling over typed custom events', () => {
     clients.push(client as unknown as ParleyClient<never>);
     const received: CallEvent[] = [];
     client.on('event', (e) => received.push(e));
-    await when(
+    await waitUntil(
       (fn) => client.on('state', fn),
       () => client.state === 'open',
       `${name} open`,
     );
     const waitFor = (n: number) =>
-      when(
+      waitUntil(
         (fn) => client.on('event', fn),
         () => received.length >= n,
         `${name}: ${n} events`,
@@ -128,7 +110,7 @@ describe('call signalling over typed custom events', () => {
     // every signal, reaches Carol — and nothing of the call did.
     await alice.client.conversation('team').send('call is over, notes in the doc');
     const team = carol.client.conversation('team');
-    await when(
+    await waitUntil(
       (fn) => team.on('update', fn),
       () => team.messages.length === 1,
       'carol message',
@@ -162,7 +144,7 @@ describe('call signalling over typed custom events', () => {
       events: defineEvents({ 'call.offer': z.any() }),
     });
     clients.push(loose as unknown as ParleyClient<never>);
-    await when(
+    await waitUntil(
       (fn) => loose.on('state', fn),
       () => loose.state === 'open',
       'loose open',
@@ -170,7 +152,7 @@ describe('call signalling over typed custom events', () => {
     const errors: ServerError[] = [];
     loose.on('error', (e) => errors.push(e));
     await loose.emit('call.offer', { userId: 'bob' }, { callId: 'c3', sdp: 42 });
-    await when(
+    await waitUntil(
       (fn) => loose.on('error', fn),
       () => errors.length === 1,
       'hub error',

@@ -5,27 +5,12 @@
  */
 import { createClient, type ParleyClient } from '@parley/client';
 import { createMemoryEngine } from '@parley/server-adapter';
+import { waitUntil } from '@parley/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createDirectory, dmId } from '../src/directory.js';
 import { type ChatServer, startChatServer } from '../src/server.js';
 import { signToken, verifyToken } from '../src/token.js';
-
-function when(subscribe: (fn: () => void) => () => void, check: () => boolean, label: string) {
-  return new Promise<void>((resolve, reject) => {
-    if (check()) return resolve();
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out waiting for ${label}`));
-    }, 5000);
-    const off = subscribe(() => {
-      if (!check()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-  });
-}
 
 describe('demo chat server', () => {
   const servers: ChatServer[] = [];
@@ -47,7 +32,7 @@ describe('demo chat server', () => {
     return c;
   }
   const isOpen = (c: ParleyClient) =>
-    when(
+    waitUntil(
       (fn) => c.on('state', fn),
       () => c.state === 'open',
       'open',
@@ -142,7 +127,7 @@ describe('demo chat server', () => {
     expect(await joined).toBe(id);
     await erin.conversation(id).send('hi Dave');
     const conv = dave.conversation(id);
-    await when(
+    await waitUntil(
       (fn) => conv.on('update', fn),
       () => conv.messages.length === 1,
       'message',
@@ -172,7 +157,7 @@ describe('demo chat server', () => {
     await alice.conversation(dm).send('after');
 
     const conv = bob.conversation(dm);
-    await when(
+    await waitUntil(
       (fn) => conv.on('update', fn),
       () => conv.messages.at(-1)?.text === 'after',
       'after',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type ParleyClient } from '@parley/client';
 import type { OfflineRecipients } from '@parley/server-adapter';
+import { waitUntil } from '@parley/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DEPLOYS,
@@ -13,36 +14,16 @@ import {
 const SECRET = 'test-webhook-secret';
 
 /** Resolves when `check()` holds, re-checking on every change the subscription reports. */
-function when(
-  subscribe: (fn: () => void) => () => void,
-  check: () => boolean,
-  label: string,
-  timeoutMs = 5000,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (check()) return resolve();
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`timed out waiting for ${label}`));
-    }, timeoutMs);
-    const off = subscribe(() => {
-      if (!check()) return;
-      clearTimeout(timer);
-      off();
-      resolve();
-    });
-  });
-}
 
 const isOpen = (c: ParleyClient) =>
-  when(
+  waitUntil(
     (fn) => c.on('state', fn),
     () => c.state === 'open',
     'open',
   );
 const texts = (c: ParleyClient) => c.conversation(DEPLOYS).messages.map((m) => m.text);
 const whenTexts = (c: ParleyClient, n: number) =>
-  when(
+  waitUntil(
     (fn) => c.conversation(DEPLOYS).on('update', fn),
     () => texts(c).length >= n,
     `${n} messages`,
@@ -109,7 +90,7 @@ describe('webhook-ingest', () => {
       openGate = r;
     });
     await server.hub.disconnectUser('bob', { code: 4401, reason: 'network down' });
-    await when(
+    await waitUntil(
       (fn) => bob.on('state', fn),
       () => bob.state !== 'open',
       'bob down',

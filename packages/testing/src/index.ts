@@ -19,5 +19,5 @@ export {
   bindMswConnection,
   type MockConnection,
 } from './transport.js';
-export { fakeClock, flush, type WaitOptions, waitFor } from './wait.js';
+export { fakeClock, flush, type WaitOptions, waitFor, waitUntil } from './wait.js';
 export { ensureWebSocketGlobal, MockableWebSocket } from './websocket.js';

@@ -59,3 +59,30 @@ export async function waitFor<T>(
     await flush();
   }
 }
+
+/**
+ * Event-driven wait: resolves once `check()` holds, re-checking each time the listener given to
+ * `subscribe` fires (e.g. `(fn) => client.on('state', fn)`, which returns its unsubscribe
+ * function). Rejects with "timed out waiting for <label>" after `timeoutMs`. Unlike
+ * {@link waitFor} it never polls, so it suits real-time tests against real servers.
+ */
+export function waitUntil(
+  subscribe: (listener: () => void) => () => void,
+  check: () => boolean,
+  label: string,
+  timeoutMs = 5_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (check()) return resolve();
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`timed out waiting for ${label}`));
+    }, timeoutMs);
+    const off = subscribe(() => {
+      if (!check()) return;
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}

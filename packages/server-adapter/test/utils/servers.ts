@@ -39,9 +39,13 @@ function closeServer(server: http.Server): Promise<void> {
   });
 }
 
-const startNode: StartServer = async (options) => {
+/** node:http and everything built on it (Express, Koa, …) differ only in the request handler. */
+async function startOnHttp(
+  options: Parameters<StartServer>[0],
+  handler: http.RequestListener,
+): ReturnType<StartServer> {
   const hub = createHub(options);
-  const server = http.createServer((_req, res) => res.end('ok'));
+  const server = http.createServer(handler);
   attachHub(hub, server, { path: '/parley' });
   const port = await listen(server);
   return {
@@ -54,27 +58,16 @@ const startNode: StartServer = async (options) => {
     },
     serverClosed: () => closeServer(server),
   };
-};
+}
 
-const startExpress: StartServer = async (options) => {
-  const hub = createHub(options);
+const startNode: StartServer = (options) => startOnHttp(options, (_req, res) => res.end('ok'));
+
+const startExpress: StartServer = (options) => {
   const app = express();
   app.get('/health', (_req, res) => {
     res.json({ ok: true });
   });
-  const server = http.createServer(app);
-  attachHub(hub, server, { path: '/parley' });
-  const port = await listen(server);
-  return {
-    url: `ws://127.0.0.1:${port}/parley`,
-    http: `http://127.0.0.1:${port}`,
-    hub,
-    dispose: async () => {
-      await hub.close();
-      await closeServer(server);
-    },
-    serverClosed: () => closeServer(server),
-  };
+  return startOnHttp(options, app);
 };
 
 const startFastify: StartServer = async (options) => {
