@@ -97,7 +97,10 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   }
   const ownsCommands = given === undefined;
   const redis = defineParleyCommands(commandConn);
-  const subscriber = commandConn.duplicate();
+  // Subscriptions are restored by `pubsub.resync()` on every reconnect, not by ioredis: its
+  // auto-resubscribe issues SUBSCRIBE without a rejection handler, so a connection that drops again
+  // before the reply ("Connection is closed.") raised an unhandled rejection — a process crash.
+  const subscriber = commandConn.duplicate({ autoResubscribe: false });
 
   // -- connection status ------------------------------------------------------------------------
   const listeners = new Set<(s: RedisEngineStatus) => void>();

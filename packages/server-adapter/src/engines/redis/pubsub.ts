@@ -119,9 +119,11 @@ export class PubSub {
 
   /** Called when the subscriber connection is ready again after a loss. */
   async resync(): Promise<void> {
-    // ioredis re-sent SUBSCRIBE for every channel before emitting `ready`; a PING on the same
-    // connection returns after those, so nothing published from now on can be missed.
-    await this.opts.subscriber.ping();
+    // A reconnected subscriber starts with no subscriptions (ioredis' autoResubscribe is off, see
+    // engine.ts): subscribe every active channel again. Once Redis confirms, nothing published
+    // from now on can be missed; what was published while away comes back through `fill` below.
+    const channels = [...this.topics.values()].filter((st) => st.active).map((st) => st.channel);
+    if (channels.length > 0) await this.opts.subscriber.subscribe(...channels);
     // One `range` per subscribed conversation, RESYNC_CONCURRENCY at a time.
     const queue = [...this.topics.values()];
     const worker = async (): Promise<void> => {
