@@ -4,8 +4,8 @@
  * contract. Adapters live at `@parley/server-adapter/node` and `@parley/server-adapter/fastify`.
  */
 
-export { createMemoryEngine, type MemoryEngineOptions } from './engine/memory.js';
-export type * from './engine/types.js';
+export { createMemoryEngine, type MemoryEngineOptions } from './engines/memory/index.js';
+export type * from './engines/types.js';
 export {
   ForbiddenError,
   HubClosedError,

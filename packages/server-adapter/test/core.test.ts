@@ -4,7 +4,7 @@
  */
 import { decodeServerFrame, type ServerFrame } from '@parley/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createMemoryEngine } from '../src/engine/memory.js';
+import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { UnavailableError } from '../src/errors.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions, MetricEvent, RequestInfo } from '../src/hub/options.js';

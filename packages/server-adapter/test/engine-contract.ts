@@ -6,7 +6,7 @@
  */
 import type { Message } from '@parley/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Engine, Envelope, MessageDraft } from '../src/engine/types.js';
+import type { Engine, Envelope, MessageDraft } from '../src/engines/types.js';
 
 export interface ContractOptions {
   history?: { maxMessages?: number; maxAgeMs?: number };

@@ -1,4 +1,4 @@
-import { createMemoryEngine } from '../src/engine/memory.js';
+import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { runEngineContract } from './engine-contract.js';
 
 runEngineContract('memory', (options) => createMemoryEngine(options));

@@ -3,7 +3,7 @@
  * tServers). A new engine joins by adding an entry to `engines`; a new adapter to `tServers`.
  */
 import { describe } from 'vitest';
-import { createMemoryEngine } from '../src/engine/memory.js';
+import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { deliverySuite } from './suites/delivery.js';
 import { resumeSuite } from './suites/resume.js';
 import { robustnessSuite } from './suites/robustness.js';

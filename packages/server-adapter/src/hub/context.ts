@@ -1,7 +1,7 @@
 /** State shared by the hub's parts (one per hub). Internal. */
 import type { EventSchemas } from '@parley/protocol';
 import { Limits, Message } from '@parley/protocol';
-import type { Engine, MessageDraft } from '../engine/types.js';
+import type { Engine, MessageDraft } from '../engines/types.js';
 import type { Logger } from '../logger.js';
 import type { HubOptions, MetricEvent, ResolvedConfig } from './options.js';
 

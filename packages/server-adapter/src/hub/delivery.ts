@@ -4,7 +4,7 @@
  * delivery of every envelope — serialised once per envelope, never once per socket.
  */
 import type { Message } from '@parley/protocol';
-import type { Envelope, Topic, Unsubscribe } from '../engine/types.js';
+import type { Envelope, Topic, Unsubscribe } from '../engines/types.js';
 import type { HubContext } from './context.js';
 
 /** What delivery needs from a connection. Implemented by `Connection`. */

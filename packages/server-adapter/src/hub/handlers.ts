@@ -4,7 +4,7 @@
  * `unavailable`; anything unexpected becomes `internal` (and is logged).
  */
 import { type ClientFrame, ErrorCode, type ErrorFrame, validateEvent } from '@parley/protocol';
-import type { MessageDraft } from '../engine/types.js';
+import type { MessageDraft } from '../engines/types.js';
 import { MessageRejectedError, UnavailableError } from '../errors.js';
 import type { Connection } from './connection.js';
 import { callHook, HookError, invalidMessage, metric } from './context.js';

@@ -16,7 +16,7 @@ import {
   SUBPROTOCOL,
   validateEvent,
 } from '@parley/protocol';
-import { createMemoryEngine } from '../engine/memory.js';
+import { createMemoryEngine } from '../engines/memory/index.js';
 import { HubClosedError, HubUsageError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import {

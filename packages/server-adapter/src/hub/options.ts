@@ -4,7 +4,7 @@
 
 import type { EventSchemas } from '@parley/protocol';
 import { Limits, type Message, type NoEvents, type Profile } from '@parley/protocol';
-import type { Engine, MessageDraft } from '../engine/types.js';
+import type { Engine, MessageDraft } from '../engines/types.js';
 import type { Logger } from '../logger.js';
 
 /** The transport-neutral view of the upgrade request, given to `authenticate` and `origins`. */

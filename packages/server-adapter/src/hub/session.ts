@@ -12,7 +12,7 @@ import {
   Profile,
   UserId,
 } from '@parley/protocol';
-import type { Head } from '../engine/types.js';
+import type { Head } from '../engines/types.js';
 import { ForbiddenError } from '../errors.js';
 import type { Connection } from './connection.js';
 import { callHook, HookError, type HubContext, metric } from './context.js';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Envelope, MessageDraft } from '../../src/engine/types.js';
+import type { Envelope, MessageDraft } from '../../src/engines/types.js';
 import {
   createRedisEngine,
   type RedisEngine,

@@ -4,7 +4,7 @@
  */
 import type { EventSchemas, StandardSchemaV1 } from '@parley/protocol';
 import { afterEach } from 'vitest';
-import type { Engine } from '../../src/engine/types.js';
+import type { Engine } from '../../src/engines/types.js';
 import type { HubOptions } from '../../src/hub/options.js';
 import type { Logger } from '../../src/logger.js';
 import { type ConnectOptions, TestClient } from './client.js';

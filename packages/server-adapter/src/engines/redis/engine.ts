@@ -13,7 +13,7 @@ import type {
   PageResult,
   PresenceRecord,
   RangeResult,
-} from '../../engine/types.js';
+} from '../types.js';
 import { type Logger, silentLogger } from '../../logger.js';
 import {
   REDIS_ENGINE_DEFAULTS,

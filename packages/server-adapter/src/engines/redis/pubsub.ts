@@ -14,7 +14,7 @@
 
 import type { Message } from '@parley/protocol';
 import type { Redis } from 'ioredis';
-import type { Envelope, RangeResult, Topic, Unsubscribe } from '../../engine/types.js';
+import type { Envelope, RangeResult, Topic, Unsubscribe } from '../types.js';
 import type { Logger } from '../../logger.js';
 
 type Handler = (envelope: Envelope) => void;

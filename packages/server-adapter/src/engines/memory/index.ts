@@ -15,7 +15,7 @@ import type {
   RangeResult,
   Topic,
   Unsubscribe,
-} from './types.js';
+} from '../types.js';
 
 /** Options of {@link createMemoryEngine}. */
 export interface MemoryEngineOptions {
