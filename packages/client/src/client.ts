@@ -17,7 +17,7 @@ import {
   type SyncFrame,
   validateEvent,
   type WelcomeFrame,
-} from '@parley/protocol';
+} from '@parley/protocol/core';
 import { Connection, type ReconnectInfo } from './connection.js';
 import { Conversation, type ConversationHost } from './conversation.js';
 import { Emitter } from './emitter.js';

@@ -15,7 +15,7 @@ import {
   type ServerFrame,
   SUBPROTOCOL,
   type WelcomeFrame,
-} from '@parley/protocol';
+} from '@parley/protocol/core';
 import { backoffDelay } from './backoff.js';
 import type { LifecycleSignal } from './lifecycle.js';
 import type { ResolvedOptions, WebSocketLike } from './options.js';

@@ -17,7 +17,7 @@ import type {
   ResetFrame,
   SyncFrame,
   TypingStateFrame,
-} from '@parley/protocol';
+} from '@parley/protocol/core';
 import { Emitter } from './emitter.js';
 import type { ParleyError } from './errors.js';
 import type { ResolvedOptions } from './options.js';

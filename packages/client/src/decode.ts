@@ -10,7 +10,7 @@ import {
   type RawData,
   rawToText,
   type ServerFrame,
-} from '@parley/protocol';
+} from '@parley/protocol/core';
 
 type Kind = 's' | 'n' | 'b' | 'o' | 'a' | 's?' | 'n?';
 type Shape = Record<string, Kind>;

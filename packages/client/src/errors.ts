@@ -2,7 +2,7 @@
  * Every promise the client rejects is rejected with a {@link ParleyError} subclass: it has a
  * stable `code` an app can switch on, a `name`, and the underlying `cause` when there is one.
  */
-import type { ErrorCode } from '@parley/protocol';
+import type { ErrorCode } from '@parley/protocol/core';
 
 /** Codes the client itself produces (the server's codes are {@link ErrorCode}). */
 export type ClientErrorCode =

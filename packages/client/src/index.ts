@@ -12,7 +12,7 @@ export {
   type EventSchemas,
   type JsonValue,
   type NoEvents,
-} from '@parley/protocol';
+} from '@parley/protocol/core';
 export { backoffCap, backoffDelay } from './backoff.js';
 export { type ClientEvents, createClient, ParleyClient } from './client.js';
 export type { ReconnectInfo } from './connection.js';

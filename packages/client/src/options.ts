@@ -2,7 +2,7 @@
  * Client options, each documented next to its default (tRPC wsLink style). `resolveOptions`
  * fills in the defaults once, so the rest of the client reads plain numbers.
  */
-import type { EventSchemas, RawData, ServerFrame } from '@parley/protocol';
+import type { EventSchemas, RawData, ServerFrame } from '@parley/protocol/core';
 import WebSocketImpl from 'isomorphic-ws';
 import { decodeFrame } from './decode.js';
 import { browserLifecycle, type Lifecycle } from './lifecycle.js';

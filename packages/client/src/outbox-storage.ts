@@ -2,7 +2,7 @@
  * Persistent outbox storage: unsent messages survive a page reload, and a new client over the
  * same storage sends them first.
  */
-import { isJsonValue, type JsonValue } from '@parley/protocol';
+import { isJsonValue, type JsonValue } from '@parley/protocol/core';
 
 /** One unsent message, as persisted. */
 export interface OutboxItem {

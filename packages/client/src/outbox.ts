@@ -5,7 +5,7 @@
  * the link drops, in-flight entries go back to `queued`; on reconnect the queue is flushed in
  * order before anything new. Persisted through an optional {@link OutboxStorage}.
  */
-import type { Message, SendFrame } from '@parley/protocol';
+import type { Message, SendFrame } from '@parley/protocol/core';
 import { ClientClosedError, OutboxFullError, type ParleyError } from './errors.js';
 import type { Logger } from './options.js';
 import type { OutboxItem, OutboxStorage } from './outbox-storage.js';

@@ -8,7 +8,7 @@ import type {
   HistoryPageFrame,
   HistoryRequestFrame,
   SyncFrame,
-} from '@parley/protocol';
+} from '@parley/protocol/core';
 import { DisconnectedError, type ParleyError, TimeoutError } from './errors.js';
 
 interface Pending {

@@ -7,7 +7,7 @@ import type {
   Message,
   ReplayFrame,
   ResetFrame,
-} from '@parley/protocol';
+} from '@parley/protocol/core';
 import type { ParleyError } from './errors.js';
 
 /** Connection states. `closed` is terminal. */

@@ -1,5 +1,5 @@
 /** Local validation of a send: what the server would reject for sure is rejected before queueing. */
-import { byteLength, ErrorCode, isJsonValue, type JsonValue, Limits } from '@parley/protocol';
+import { byteLength, ErrorCode, isJsonValue, type JsonValue, Limits } from '@parley/protocol/core';
 import { ServerError } from './errors.js';
 
 /** Bytes a `send` frame adds around text and data (type, ids, ref, quotes): a safe upper bound. */

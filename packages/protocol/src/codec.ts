@@ -5,6 +5,7 @@
  */
 import type * as z from 'zod/mini';
 import { ErrorCode } from './codes.js';
+import { ProtocolError } from './errors.js';
 import { Limits } from './limits.js';
 import {
   type ClientFrame,
@@ -12,85 +13,11 @@ import {
   type ServerFrame,
   serverFrameSchemas,
 } from './schemas.js';
-
-/** Codes a codec failure can carry. */
-export type ProtocolErrorCode =
-  | typeof ErrorCode.InvalidFrame
-  | typeof ErrorCode.UnknownType
-  | typeof ErrorCode.TooLarge;
-
-/** A frame that failed to decode or encode. */
-export class ProtocolError extends Error {
-  override readonly name = 'ProtocolError';
-  /** `invalid_frame`, `unknown_type` or `too_large`. */
-  readonly code: ProtocolErrorCode;
-  /** Dotted path of the offending field (`type`, `cursors.c1.seq`, ...); `''` for the whole frame. */
-  readonly field: string;
-  /** The frame's `ref`, when it had a readable one. */
-  readonly ref: string | undefined;
-  /** The frame's `type`, when it had a readable one. */
-  readonly frameType: string | undefined;
-
-  constructor(
-    code: ProtocolErrorCode,
-    message: string,
-    details: { field?: string; ref?: string; frameType?: string; cause?: unknown } = {},
-  ) {
-    super(message, details.cause === undefined ? undefined : { cause: details.cause });
-    this.code = code;
-    this.field = details.field ?? '';
-    this.ref = details.ref;
-    this.frameType = details.frameType;
-  }
-}
-
-/** Raw data as a WebSocket delivers it. */
-export type RawData = string | ArrayBuffer | ArrayBufferView | readonly ArrayBufferView[];
+import { type RawData, rawToText } from './text.js';
 
 export interface DecodeOptions {
   /** Reject frames larger than this many UTF-8 bytes. @default Limits.MAX_FRAME_BYTES */
   maxBytes?: number;
-}
-
-const decoder = /* @__PURE__ */ new TextDecoder('utf-8', { fatal: false });
-const encoder = /* @__PURE__ */ new TextEncoder();
-
-function concat(chunks: readonly ArrayBufferView[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.byteLength;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(new Uint8Array(c.buffer, c.byteOffset, c.byteLength), off);
-    off += c.byteLength;
-  }
-  return out;
-}
-
-/**
- * The text of a WebSocket message (string, bytes, or ws's fragment list), refusing more than
- * `maxBytes` UTF-8 bytes with a `too_large` {@link ProtocolError}.
- */
-export function rawToText(data: RawData, maxBytes: number = Number.POSITIVE_INFINITY): string {
-  if (typeof data === 'string') {
-    // A UTF-16 unit encodes to at most 3 UTF-8 bytes; only measure exactly when it matters.
-    if (
-      data.length > maxBytes ||
-      (data.length * 3 > maxBytes && encoder.encode(data).byteLength > maxBytes)
-    ) {
-      throw tooLarge(maxBytes);
-    }
-    return data;
-  }
-  let bytes: ArrayBuffer | ArrayBufferView;
-  if (Array.isArray(data)) bytes = concat(data as readonly ArrayBufferView[]);
-  else bytes = data as ArrayBuffer | ArrayBufferView;
-  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
-  return decoder.decode(bytes);
-}
-
-function tooLarge(maxBytes: number): ProtocolError {
-  return new ProtocolError(ErrorCode.TooLarge, `frame is larger than ${maxBytes} bytes`);
 }
 
 function describe(value: unknown): string {
@@ -268,9 +195,4 @@ export function encodeClientFrame(frame: ClientFrame, options?: EncodeOptions): 
 /** Validates and serialises a server frame. Throws {@link ProtocolError}. */
 export function encodeServerFrame(frame: ServerFrame, options?: EncodeOptions): string {
   return encodeWith(serverFrameSchemas, frame, options);
-}
-
-/** UTF-8 byte length of a string (what a frame costs on the wire). */
-export function byteLength(text: string): number {
-  return encoder.encode(text).byteLength;
 }

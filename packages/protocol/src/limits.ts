@@ -5,7 +5,10 @@
 export const Limits = {
   /** Largest inbound frame a server accepts by default, in bytes (UTF-8). */
   MAX_FRAME_BYTES: 64 * 1024,
-  /** Longest message text, in UTF-16 code units. */
+  /**
+   * Longest message text, in Unicode code points (the protocol's one unit for text length; see
+   * `textLength`). JSON Schema's `maxLength` counts the same way.
+   */
   MAX_TEXT_LENGTH: 10_000,
   /** Longest id of any kind (conversation, user, client message, request ref), in characters. */
   MAX_ID_LENGTH: 128,

@@ -230,7 +230,17 @@ export const WelcomeFrame = z.object({
   /** Presence of every user who shares a conversation with this user. */
   presence: z.array(PresenceState),
   heartbeat: z.object({ intervalMs: z.int(), timeoutMs: z.int() }),
-  limits: z.object({ maxFrameBytes: z.int(), maxTextLength: z.int() }),
+  limits: z.object({
+    /** Largest frame the server accepts from this client, in UTF-8 bytes. */
+    maxFrameBytes: z.int(),
+    /** Longest message text, in Unicode code points. */
+    maxTextLength: z.int(),
+    /**
+     * The per-connection rate limit on frames other than ping/pong (a token bucket): a client
+     * paces its outbox by it instead of finding it by trial. Absent: no limit announced.
+     */
+    rate: z.optional(z.object({ burst: z.int(), perSecond: z.number() })),
+  }),
   /** When the credential expires (ms since epoch), if the server knows. */
   expiresAt: z.optional(z.number()),
 });

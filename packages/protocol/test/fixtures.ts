@@ -56,7 +56,7 @@ export const serverFrames: { [K in ServerFrameType]: Extract<ServerFrame, { type
     conversations: [{ id: 'c1', seq: 42, epoch: 'e1', readSeq: 40, reads: { bob: 42 } }],
     presence: [{ userId: 'bob', online: true }],
     heartbeat: { intervalMs: 25_000, timeoutMs: 10_000 },
-    limits: { maxFrameBytes: 65_536, maxTextLength: 10_000 },
+    limits: { maxFrameBytes: 65_536, maxTextLength: 10_000, rate: { burst: 60, perSecond: 20 } },
     expiresAt: 1_763_703_600_000,
   },
   message: { type: 'message', message },

@@ -5,7 +5,7 @@
  * connects on the server — and closes it on unmount.
  */
 import { type ClientOptions, createClient, type ParleyClient } from '@parley/client';
-import type { EventSchemas } from '@parley/protocol';
+import type { EventSchemas } from '@parley/protocol/core';
 import {
   createContext,
   createElement,

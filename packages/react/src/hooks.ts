@@ -8,7 +8,7 @@ import type {
   StoredMessage,
   Unsubscribe,
 } from '@parley/client';
-import type { EventName, EventSchemas, JsonValue } from '@parley/protocol';
+import type { EventName, EventSchemas, JsonValue } from '@parley/protocol/core';
 import { useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import { useParleyClientOrNull } from './context.js';
 import {

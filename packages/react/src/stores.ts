@@ -14,7 +14,7 @@ import type {
   Presence,
   Unsubscribe,
 } from '@parley/client';
-import type { EventSchemas } from '@parley/protocol';
+import type { EventSchemas } from '@parley/protocol/core';
 
 /** What `useConversation` reads from a conversation. */
 export interface ConversationSnapshot {

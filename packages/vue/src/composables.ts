@@ -13,7 +13,7 @@ import type {
   Presence,
   StoredMessage,
 } from '@parley/client';
-import type { EventName, EventSchemas, JsonValue } from '@parley/protocol';
+import type { EventName, EventSchemas, JsonValue } from '@parley/protocol/core';
 import {
   computed,
   effectScope,

@@ -5,7 +5,7 @@
  * `app.unmount()` closes it. A client passed in is the app's: it is never closed here.
  */
 import { type ClientOptions, createClient, type ParleyClient } from '@parley/client';
-import type { EventSchemas } from '@parley/protocol';
+import type { EventSchemas } from '@parley/protocol/core';
 import { type App, type InjectionKey, inject } from 'vue';
 import type { RegisteredEvents } from './types.js';
 

@@ -1,6 +1,6 @@
 /** Typing the bindings with the app's custom events, once, through declaration merging. */
 import type { AppEvent } from '@parley/client';
-import type { EventName, EventSchemas, NoEvents } from '@parley/protocol';
+import type { EventName, EventSchemas, NoEvents } from '@parley/protocol/core';
 
 /**
  * Register the app's event definitions once and every composable is typed by them:

@@ -129,7 +129,11 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
         intervalMs: ctx.config.heartbeatIntervalMs,
         timeoutMs: ctx.config.heartbeatTimeoutMs,
       },
-      limits: { maxFrameBytes: ctx.config.maxFrameBytes, maxTextLength: Limits.MAX_TEXT_LENGTH },
+      limits: {
+        maxFrameBytes: ctx.config.maxFrameBytes,
+        maxTextLength: Limits.MAX_TEXT_LENGTH,
+        rate: { burst: ctx.config.rateBurst, perSecond: ctx.config.ratePerSecond },
+      },
       ...(auth.expiresAt === undefined ? {} : { expiresAt: auth.expiresAt }),
     });
     conn.state = 'open';

@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Envelope, MessageDraft } from '../../src/engines/types.js';
 import {
   createRedisEngine,
   type RedisEngine,
   type RedisEngineOptions,
 } from '../../src/engines/redis/index.js';
+import type { Envelope, MessageDraft } from '../../src/engines/types.js';
 import { Collector, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers.js';
 
 const available = await requireRedis('redis engine');

@@ -5,13 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope, MessageDraft } from '../../src/engines/types.js';
 import {
   createRedisEngine,
   type RedisEngine,
   type RedisEngineOptions,
   type RedisEngineStatus,
 } from '../../src/engines/redis/index.js';
+import type { Envelope, MessageDraft } from '../../src/engines/types.js';
 import {
   Collector,
   freePort,

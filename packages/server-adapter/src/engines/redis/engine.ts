@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Message } from '@parley/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
+import { type Logger, silentLogger } from '../../logger.js';
 import type {
   AppendResult,
   Engine,
@@ -14,7 +15,6 @@ import type {
   PresenceRecord,
   RangeResult,
 } from '../types.js';
-import { type Logger, silentLogger } from '../../logger.js';
 import {
   REDIS_ENGINE_DEFAULTS,
   type RedisEngineOptions,

@@ -14,8 +14,8 @@
 
 import type { Message } from '@parley/protocol';
 import type { Redis } from 'ioredis';
-import type { Envelope, RangeResult, Topic, Unsubscribe } from '../types.js';
 import type { Logger } from '../../logger.js';
+import type { Envelope, RangeResult, Topic, Unsubscribe } from '../types.js';
 
 type Handler = (envelope: Envelope) => void;
 
