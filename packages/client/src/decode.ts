@@ -51,6 +51,7 @@ const frames: Record<ServerFrame['type'], Shape> = {
   event: { name: 's', from: 's', conversationId: 's?' },
   reauth: { deadlineMs: 'n' },
   authed: {},
+  ok: { ref: 's' },
   shutdown: { retryAfterMs: 'n' },
   ping: {},
   pong: {},

@@ -240,6 +240,12 @@ export const WelcomeFrame = z.object({
      * paces its outbox by it instead of finding it by trial. Absent: no limit announced.
      */
     rate: z.optional(z.object({ burst: z.int(), perSecond: z.number() })),
+    /**
+     * How long the server recognises a retried send (same `clientMsgId`) as a duplicate, in ms.
+     * A client must not retry a send older than this (it could be stored twice); it fails it
+     * instead. Absent: not announced.
+     */
+    dedupeWindowMs: z.optional(z.int()),
   }),
   /** When the credential expires (ms since epoch), if the server knows. */
   expiresAt: z.optional(z.number()),
@@ -351,6 +357,12 @@ export const ServerEventFrame = z.object({
 /** The server asks for a fresh token within `deadlineMs`, else it closes with 4401. */
 export const ReauthFrame = z.object({ type: z.literal('reauth'), deadlineMs: z.int() });
 
+/**
+ * A request that has no other answer succeeded: sent for a client `event` frame that carried a
+ * `ref`, once the event was published. (A refusal is an `error` with the same `ref`.)
+ */
+export const OkFrame = z.object({ type: z.literal('ok'), ref: Ref });
+
 /** The fresh token was accepted. */
 export const AuthedFrame = z.object({
   type: z.literal('authed'),
@@ -378,6 +390,7 @@ export const ServerFrame = z.discriminatedUnion('type', [
   ServerEventFrame,
   ReauthFrame,
   AuthedFrame,
+  OkFrame,
   ShutdownFrame,
   PingFrame,
   PongFrame,
@@ -415,6 +428,7 @@ export type LeftFrame = z.infer<typeof LeftFrame>;
 export type ServerEventFrame = z.infer<typeof ServerEventFrame>;
 export type ReauthFrame = z.infer<typeof ReauthFrame>;
 export type AuthedFrame = z.infer<typeof AuthedFrame>;
+export type OkFrame = z.infer<typeof OkFrame>;
 export type ShutdownFrame = z.infer<typeof ShutdownFrame>;
 export type ServerFrame = z.infer<typeof ServerFrame>;
 
@@ -454,6 +468,7 @@ export const serverFrameSchemas = {
   event: ServerEventFrame,
   reauth: ReauthFrame,
   authed: AuthedFrame,
+  ok: OkFrame,
   shutdown: ShutdownFrame,
   ping: PingFrame,
   pong: PongFrame,

@@ -130,6 +130,11 @@ export type Unsubscribe = () => Promise<void>;
 /** The engine contract. Every method is async so that a networked store fits. */
 export interface Engine {
   /**
+   * How long an idempotency record is kept (the dedupe window), in ms, if bounded by time. The hub
+   * announces it in `welcome.limits.dedupeWindowMs` so that clients stop retrying before it ends.
+   */
+  readonly dedupeWindowMs?: number;
+  /**
    * Stores a message. ONE atomic operation that:
    * 1. looks up the idempotency record (draft.conversationId, draft.senderId, draft.clientMsgId);
    *    if present (and not expired), returns `{ message: <stored>, duplicate: true }` and does

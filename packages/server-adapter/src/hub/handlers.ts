@@ -306,6 +306,7 @@ async function onEvent(conn: Connection, f: Frame<'event'>): Promise<void> {
       conversationId,
       exceptUserId: userId,
     });
+    if (f.ref !== undefined) conn.send({ type: 'ok', ref: f.ref });
     return;
   }
   // To one user: only someone who shares a conversation with the sender.
@@ -325,6 +326,7 @@ async function onEvent(conn: Connection, f: Frame<'event'>): Promise<void> {
     from: userId,
     payload: v.value,
   });
+  if (f.ref !== undefined) conn.send({ type: 'ok', ref: f.ref });
 }
 
 async function sharesConversation(conn: Connection, other: string): Promise<boolean> {

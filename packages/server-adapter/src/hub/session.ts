@@ -133,6 +133,9 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
         maxFrameBytes: ctx.config.maxFrameBytes,
         maxTextLength: Limits.MAX_TEXT_LENGTH,
         rate: { burst: ctx.config.rateBurst, perSecond: ctx.config.ratePerSecond },
+        ...(ctx.engine.dedupeWindowMs === undefined
+          ? {}
+          : { dedupeWindowMs: ctx.engine.dedupeWindowMs }),
       },
       ...(auth.expiresAt === undefined ? {} : { expiresAt: auth.expiresAt }),
     });

@@ -130,6 +130,8 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     liveCount(userId) > 0 || (graceUntil.get(userId) ?? 0) > now();
 
   return {
+    dedupeWindowMs: idemTtl,
+
     async append({ draft, origin }: AppendInput): Promise<AppendResult> {
       const key = idemKey(draft.senderId, draft.clientMsgId);
       const existing = findIdem(draft.conversationId, key);

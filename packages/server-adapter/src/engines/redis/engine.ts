@@ -239,6 +239,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   const deadlinesKey = `${prefix}presence-deadlines`;
 
   const engine: RedisEngine = {
+    dedupeWindowMs: idemTtl,
     redis: commandConn,
 
     async append({ draft, origin }): Promise<AppendResult> {
