@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 // One test command for the whole repo (`pnpm test`). Workspace packages resolve to their
 // TypeScript sources through the `@parley/source` export condition, so tests need no build.
+// The type tests (`packages/*/test/**/*.test-d.ts`) are compile-time checks: `pnpm typecheck` runs
+// them with tsc (tsconfig.typetests.json). Vitest's own `typecheck` mode would print an
+// "experimental feature" warning on every run.
 export default defineConfig({
   resolve: { conditions: ['@parley/source'] },
   ssr: { resolve: { conditions: ['@parley/source'] } },
@@ -20,10 +23,5 @@ export default defineConfig({
     ],
     testTimeout: 20_000,
     hookTimeout: 20_000,
-    typecheck: {
-      enabled: true,
-      include: ['packages/*/test/**/*.test-d.ts'],
-      tsconfig: './tsconfig.typetests.json',
-    },
   },
 });

@@ -1,37 +1,29 @@
 /**
  * The demo chat in a real browser (playwright-core driving Debian's Chromium): two users in two
- * browser contexts against `startChatServer` on port 0. Every wait is on the page itself
- * (selectors / functions with timeouts), never a sleep.
+ * browser contexts against `startChatServer` on port 0, plus a phone-sized context. Every wait is
+ * on the page itself (selectors / functions with timeouts), never a sleep.
  */
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createMemoryEngine } from '@parley/server-adapter';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDirectory, dmId } from '../examples/chat/src/directory.js';
 import { type ChatServer, startChatServer } from '../examples/chat/src/server.js';
 import { chromiumPath, launchChromium } from './browser.js';
+import {
+  connection,
+  cutSockets,
+  live,
+  message,
+  screenshot,
+  send,
+  signIn,
+  TRACK_SOCKETS,
+  texts,
+  WAIT,
+  waitForTail,
+} from './chat-page.js';
 
-const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 const DM = dmId('alice', 'bob');
-const WAIT = 15_000;
-
-/**
- * Installed before the page's scripts: records the page's WebSockets so that a test can cut the
- * live one (Chromium's offline emulation does not close an already open WebSocket).
- */
-const TRACK_SOCKETS = () => {
-  const Native = window.WebSocket;
-  const sockets: WebSocket[] = [];
-  class Tracked extends Native {
-    constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols);
-      sockets.push(this);
-    }
-  }
-  (window as unknown as { __sockets: WebSocket[] }).__sockets = sockets;
-  window.WebSocket = Tracked;
-};
 
 describe.skipIf(chromiumPath === undefined)('demo chat in Chromium', () => {
   const engine = createMemoryEngine(); // outlives server restarts, like a database would
@@ -46,7 +38,6 @@ describe.skipIf(chromiumPath === undefined)('demo chat in Chromium', () => {
   let b: Page; // bob
 
   beforeAll(async () => {
-    mkdirSync(ARTIFACTS, { recursive: true });
     server = await startChatServer({ engine, directory, secret, hub: hubOptions });
     browser = await launchChromium();
     const contextOptions = { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 };
@@ -66,57 +57,16 @@ describe.skipIf(chromiumPath === undefined)('demo chat in Chromium', () => {
     await engine.close();
   });
 
-  const live = (page: Page) =>
-    page.locator('[data-testid="connection-state"][data-state="live"]').waitFor({ timeout: WAIT });
-
-  async function signIn(page: Page, user: string): Promise<void> {
-    await page.goto(server.url);
-    await page.getByTestId(`signin-${user}`).click();
-    await page
-      .getByTestId('current-user')
-      .and(page.locator(`[data-user-id="${user}"]`))
-      .waitFor();
-    await live(page);
-  }
-
-  async function send(page: Page, text: string): Promise<void> {
-    await page.getByTestId('composer-input').fill(text);
-    await page.getByTestId('composer-input').press('Enter');
-  }
-
-  /** Texts of the open conversation's messages, in display order. */
-  const texts = (page: Page) =>
-    page.$$eval('[data-testid="conversation"] [data-testid="message-text"]', (els) =>
-      els.map((e) => e.textContent ?? ''),
-    );
-
-  /** Waits until the open conversation ends with exactly `expected` (in order). */
-  async function waitForTail(page: Page, expected: string[]): Promise<void> {
-    await page.waitForFunction(
-      (want) => {
-        const got = [
-          ...document.querySelectorAll('[data-testid="conversation"] [data-testid="message-text"]'),
-        ].map((e) => e.textContent);
-        return JSON.stringify(got.slice(-want.length)) === JSON.stringify(want);
-      },
-      expected,
-      { timeout: WAIT },
-    );
-  }
-
-  /** The message element of the open conversation with exactly this text. */
-  const message = (page: Page, text: string) =>
-    page
-      .locator('[data-testid="conversation"] [data-testid="message"]')
-      .filter({ has: page.getByTestId('message-text').getByText(text, { exact: true }) });
-
   it('A sends to B: B sees it in the inbox with an unread badge, opens it, A sees "read"', async () => {
-    await signIn(a, 'alice');
-    await signIn(b, 'bob');
+    await signIn(a, server.url, 'alice');
+    await signIn(b, server.url, 'bob');
     await a.getByTestId(`inbox-item-${DM}`).click();
     // Bob reads the group meanwhile: the DM is not open.
     await b.getByTestId('inbox-item-launch').click();
     await b.getByTestId('load-older').waitFor();
+    // A fresh page pages the long group in through a `reset` (trimmed): nothing was lost, so no
+    // notice.
+    expect(await b.getByTestId('reset-notice').count()).toBe(0);
 
     const text = 'Are we still on for the go/no-go at 11?';
     await send(a, text);
@@ -126,7 +76,7 @@ describe.skipIf(chromiumPath === undefined)('demo chat in Chromium', () => {
     await row.and(b.locator('[data-unread="1"]')).waitFor({ timeout: WAIT });
     expect(await row.getByTestId('unread-badge').textContent()).toBe('1');
     expect(await row.getByTestId('last-message').textContent()).toBe(text);
-    await b.screenshot({ path: `${ARTIFACTS}inbox.png` });
+    await screenshot(b, 'inbox.png', true);
 
     await row.click();
     await message(b, text).waitFor();
@@ -141,25 +91,50 @@ describe.skipIf(chromiumPath === undefined)('demo chat in Chromium', () => {
     const indicator = b.getByTestId('typing-indicator');
     await indicator.waitFor({ timeout: WAIT });
     expect(await indicator.textContent()).toContain('Alice is typing');
-    await b.screenshot({ path: `${ARTIFACTS}conversation.png` });
+    await screenshot(b, 'conversation.png', true);
     // A stops typing (no more keystrokes): the client sends `stop` after its idle time and B's
     // indicator also expires on its own.
     await indicator.waitFor({ state: 'detached', timeout: 15_000 });
     await a.getByTestId('composer-input').fill('');
   }, 60_000);
 
-  it('B goes offline, A sends 3 messages, B comes back and sees all 3 in order', async () => {
-    await ctxB.setOffline(true);
-    // Chromium's offline emulation does not close an open WebSocket (it only stops its traffic):
-    // the client notices through the `offline` event + its probe (ping, dead after 10 s). Also cut
-    // the socket ourselves, in case a browser lets the traffic through.
-    await b.evaluate(() => {
-      for (const s of (window as unknown as { __sockets: WebSocket[] }).__sockets) s.close();
+  it('B goes offline: "Offline" within 1 s, presence unknown; A sends 3, B gets all 3 in order', async () => {
+    const presence = () =>
+      b.$$eval('[data-testid="presence-dot"]', (els) =>
+        els.map((e) => e.getAttribute('data-online')),
+      );
+    expect(await presence()).toContain('true'); // Alice is online, and B knows it
+    // The page records when its pill first says "offline"; the clock starts just before the
+    // network goes away. Chromium fires `offline` but keeps the open WebSocket (it only stops its
+    // traffic), so without the page's own `offline` handling "Live" would stay until the
+    // client's heartbeat gave up (10 s).
+    const before = await b.evaluate(() => {
+      const w = window as unknown as { __shownOfflineAt?: number };
+      const pill = document.querySelector('[data-testid="connection-state"]')!;
+      const observer = new MutationObserver(() => {
+        if (pill.getAttribute('data-state') !== 'offline') return;
+        w.__shownOfflineAt = performance.now();
+        observer.disconnect();
+      });
+      observer.observe(pill, { attributes: true, attributeFilter: ['data-state'] });
+      return performance.now();
     });
-    await b
-      .locator('[data-testid="connection-state"][data-state="offline"]')
-      .waitFor({ timeout: WAIT });
+    await ctxB.setOffline(true);
+    await connection(b, 'offline', 5_000);
+    const shownAfterMs = await b.evaluate(
+      (t0) => (window as unknown as { __shownOfflineAt: number }).__shownOfflineAt - t0,
+      before,
+    );
+    expect(shownAfterMs).toBeLessThan(1_000);
+    expect(await b.getByTestId('connection-state').textContent()).toBe('Offline');
+    // While not connected, nobody is shown as online or offline: we cannot know.
+    const dots = await presence();
+    expect(dots.length).toBeGreaterThan(0);
+    expect(new Set(dots)).toEqual(new Set(['unknown']));
+    expect(await b.getByTestId('conversation-subtitle').textContent()).toContain('unknown');
 
+    // Cut the socket too, in case a browser lets the traffic through.
+    await cutSockets(b);
     const batch = [
       'Offline 1: agenda is in the doc',
       'Offline 2: pricing is final',
@@ -180,6 +155,7 @@ describe.skipIf(chromiumPath === undefined)('demo chat in Chromium', () => {
     await waitForTail(b, batch);
     const got = (await texts(b)).filter((t) => t.startsWith('Offline '));
     expect(got).toEqual(batch);
+    await b.locator('[data-testid="presence-dot"][data-online="true"]').first().waitFor();
   }, 60_000);
 
   it('the server restarts while both pages are open: both reconnect, nothing lost or duplicated', async () => {
@@ -228,6 +204,8 @@ describe.skipIf(chromiumPath === undefined)('demo chat in Chromium', () => {
         )
       ).filter((n) => n > 0);
       expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
+      // The store kept its history: a resume, not a reset.
+      expect(await page.getByTestId('reset-notice').count()).toBe(0);
     }
 
     // A reload stays signed in (token in sessionStorage) and shows the same history.
@@ -256,11 +234,99 @@ describe.skipIf(chromiumPath === undefined)('demo chat in Chromium', () => {
     });
   }, 60_000);
 
-  it('a new server process (new secret) sends the pages back to sign-in instead of looping', async () => {
+  it('at phone width (390 px): list ↔ conversation, status, sign-out and "New" all reachable', async () => {
+    const ctx = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      deviceScaleFactor: 2,
+      isMobile: true,
+      hasTouch: true,
+    });
+    try {
+      const p = await ctx.newPage();
+      await signIn(p, server.url, 'carol');
+      const noSideways = () =>
+        p.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+      /** Visible and entirely inside the 390 px wide screen. */
+      const onScreen = async (testId: string) => {
+        const el = p.getByTestId(testId);
+        await el.waitFor({ state: 'visible' });
+        const box = (await el.boundingBox())!;
+        expect(box.x, testId).toBeGreaterThanOrEqual(0);
+        expect(box.x + box.width, testId).toBeLessThanOrEqual(390);
+      };
+
+      // The list: inbox, connection status, "New" and sign-out are on screen; no conversation.
+      const inbox = p.getByTestId('inbox');
+      await inbox.waitFor({ state: 'visible' });
+      for (const id of ['connection-state', 'new-conversation', 'sign-out', 'inbox']) {
+        await onScreen(id);
+      }
+      expect(await p.getByTestId('empty-state').isVisible()).toBe(false);
+      expect(await noSideways()).toBe(true);
+      await screenshot(p, 'phone-inbox.png', true);
+
+      // Tap a row: the conversation replaces the list, with a way back.
+      await p.getByTestId('inbox-item-support-4821').tap();
+      await p.getByTestId('conversation').waitFor({ state: 'visible' });
+      expect(await inbox.isVisible()).toBe(false);
+      for (const id of ['back-to-inbox', 'conversation', 'composer-input', 'send-button']) {
+        await onScreen(id);
+      }
+      await send(p, 'Refund confirmed on our side, Dave. Anything else?');
+      await message(p, 'Refund confirmed on our side, Dave. Anything else?')
+        .and(p.locator('[data-status="sent"], [data-status="read"]'))
+        .waitFor({ timeout: WAIT });
+      expect(await noSideways()).toBe(true);
+      await screenshot(p, 'phone-conversation.png', true);
+
+      // Status while in the conversation: the banner says so when not live.
+      await ctx.setOffline(true);
+      await p
+        .locator('[data-testid="connection-banner"][data-state="offline"]')
+        .waitFor({ state: 'visible', timeout: 5_000 });
+      await ctx.setOffline(false);
+      await live(p);
+      expect(await p.getByTestId('connection-banner').isVisible()).toBe(false);
+
+      // Back (the button, then the browser's back) returns to the list.
+      await p.getByTestId('back-to-inbox').tap();
+      await inbox.waitFor({ state: 'visible' });
+      expect(await p.getByTestId('conversation').count()).toBe(0);
+      await p.getByTestId('inbox-item-launch').tap();
+      await p.getByTestId('conversation').waitFor({ state: 'visible' });
+      await p.goBack();
+      await inbox.waitFor({ state: 'visible' });
+
+      // "New" opens the picker, fully on screen.
+      await p.getByTestId('new-conversation').tap();
+      const dialog = p.getByTestId('new-conversation-dialog');
+      await dialog.waitFor({ state: 'visible' });
+      await onScreen('new-conversation-dialog');
+      await onScreen('new-conversation-dave');
+      await p.locator('.modal-backdrop').click({ position: { x: 5, y: 5 } });
+      await dialog.waitFor({ state: 'detached' });
+
+      // Sign-out.
+      await p.getByTestId('sign-out').tap();
+      await p.getByTestId('signin').waitFor({ state: 'visible' });
+    } finally {
+      await ctx.close();
+    }
+  }, 60_000);
+
+  it('a rotated secret sends the pages back to sign-in instead of retrying a dead token', async () => {
+    // Not what a restart does (the secret persists, see demo-restart.e2e.test.ts), but what
+    // happens when the secret really changes: 4401 → /api/me → 401 → sign-in, no loop.
     await server.close();
-    server = await startChatServer({ port: server.port, engine, directory, hub: hubOptions });
+    server = await startChatServer({
+      port: server.port,
+      engine,
+      directory,
+      secret: 'another-secret',
+      hub: hubOptions,
+    });
     for (const p of [a, b]) {
-      await p.getByTestId('signin').waitFor({ timeout: WAIT }); // 4401 → /api/me → 401 → sign-in
+      await p.getByTestId('signin').waitFor({ timeout: WAIT });
       expect(await p.locator('.notice').textContent()).toContain('sign in again');
     }
     await b.getByTestId('signin-bob').click();

@@ -167,13 +167,18 @@ const DESIGN_CRIT: Line[] = [
   ['erin', 'Good point, trying that in v3.'],
 ];
 
+/** The first message of every seeded conversation: says that this is sample data, kept in memory. */
+export const SEED_NOTE =
+  'Sample conversation, seeded when the demo server started. The demo keeps messages in memory: a restart starts over.';
+
 /**
  * Seeds the conversations' history straight into the engine (once: a conversation that already has
  * messages is left alone), spread over the last hours, with read positions so that the inbox shows
- * realistic unread badges.
+ * realistic unread badges. Each conversation opens with a system message ({@link SEED_NOTE}) so that
+ * nobody mistakes the sample history, seeded again by every new process, for their own.
  */
 export async function seed(engine: Engine, directory: Directory, now = Date.now()): Promise<void> {
-  // [conversation, lines, read positions, minutes since the last line]
+  // [conversation, lines, lines read per user, minutes since the last line]
   const threads: [string, Line[], Record<string, number>, number][] = [
     [dmId('alice', 'bob'), DM, { alice: 5, bob: 5 }, 75],
     ['launch', LAUNCH, { alice: 34, bob: 36, carol: 30, erin: 38 }, 12],
@@ -186,8 +191,9 @@ export async function seed(engine: Engine, directory: Directory, now = Date.now(
   for (const [conversationId, lines, reads, minutesAgo] of threads) {
     if ((heads.get(conversationId)?.seq ?? 0) > 0) continue;
     await engine.addMembers(conversationId, directory.membersOf(conversationId));
-    const start = now - minutesAgo * 60_000 - (lines.length - 1) * 4 * 60_000;
-    for (const [i, [senderId, text]] of lines.entries()) {
+    const start = now - minutesAgo * 60_000 - lines.length * 4 * 60_000;
+    const all: Line[] = [['system', SEED_NOTE], ...lines];
+    for (const [i, [senderId, text]] of all.entries()) {
       const user = directory.user(senderId);
       await engine.append({
         draft: {
@@ -202,8 +208,9 @@ export async function seed(engine: Engine, directory: Directory, now = Date.now(
         },
       });
     }
-    for (const [userId, seq] of Object.entries(reads)) {
-      await engine.setRead(conversationId, userId, seq);
+    // seq 1 is the note, so "n lines read" is read up to seq n + 1.
+    for (const [userId, read] of Object.entries(reads)) {
+      await engine.setRead(conversationId, userId, read + 1);
     }
   }
 }

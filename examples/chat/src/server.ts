@@ -97,6 +97,14 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     readFile(`${webDir}styles.css`, 'utf8'),
   ]);
 
+  const page = (type: string, text: string) => ({ type, body: Buffer.from(text, 'utf8') });
+  const assets = new Map([
+    ['/', page('text/html; charset=utf-8', html)],
+    ['/index.html', page('text/html; charset=utf-8', html)],
+    ['/app.js', page('text/javascript; charset=utf-8', js)],
+    ['/styles.css', page('text/css; charset=utf-8', css)],
+  ]);
+
   const hub = createHub({
     limits: { maxReplay: DEMO_MAX_REPLAY },
     ...options.hub,
@@ -151,28 +159,16 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const routes = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const method = req.method ?? 'GET';
-    if (method === 'GET' && (path === '/' || path === '/index.html')) {
+    // The page and its assets. HEAD answers like GET without a body (Node drops the body of a
+    // HEAD response; the headers, content-length included, are the same).
+    const asset = method === 'GET' || method === 'HEAD' ? assets.get(path) : undefined;
+    if (asset) {
       res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
+        'content-type': asset.type,
+        'content-length': asset.body.byteLength,
         'cache-control': 'no-store',
       });
-      res.end(html);
-      return;
-    }
-    if (method === 'GET' && path === '/app.js') {
-      res.writeHead(200, {
-        'content-type': 'text/javascript; charset=utf-8',
-        'cache-control': 'no-store',
-      });
-      res.end(js);
-      return;
-    }
-    if (method === 'GET' && path === '/styles.css') {
-      res.writeHead(200, {
-        'content-type': 'text/css; charset=utf-8',
-        'cache-control': 'no-store',
-      });
-      res.end(css);
+      res.end(method === 'HEAD' ? undefined : asset.body);
       return;
     }
     if (method === 'GET' && path === '/api/users') {

@@ -3,12 +3,17 @@
  * checks, "new conversation" going live, and a restart that keeps the store. The browser side is
  * covered by e2e/chat.e2e.test.ts.
  */
+
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient, type ParleyClient } from '@parley/client';
 import { createMemoryEngine } from '@parley/server-adapter';
 import { waitUntil } from '@parley/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createDirectory, dmId } from '../src/directory.js';
+import { devSecret } from '../src/dev-secret.js';
+import { createDirectory, dmId, SEED_NOTE } from '../src/directory.js';
 import { type ChatServer, startChatServer } from '../src/server.js';
 import { signToken, verifyToken } from '../src/token.js';
 
@@ -82,11 +87,60 @@ describe('demo chat server', () => {
     const alice = connect(server, token);
     await isOpen(alice);
     expect(alice.userId).toBe('alice');
-    // Seeded history: the DM replays in full; the long group is past maxReplay and resets.
-    expect(alice.conversation(dmId('alice', 'bob')).messages).toHaveLength(5);
+    // Seeded history: the DM replays in full (the sample-data note + 5 lines); the long group is
+    // past maxReplay and resets.
+    const dm = alice.conversation(dmId('alice', 'bob')).messages;
+    expect(dm.map((m) => m.kind)).toEqual(['system', 'user', 'user', 'user', 'user', 'user']);
+    expect(dm[0]?.text).toBe(SEED_NOTE);
+    expect(alice.conversation(dmId('alice', 'bob')).unreadCount).toBe(0);
+    expect(alice.conversation('design-crit').unreadCount).toBe(2);
 
     const impostor = connect(server, 'alice');
     expect(await closedWith(impostor)).toBe(4401);
+  });
+
+  it('HEAD answers like GET without a body', async () => {
+    const server = await start();
+    for (const path of ['/', '/index.html', '/app.js', '/styles.css']) {
+      const get = await fetch(`${server.url}${path}`);
+      const body = Buffer.from(await get.arrayBuffer());
+      const head = await fetch(`${server.url}${path}`, { method: 'HEAD' });
+      expect(head.status, path).toBe(200);
+      expect(head.headers.get('content-type'), path).toBe(get.headers.get('content-type'));
+      expect(head.headers.get('content-length'), path).toBe(String(body.length));
+      expect((await head.arrayBuffer()).byteLength, path).toBe(0);
+    }
+    expect((await fetch(`${server.url}/nope`, { method: 'HEAD' })).status).toBe(404);
+  });
+
+  it('the dev secret is created once (0600) and read back by every later start', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'parley-demo-secret-'));
+    try {
+      const file = join(dir, 'nested', 'dev-secret');
+      const [a, b] = await Promise.all([devSecret(file), devSecret(file)]);
+      expect(a).toBe(b); // two processes starting at once agree
+      expect(a.length).toBeGreaterThanOrEqual(32);
+      expect(await devSecret(file)).toBe(a);
+      expect((await readFile(file, 'utf8')).trim()).toBe(a);
+      if (process.platform !== 'win32') expect((await stat(file)).mode & 0o777).toBe(0o600);
+      await writeFile(file, 'short\n');
+      const replaced = await devSecret(file);
+      expect(replaced).not.toBe('short');
+      expect(await devSecret(file)).toBe(replaced);
+
+      // A token issued by one server is accepted by the next one started with the same secret,
+      // and refused by a server with another secret.
+      const first = await start({ secret: a });
+      const token = first.tokenFor('alice');
+      await first.close();
+      servers.length = 0;
+      const me = (s: ChatServer) =>
+        fetch(`${s.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+      expect((await me(await start({ secret: await devSecret(file) }))).status).toBe(401);
+      expect((await me(await start({ secret: a }))).status).toBe(200);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses browser upgrades from another origin', async () => {
@@ -164,8 +218,8 @@ describe('demo chat server', () => {
     );
     const texts = conv.messages.map((m) => m.text);
     expect(texts.slice(-3)).toEqual(['before', 'during', 'after']);
-    expect(conv.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(conv.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     // The engine outlived the first hub: hub.close() does not close an engine it did not create.
-    expect((await engine.heads([dm])).get(dm)?.seq).toBe(8);
+    expect((await engine.heads([dm])).get(dm)?.seq).toBe(9);
   });
 });

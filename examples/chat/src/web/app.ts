@@ -10,6 +10,10 @@ import {
   localStorageOutbox,
   type ParleyClient,
 } from '@parley/client';
+import { presenceKnown, shownState } from './connectivity.js';
+import { h, ICON, svg } from './dom.js';
+import { initials, lastSeen, shortTime, timeOf } from './format.js';
+import { type ResetNotice, ResetNotices, resetText } from './resets.js';
 
 interface User {
   id: string;
@@ -33,86 +37,6 @@ interface Session {
 const SESSION_KEY = 'parley-demo:session';
 const PAGE = 30;
 
-// --- tiny DOM helper ---------------------------------------------------------------------------
-
-type Child = Node | string | false | null | undefined;
-type Attrs = Record<string, string | number | boolean | undefined | ((ev: Event) => void)>;
-
-function h(tag: string, attrs: Attrs = {}, ...children: (Child | Child[])[]): HTMLElement {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === false) continue;
-    if (typeof v === 'function') el.addEventListener(k.slice(2).toLowerCase(), v);
-    else if (k === 'class') el.className = String(v);
-    else if (v === true) el.setAttribute(k, '');
-    else el.setAttribute(k, String(v));
-  }
-  for (const c of children.flat()) {
-    if (c === false || c === null || c === undefined) continue;
-    el.append(typeof c === 'string' ? document.createTextNode(c) : c);
-  }
-  return el;
-}
-
-const svg = (path: string, cls = 'icon') => {
-  const s = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  s.setAttribute('viewBox', '0 0 24 24');
-  s.setAttribute('class', cls);
-  s.setAttribute('aria-hidden', 'true');
-  s.innerHTML = path;
-  return s;
-};
-const ICON = {
-  send: '<path d="M3.4 20.4 21 12 3.4 3.6 3.4 10.2 15 12 3.4 13.8z" fill="currentColor"/>',
-  plus: '<path d="M12 5v14M5 12h14" stroke="currentColor" stroke-width="2" stroke-linecap="round" fill="none"/>',
-  clock:
-    '<circle cx="12" cy="12" r="8" stroke="currentColor" stroke-width="2" fill="none"/><path d="M12 8v4l3 2" stroke="currentColor" stroke-width="2" fill="none" stroke-linecap="round"/>',
-  check:
-    '<path d="M5 12.5 9.5 17 19 7.5" stroke="currentColor" stroke-width="2.2" fill="none" stroke-linecap="round" stroke-linejoin="round"/>',
-  checks:
-    '<path d="M2.5 12.5 7 17l9.5-9.5M11 15.8l1.2 1.2 9.5-9.5" stroke="currentColor" stroke-width="2.2" fill="none" stroke-linecap="round" stroke-linejoin="round"/>',
-  alert:
-    '<circle cx="12" cy="12" r="9" fill="currentColor"/><path d="M12 7.5v5.5M12 16.2v.3" stroke="white" stroke-width="2.2" stroke-linecap="round"/>',
-  hash: '<path d="M9 4 7 20M17 4l-2 16M4.5 9h16M3.5 15h16" stroke="currentColor" stroke-width="2" fill="none" stroke-linecap="round"/>',
-  headset:
-    '<path d="M4 14v-2a8 8 0 0 1 16 0v2" stroke="currentColor" stroke-width="2" fill="none"/><rect x="3" y="13" width="4" height="6" rx="1.5" fill="currentColor"/><rect x="17" y="13" width="4" height="6" rx="1.5" fill="currentColor"/>',
-  logout:
-    '<path d="M15 4h3a2 2 0 0 1 2 2v12a2 2 0 0 1-2 2h-3M10 16l-4-4 4-4M6 12h10" stroke="currentColor" stroke-width="2" fill="none" stroke-linecap="round" stroke-linejoin="round"/>',
-  chat: '<path d="M5 5h14a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2h-8l-5 4v-4H5a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2z" stroke="currentColor" stroke-width="1.6" fill="none" stroke-linejoin="round"/>',
-};
-
-// --- formatting --------------------------------------------------------------------------------
-
-const initials = (name: string) =>
-  name
-    .split(/\s+/)
-    .map((p) => p[0] ?? '')
-    .join('')
-    .slice(0, 2)
-    .toUpperCase();
-
-function timeOf(ms: number): string {
-  return new Date(ms).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
-}
-
-function shortTime(ms: number): string {
-  const d = new Date(ms);
-  const now = new Date();
-  if (d.toDateString() === now.toDateString()) return timeOf(ms);
-  const y = new Date(now);
-  y.setDate(now.getDate() - 1);
-  if (d.toDateString() === y.toDateString()) return 'Yesterday';
-  return d.toLocaleDateString([], { month: 'short', day: 'numeric' });
-}
-
-function lastSeen(ms: number | undefined): string {
-  if (ms === undefined) return 'Offline';
-  const min = Math.round((Date.now() - ms) / 60_000);
-  if (min < 1) return 'Last seen just now';
-  if (min < 60) return `Last seen ${min} min ago`;
-  return `Last seen at ${shortTime(ms)}`;
-}
-
 // --- app state ---------------------------------------------------------------------------------
 
 const root = document.getElementById('root')!;
@@ -124,6 +48,10 @@ let openId: string | undefined;
 let openUnsub: (() => void) | undefined;
 let notice: string | undefined;
 let loadingOlder = false;
+const resets = new ResetNotices();
+
+/** The state on screen (see connectivity.ts): the browser's `offline` wins over the client's state. */
+const currentState = (): ConnectionState => shownState(client?.state ?? 'connecting');
 
 const userName = (id: string) => users.get(id)?.name ?? (id === 'system' ? 'Parley' : id);
 const firstName = (id: string) => userName(id).split(' ')[0] ?? id;
@@ -155,14 +83,22 @@ async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
   return (await res.json()) as T;
 }
 
-async function loadMetas(): Promise<void> {
+/** The user's conversations from the app's API; `replace` drops the ones that are gone. */
+async function loadMetas(replace = false): Promise<void> {
   const list = await api<ConversationMeta[]>('/api/conversations');
+  if (replace) metas.clear();
   for (const m of list) metas.set(m.id, m);
 }
 
 function avatar(userId: string, opts: { size?: 'sm' | 'md' | 'lg'; presence?: boolean } = {}) {
   const u = users.get(userId);
-  const online = client?.presence(userId)?.online === true;
+  const known = presenceKnown(currentState());
+  const online = known && client?.presence(userId)?.online === true;
+  const label = known
+    ? online
+      ? 'Online'
+      : 'Offline'
+    : 'Presence unknown while you are not connected';
   return h(
     'span',
     {
@@ -173,10 +109,10 @@ function avatar(userId: string, opts: { size?: 'sm' | 'md' | 'lg'; presence?: bo
     initials(userName(userId)),
     opts.presence &&
       h('span', {
-        class: `presence ${online ? 'on' : 'off'}`,
+        class: `presence ${known ? (online ? 'on' : 'off') : 'unknown'}`,
         'data-testid': 'presence-dot',
-        'data-online': String(online),
-        title: online ? 'Online' : 'Offline',
+        'data-online': known ? String(online) : 'unknown',
+        title: label,
       }),
   );
 }
@@ -256,6 +192,7 @@ function signOut(message?: string): void {
   session = undefined;
   openId = undefined;
   metas.clear();
+  resets.clear();
   sessionStorage.removeItem(SESSION_KEY);
   notice = message;
   history.replaceState(null, '', location.pathname);
@@ -285,6 +222,7 @@ async function startApp(): Promise<void> {
   (window as unknown as { __parley: unknown }).__parley = { client: c, open: openConversation };
 
   root.className = 'app';
+  renderedState = undefined;
   els = {
     banner: h('div', { class: 'banner', 'data-testid': 'connection-banner' }),
     pill: h('span', { class: 'pill', 'data-testid': 'connection-state' }),
@@ -344,20 +282,31 @@ async function startApp(): Promise<void> {
     els.modal,
   );
 
-  c.on('state', ({ to, code }) => {
+  c.on('state', ({ from, to, code }) => {
     if (to === 'closed' && client === c && (code === 4401 || code === 4403)) {
       signOut('Your session is no longer valid. Please sign in again.');
       return;
     }
-    renderConnection(to);
+    renderStatus();
+    // Back after a disconnect: the server may be a new process that lost conversations created
+    // at runtime, so ask the app's API again instead of showing dead rows.
+    if (to === 'open' && from !== 'connecting') {
+      void loadMetas(true)
+        .then(() => {
+          if (openId !== undefined && !metas.has(openId)) openConversation(undefined);
+          renderInbox();
+        })
+        .catch(() => undefined);
+    }
   });
   c.on('reconnect', ({ code }) => {
-    renderConnection(c.state);
-    // 4401: the hub no longer accepts our token (e.g. a new demo process with a new secret). Ask
-    // the API; a 401 there signs out instead of retrying with a dead token forever.
+    renderStatus();
+    // 4401: the hub no longer accepts our token (the secret changed: someone deleted
+    // examples/chat/.data). Ask the API; a 401 there signs out instead of retrying forever.
     if (code === 4401) void api('/api/me').catch(() => undefined);
   });
   c.on('inbox', () => {
+    resets.observe(c.conversations());
     renderInbox();
     markOpenRead();
   });
@@ -365,15 +314,15 @@ async function startApp(): Promise<void> {
     renderInbox();
     if (openId) renderHeader();
   });
-  // A reset (first connect past `maxReplay`, or the history epoch changed): page the history in.
-  c.on(
-    'reset',
-    ({ conversationId }) =>
-      void c
-        .conversation(conversationId)
-        .loadOlder(PAGE)
-        .catch(() => undefined),
-  );
+  // A reset: the client dropped the conversation's messages. Page in what the server holds now,
+  // and tell the user when something they saw was replaced (see resets.ts).
+  c.on('reset', (ev) => {
+    resets.onReset(ev);
+    void c
+      .conversation(ev.conversationId)
+      .loadOlder(PAGE)
+      .catch(() => undefined);
+  });
   c.on('conversation', ({ type, conversationId }) => {
     if (type === 'joined') {
       void loadMetas()
@@ -387,11 +336,23 @@ async function startApp(): Promise<void> {
     }
   });
   for (const id of metas.keys()) c.conversation(id);
-  renderConnection(c.state);
-  renderInbox();
-  const fromHash = decodeURIComponent(location.hash.replace(/^#\/c\//, ''));
+  renderStatus();
+  const fromHash = conversationInHash();
   openConversation(metas.has(fromHash) ? fromHash : undefined);
 }
+
+const conversationInHash = () => decodeURIComponent(location.hash.replace(/^#\/c\//, ''));
+
+// The browser's network signals change what the page shows at once (connectivity.ts).
+for (const type of ['online', 'offline']) window.addEventListener(type, () => renderStatus());
+
+// Browser back/forward (and the phone layout's back button) move between inbox and conversation.
+window.addEventListener('popstate', () => {
+  if (!client) return;
+  const id = conversationInHash();
+  const next = metas.has(id) ? id : undefined;
+  if (next !== openId) openConversation(next, 'none');
+});
 
 const STATE_LABEL: Record<ConnectionState, [key: string, label: string, detail: string]> = {
   connecting: ['connecting', 'Connecting…', 'Connecting to the server…'],
@@ -408,6 +369,23 @@ const STATE_LABEL: Record<ConnectionState, [key: string, label: string, detail: 
   ],
   closed: ['offline', 'Disconnected', 'Disconnected.'],
 };
+
+let renderedState: ConnectionState | undefined;
+
+/** The connection pill and banner, and everything that depends on the state (presence). */
+function renderStatus(): void {
+  if (!client) return;
+  const state = currentState();
+  if (state === renderedState) return;
+  const presenceChanged =
+    renderedState === undefined || presenceKnown(state) !== presenceKnown(renderedState);
+  renderedState = state;
+  renderConnection(state);
+  if (presenceChanged) {
+    renderInbox();
+    if (openId) renderHeader();
+  }
+}
 
 function renderConnection(state: ConnectionState): void {
   const [key, label, detail] = STATE_LABEL[state];
@@ -446,6 +424,7 @@ function renderInbox(): void {
       const active = r.conversationId === openId;
       const unread = active ? 0 : r.unreadCount;
       const typing = r.typingUsers.length > 0;
+      const reset = resets.get(r.conversationId);
       return h(
         'li',
         {},
@@ -455,7 +434,8 @@ function renderInbox(): void {
             class: `inbox-item${active ? ' active' : ''}${unread > 0 ? ' unread' : ''}`,
             'data-testid': `inbox-item-${r.conversationId}`,
             'data-unread': String(unread),
-            onclick: () => openConversation(r.conversationId),
+            'data-reset': reset ? reset.reason : undefined,
+            onclick: () => openConversation(r.conversationId, 'push'),
           },
           convAvatar(meta),
           h(
@@ -465,6 +445,17 @@ function renderInbox(): void {
               'span',
               { class: 'inbox-top' },
               h('span', { class: 'inbox-title' }, titleOf(meta, r.conversationId)),
+              reset &&
+                h(
+                  'span',
+                  {
+                    class: 'reset-tag',
+                    'data-testid': 'inbox-reset',
+                    title: resetText(reset, timeOf(reset.at)).title,
+                  },
+                  svg(ICON.reset),
+                  reset.reason === 'epoch_changed' ? 'Reset' : 'Skipped',
+                ),
               r.lastMessage &&
                 h('span', { class: 'inbox-time' }, shortTime(r.lastMessage.createdAt)),
             ),
@@ -503,11 +494,23 @@ let conv:
     }
   | undefined;
 
-function openConversation(id: string | undefined): void {
+/**
+ * Shows conversation `id` (or the inbox's empty state). `push` adds a history entry, so that the
+ * browser's back button (on a phone: the way back to the list) returns to the inbox.
+ */
+function openConversation(
+  id: string | undefined,
+  historyMode: 'push' | 'replace' | 'none' = 'replace',
+): void {
   openUnsub?.();
   openUnsub = undefined;
+  const from = openId;
   openId = id;
-  history.replaceState(null, '', id ? `#/c/${encodeURIComponent(id)}` : location.pathname);
+  const url = id ? `#/c/${encodeURIComponent(id)}` : location.pathname;
+  if (historyMode === 'push' && id !== from) history.pushState({ parley: 'conversation' }, '', url);
+  else if (historyMode !== 'none') history.replaceState(history.state, '', url);
+  // The phone layout shows either the list or the conversation (styles.css).
+  root.classList.toggle('conv-open', id !== undefined && client !== undefined);
   if (!client || !id) {
     conv = undefined;
     els.main.replaceChildren(
@@ -578,7 +581,7 @@ function openConversation(id: string | undefined): void {
               onclick: send,
             },
             svg(ICON.send),
-            'Send',
+            h('span', { class: 'label' }, 'Send'),
           ),
         ),
       ),
@@ -601,19 +604,32 @@ function autosize(t: HTMLTextAreaElement): void {
 function renderHeader(): void {
   if (!conv || !openId || !client) return;
   const meta = metas.get(openId);
+  const known = presenceKnown(currentState());
   let sub: string;
   if (meta?.kind === 'dm') {
     const peer = peerOf(meta)!;
     const p = client.presence(peer);
-    sub = p?.online ? 'Online' : lastSeen(p?.lastSeenAt);
+    if (!known) sub = 'Presence unknown while you are not connected';
+    else sub = p?.online ? 'Online' : lastSeen(p?.lastSeenAt);
   } else {
     const members = meta?.members ?? [];
     const online = members.filter(
       (m) => m === session?.user.id || client?.presence(m)?.online,
     ).length;
-    sub = `${members.length} members · ${online} online`;
+    sub = known ? `${members.length} members · ${online} online` : `${members.length} members`;
   }
   conv.header.replaceChildren(
+    h(
+      'button',
+      {
+        class: 'icon-btn back',
+        title: 'Back to the inbox',
+        'aria-label': 'Back to the inbox',
+        'data-testid': 'back-to-inbox',
+        onclick: backToInbox,
+      },
+      svg(ICON.back),
+    ),
     convAvatar(meta),
     h(
       'div',
@@ -631,6 +647,12 @@ function renderHeader(): void {
         ]
       : []),
   );
+}
+
+/** The phone layout's back button: the previous history entry when we pushed one, else the list. */
+function backToInbox(): void {
+  if ((history.state as { parley?: string } | null)?.parley === 'conversation') history.back();
+  else openConversation(undefined);
 }
 
 let stickToBottom = true;
@@ -698,7 +720,17 @@ function renderConversation(): void {
   let prev: ClientMessage | undefined;
   let prevDay = '';
   const isDm = metas.get(c.id)?.kind === 'dm';
+  // A reset the user must know about sits after the messages the server held when it happened.
+  const reset = resets.get(c.id);
+  let resetPlaced = reset === undefined;
+  const placeReset = () => {
+    if (resetPlaced || reset === undefined) return;
+    nodes.push(resetNotice(reset));
+    resetPlaced = true;
+    prev = undefined;
+  };
   for (const m of msgs) {
+    if (m.status !== 'sent' || m.seq > (reset?.seq ?? 0)) placeReset();
     const day = new Date(m.createdAt).toDateString();
     if (day !== prevDay) {
       nodes.push(
@@ -798,6 +830,7 @@ function renderConversation(): void {
     );
     prev = m;
   }
+  placeReset();
   list.replaceChildren(...nodes);
   if (stickToBottom || nearBottom) {
     list.scrollTop = list.scrollHeight;
@@ -820,6 +853,34 @@ function renderConversation(): void {
       : []),
   );
   markOpenRead();
+}
+
+function resetNotice(notice: ResetNotice): HTMLElement {
+  const text = resetText(notice, timeOf(notice.at));
+  return h(
+    'div',
+    {
+      class: `reset-notice ${notice.reason}`,
+      role: 'status',
+      'data-testid': 'reset-notice',
+      'data-reason': notice.reason,
+    },
+    svg(ICON.reset),
+    h('div', { class: 'reset-text' }, h('strong', {}, text.title), h('span', {}, text.body)),
+    h(
+      'button',
+      {
+        class: 'link',
+        'data-testid': 'reset-dismiss',
+        onclick: () => {
+          resets.dismiss(notice.conversationId);
+          renderConversation();
+          renderInbox();
+        },
+      },
+      'Dismiss',
+    ),
+  );
 }
 
 function markOpenRead(): void {
