@@ -35,6 +35,7 @@ AUDIENCE = "parley"
 API_KEY = "python-kit-api-key"
 
 sys.path.insert(0, str(EXAMPLES))
+sys.path.insert(0, str(EXAMPLES / "django_app"))
 
 
 @dataclass

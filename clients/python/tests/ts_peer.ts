@@ -13,7 +13,8 @@ import WebSocket from 'ws';
 const url = process.env.PARLEY_URL!;
 const token = process.env.PARLEY_TOKEN!;
 const conversationId = process.env.PARLEY_CONVERSATION!;
-const print = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+const print = (event: Record<string, unknown>) =>
+  process.stdout.write(`${JSON.stringify(event)}\n`);
 
 const client = createClient({ url, token, WebSocket: WebSocket as never });
 const conversation = client.conversation(conversationId);
