@@ -9,7 +9,7 @@ import time
 import pytest
 from support import token
 
-from parley import ConnectionClosedError, Cursor, LimitError, ServerError
+from parley import ConnectionClosedError, Cursor, LimitError, ParleyError, ServerError
 from parley.realtime import connect
 
 
@@ -237,3 +237,62 @@ async def test_concurrent_sends_each_get_their_ack(server, conv, user):
         acks = await asyncio.gather(*(c.send(conv, f"p{i}") for i in range(20)))
         assert sorted(a.message.seq for a in acks) == list(range(1, 21))
         assert c.cursors[conv].seq == 20
+
+
+async def test_a_broken_server_gives_typed_errors_not_crashes():
+    import json
+
+    from websockets.asyncio.server import serve
+
+    from parley import ProtocolViolationError
+
+    welcome = {
+        "type": "welcome", "protocol": 1, "sessionId": "s1", "user": {"id": "u"},
+        "conversations": [{"id": "c", "seq": 0, "epoch": "e"}], "presence": [],
+        "heartbeat": {"intervalMs": 25000, "timeoutMs": 10000}, "limits": {},
+    }
+    script: list[str] = []
+
+    async def handler(ws):
+        await ws.recv()  # hello
+        for frame in script:
+            await ws.send(frame)
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0, subprotocols=["parley.v1"]) as srv:
+        url = f"ws://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+        script[:] = ['{"type":"pong"}']
+        with pytest.raises(ProtocolViolationError):
+            await connect(url, "t")
+        for bad in ["not json", '{"no":"type"}', '{"type":"message","message":{"seq":"x"}}',
+                    '{"type":"replay","conversationId":"c"}']:
+            script[:] = [json.dumps(welcome), bad]
+            c = await connect(url, "t")
+            with pytest.raises(ParleyError) as err:
+                await c.next("typing", timeout=5)
+            assert err.value.code in ("protocol", "internal"), bad
+            assert c.closed
+
+
+async def test_unread_frames_are_bounded_ephemeral_first(server, conv, user, api):
+    a, b = user("alice"), user("bob")
+    async with await connect(server.url, token(a, [conv])) as alice:
+        bob = await connect(server.url, token(b, [conv]), max_inbox_bytes=4000)
+        await alice.typing(conv, "start")
+        await alice.ping()  # the typing frame went out before the messages below
+        for i in range(30):
+            api.publish(conv, f"flood {i} " + "x" * 100)
+        await bob.wait_closed(timeout=10)
+        # The typing frame was dropped first; the messages received before the close stay.
+        with pytest.raises(ParleyError) as err:
+            await bob.next("typing", timeout=1)
+        assert err.value.code == "inbox_full"
+        kept = 0
+        while True:
+            try:
+                f = await bob.next("message", timeout=1)
+            except ParleyError:
+                break
+            assert f["message"]["text"].startswith(f"flood {kept} ")
+            kept += 1
+        assert 10 <= kept < 30

@@ -99,6 +99,8 @@ class RealtimeClient:
         self._on_send: Callable[[dict[str, Any]], None] | None = None
         self.welcome: dict[str, Any] = {}
         self._reader: asyncio.Task[None] | None = None
+        #: Fire-and-forget sends (pong, gap fill, reauth), referenced until done.
+        self._background: set[asyncio.Future[None]] = set()
 
     # -- state -----------------------------------------------------------------------------
 
@@ -442,7 +444,12 @@ class RealtimeClient:
             }
             if cur.epoch is not None:
                 frame["epoch"] = cur.epoch
-            asyncio.ensure_future(self._send_quietly(frame))
+            self._spawn(self._send_quietly(frame))
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _send_quietly(self, frame: dict[str, Any]) -> None:
         try:
@@ -472,10 +479,10 @@ class RealtimeClient:
             pong: dict[str, Any] = {"type": "pong"}
             if ref is not None:
                 pong["ref"] = ref
-            asyncio.ensure_future(self._send_quietly(pong))
+            self._spawn(self._send_quietly(pong))
             return
         elif t == "reauth":
-            asyncio.ensure_future(self._reauth())
+            self._spawn(self._reauth())
         elif t == "error" and isinstance(ref, str) and ref.startswith("py-gap-"):
             cid = frame.get("conversationId")
             if isinstance(cid, str):
@@ -533,6 +540,9 @@ class RealtimeClient:
             await self._ws.close(1002, "protocol error")
         except ConnectionClosed as err:
             self._failure = self._closed_error(err)
+        except Exception as err:  # a frame missing a required field, or an on_frame hook's bug
+            self._failure = ParleyError(f"failed handling a frame: {err!r}", code="internal")
+            await self._ws.close(1011, "client error")
         finally:
             if self._failure is None:
                 self._failure = ConnectionClosedError(1006, "")
