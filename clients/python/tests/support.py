@@ -14,12 +14,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from parley import ParleyApi, sign_token
+from parley import sign_token
 
 HERE = Path(__file__).resolve().parent
 KIT = HERE.parent
