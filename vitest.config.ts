@@ -17,6 +17,7 @@ export default defineConfig({
       'packages/*/test/**/*.test.ts',
       'packages/*/test/**/*.test.tsx',
       'examples/*/test/**/*.test.ts',
+      'clients/*/tests/**/*.test.ts',
       'e2e/**/*.test.ts',
       'bench/test/**/*.test.ts',
       'tests/reliability/**/*.test.ts',

@@ -136,6 +136,27 @@ describe('hub core with fake timers', () => {
     ]);
   });
 
+  it('reports replays (with their size) and resets (with their reason) to the metrics hook', async () => {
+    const events: MetricEvent[] = [];
+    make({ metrics: (e) => events.push(e) });
+    await hub.publish('c1', { text: 'one' });
+    await hub.publish('c1', { text: 'two' });
+    const hello = async (cursors: Record<string, unknown>) => {
+      const s = await open();
+      s.handlers.onMessage(JSON.stringify({ type: 'hello', protocol: 1, token: 'bob', cursors }));
+      await vi.advanceTimersByTimeAsync(0);
+      return s;
+    };
+    const replayed = await hello({ c1: { seq: 0 } });
+    expect(replayed.of('replay')).toHaveLength(1);
+    const reset = await hello({ c1: { seq: 1, epoch: 'another-epoch' } });
+    expect(reset.of('reset')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'replay' || e.type === 'reset')).toEqual([
+      { type: 'replay', conversationId: 'c1', messages: 2 },
+      { type: 'reset', conversationId: 'c1', reason: 'epoch_changed' },
+    ]);
+  });
+
   it('closes 4408 exactly at the hello timeout', async () => {
     make();
     const s = await open();

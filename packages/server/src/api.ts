@@ -4,6 +4,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ConversationId } from '@parley/protocol';
 import {
   type Engine,
   type Hub,
@@ -13,6 +14,7 @@ import {
 } from '@parley/server-adapter';
 import type { Caller } from './callbacks.js';
 import type { Membership } from './hooks.js';
+import type { ServerMetrics } from './metrics.js';
 
 /** Largest accepted API request body. */
 export const MAX_BODY_BYTES = 1_048_576;
@@ -24,6 +26,8 @@ export interface ApiDeps {
   membership: Membership;
   logger: Logger;
   apiKeys: readonly string[];
+  /** `/metrics`: the exposition, and the Bearer keys a scraper must send (none: open). */
+  metrics: { render: ServerMetrics['render']; keys: readonly string[] } | undefined;
   /** `starting` | `ready` | `draining`, for `/readyz`. */
   state: () => 'starting' | 'ready' | 'draining';
 }
@@ -97,6 +101,19 @@ const userIdsOf = (body: Record<string, unknown>): string[] => {
   return v as string[];
 };
 
+/** Largest history page the API serves (the protocol's `history` limit). */
+const MAX_HISTORY_PAGE = 200;
+
+/** An optional integer query parameter within [min, max]; 400 `invalid_query` otherwise. */
+function intParam(url: URL, name: string, min: number, max: number): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null || raw === '') return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < min || n > max)
+    throw new ApiError(400, 'invalid_query', `${name}: an integer from ${min} to ${max}`);
+  return n;
+}
+
 /** Routes of the API: method, pattern, handler. */
 type Handler = (
   params: string[],
@@ -122,6 +139,18 @@ const routes: [string, RegExp, Handler][] = [
         ...(body.clientMsgId === undefined ? {} : { clientMsgId: str(body, 'clientMsgId')! }),
       });
       return [201, { message }];
+    },
+  ],
+  [
+    'GET',
+    /^\/v1\/conversations\/([^/]+)\/messages$/,
+    async ([conversationId], _req, url, { engine }) => {
+      if (!ConversationId.safeParse(conversationId).success)
+        throw new ApiError(400, 'invalid', 'the conversation id must be 1-128 characters');
+      const before = intParam(url, 'before', 1, Number.MAX_SAFE_INTEGER);
+      const limit = intParam(url, 'limit', 1, MAX_HISTORY_PAGE) ?? 50;
+      const page = await engine.page(conversationId!, before, limit);
+      return [200, { messages: page.messages, hasMore: page.hasMore }];
     },
   ],
   [
@@ -235,6 +264,23 @@ export function createApiHandler(
     if (req.method === 'GET' && path === '/readyz') {
       const state = deps.state();
       return send(res, state === 'ready' ? 200 : 503, { status: state });
+    }
+    if (req.method === 'GET' && path === '/metrics' && deps.metrics !== undefined) {
+      const { render, keys } = deps.metrics;
+      if (keys.length > 0 && !authorized(req, keys)) {
+        res.setHeader('www-authenticate', 'Bearer');
+        return send(res, 401, {
+          error: { code: 'unauthorized', message: 'missing or wrong metrics key' },
+        });
+      }
+      const { contentType, body } = await render();
+      res.writeHead(200, {
+        'content-type': contentType,
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+      });
+      res.end(body);
+      return;
     }
     if (!path.startsWith('/v1/'))
       return send(res, 404, { error: { code: 'not_found', message: 'no such route' } });

@@ -69,12 +69,29 @@ export interface Caller {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Creates the callback client. `random` is injectable for tests. */
+export interface CallerOptions {
+  /** Source of the backoff jitter. @default Math.random */
+  random?: () => number;
+  /**
+   * Called when a call ended: `answered` (the app gave a final answer, 2xx or 4xx), `unavailable`
+   * (every attempt failed) or `invalid` (a contract error), after `seconds` (attempts and backoff).
+   * @default none
+   */
+  onCall?: (
+    callback: string,
+    seconds: number,
+    result: 'answered' | 'unavailable' | 'invalid',
+  ) => void;
+}
+
+/** Creates the callback client. */
 export function createCaller(
   settings: CallbackSettings,
   logger: Logger,
-  random: () => number = Math.random,
+  options: CallerOptions = {},
 ): Caller {
+  const random = options.random ?? Math.random;
+  const onCall = options.onCall;
   const pending = new Set<Promise<unknown>>();
   const counters: Record<string, CallbackStats> = {};
 
@@ -157,7 +174,21 @@ export function createCaller(
 
   return {
     call(name, url, body, options) {
+      const started = performance.now();
       const p = run(name, url, body, options);
+      if (onCall !== undefined) {
+        const report = (result: 'answered' | 'unavailable' | 'invalid') => {
+          try {
+            onCall(name, (performance.now() - started) / 1000, result);
+          } catch (err) {
+            logger.warn({ err, callback: name }, 'callback observer failed');
+          }
+        };
+        p.then(
+          () => report('answered'),
+          (err: unknown) => report(err instanceof AppContractError ? 'invalid' : 'unavailable'),
+        );
+      }
       pending.add(p);
       const done = () => pending.delete(p);
       p.then(done, done);

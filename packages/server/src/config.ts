@@ -139,6 +139,17 @@ export const ServerConfigSchema = z
       })
       .strict()
       .default({}),
+    /** Prometheus metrics on `/metrics` (served with the API and health endpoints). */
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Bearer key(s) a scraper must send. Default: none, like `/healthz` (keep that port private). */
+        key: strings.optional(),
+        /** Also export Node's process metrics (CPU, memory, event loop lag, GC). */
+        process: z.boolean().default(true),
+      })
+      .strict()
+      .default({ enabled: true, process: true }),
     /** Custom event names clients and the API may send (payload: any JSON). `*` allows every name. */
     events: z.array(z.string()).default(['*']),
     /** Allowed browser origins (exact). Default: all. */
@@ -262,7 +273,14 @@ export const FLAGS: Readonly<Record<string, string>> = {
 };
 
 /** Strings that must stay strings even when they look like JSON (a numeric secret, say). */
-const STRING_PATHS = new Set(['auth.jwt.secret', 'api.key', 'callbacks.secret', 'host', 'path']);
+const STRING_PATHS = new Set([
+  'auth.jwt.secret',
+  'api.key',
+  'metrics.key',
+  'callbacks.secret',
+  'host',
+  'path',
+]);
 
 function apply(target: Json, path: string, raw: string): void {
   setPath(target, path, STRING_PATHS.has(path) ? raw : coerce(raw));

@@ -11,6 +11,7 @@ export {
   type CallbackSettings,
   type CallbackStats,
   type Caller,
+  type CallerOptions,
   createCaller,
 } from './callbacks.js';
 export {
@@ -34,4 +35,10 @@ export {
   type LogLevel,
   type LogSink,
 } from './logger.js';
+export {
+  type CallbackResult,
+  createMetrics,
+  type MetricsSources,
+  type ServerMetrics,
+} from './metrics.js';
 export { type ParleyServer, type StartOptions, startServer } from './server.js';

@@ -1,6 +1,6 @@
 /**
  * `startServer`: the hub on the configured engine, with the callback-backed hooks, the WebSocket
- * endpoint, the HTTP API and health endpoints, and a graceful `close()`.
+ * endpoint, the HTTP API, health endpoints and Prometheus metrics, and a graceful `close()`.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +13,7 @@ import type { ServerConfig } from './config.js';
 import { createEngine } from './engine.js';
 import { createMembership, createStorageHooks, eventSchemas } from './hooks.js';
 import { createJsonLogger, type JsonLogger } from './logger.js';
+import { createMetrics } from './metrics.js';
 
 /** A running standalone server. */
 export interface ParleyServer {
@@ -65,7 +66,22 @@ export async function startServer(
   const logger =
     options.logger ??
     createJsonLogger({ level: config.logLevel, bindings: { name: 'parley-server' } });
-  const caller = createCaller(config.callbacks, logger.child({ part: 'callbacks' }));
+  // The hub does not exist yet when the metrics are created: its totals are read at scrape time.
+  let hubRef: Hub<Record<string, never>> | undefined;
+  let callerRef: Caller | undefined;
+  const metrics = config.metrics.enabled
+    ? createMetrics({
+        hubStats: () => hubRef!.stats(),
+        callbackStats: () => callerRef!.stats(),
+        processMetrics: config.metrics.process,
+      })
+    : undefined;
+  const caller = createCaller(
+    config.callbacks,
+    logger.child({ part: 'callbacks' }),
+    metrics === undefined ? {} : { onCall: metrics.onCallback },
+  );
+  callerRef = caller;
   const engine: Engine = await createEngine(config, logger.child({ part: 'engine' }));
   const claims: ClaimStore = new Map();
   const membership = createMembership(config, claims, caller);
@@ -85,7 +101,9 @@ export async function startServer(
       retryJitterMs: config.shutdown.retryJitterMs,
       closeTimeoutMs: config.shutdown.closeTimeoutMs,
     },
+    ...(metrics === undefined ? {} : { metrics: metrics.onHubEvent }),
   });
+  hubRef = hub;
 
   let state: ParleyServer['state'] | 'starting' = 'starting';
   const keys = config.api.key === undefined ? [] : [config.api.key].flat();
@@ -96,6 +114,13 @@ export async function startServer(
     membership,
     logger: logger.child({ part: 'api' }),
     apiKeys: keys,
+    metrics:
+      metrics === undefined
+        ? undefined
+        : {
+            render: metrics.render,
+            keys: config.metrics.key === undefined ? [] : [config.metrics.key].flat(),
+          },
     state: () => (state === 'ready' ? 'ready' : state === 'starting' ? 'starting' : 'draining'),
   });
   const wsServer = createServer(handler);

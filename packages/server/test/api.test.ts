@@ -34,6 +34,12 @@ afterAll(async () => {
 const tok = (sub: string, conversations: string[]) => () => token(sub, { conversations });
 
 describe('health', () => {
+  it('/metrics answers without a key unless metrics.key is set', async () => {
+    const res = await fetch(`${cli.api}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^# TYPE parley_connections gauge$/m);
+  });
+
   it('/healthz and /readyz answer without a key', async () => {
     expect((await fetch(`${cli.api}/healthz`)).status).toBe(200);
     const ready = await fetch(`${cli.api}/readyz`);
@@ -57,7 +63,7 @@ describe('HTTP API', () => {
         .status,
     ).toBe(400);
     expect((await api(cli.api, 'GET', '/v1/nothing')).status).toBe(404);
-    expect((await api(cli.api, 'GET', '/v1/conversations/p1/messages')).status).toBe(405);
+    expect((await api(cli.api, 'DELETE', '/v1/conversations/p1/messages')).status).toBe(405);
   });
 
   it('publish delivers live, and to a client that reconnects afterwards (resume)', async () => {
@@ -130,6 +136,32 @@ describe('HTTP API', () => {
       () => fresh.conversation('p1').messages.length === 1 || undefined,
       'replay',
     );
+  });
+
+  it('pages the history of a conversation, newest first page, older with before', async () => {
+    for (const text of ['h1', 'h2', 'h3'])
+      await api(cli.api, 'POST', '/v1/conversations/hist/messages', { text });
+    const page = await api(cli.api, 'GET', '/v1/conversations/hist/messages?limit=2');
+    expect(page.status).toBe(200);
+    expect(page.body.hasMore).toBe(true);
+    const messages = page.body.messages as { seq: number; text: string }[];
+    expect(messages.map((m) => [m.seq, m.text])).toEqual([
+      [2, 'h2'],
+      [3, 'h3'],
+    ]);
+    const older = await api(cli.api, 'GET', '/v1/conversations/hist/messages?before=2');
+    expect(older.body).toMatchObject({ hasMore: false, messages: [{ seq: 1, text: 'h1' }] });
+    expect((await api(cli.api, 'GET', '/v1/conversations/nobody-here/messages')).body).toEqual({
+      messages: [],
+      hasMore: false,
+    });
+    for (const q of ['limit=0', 'limit=201', 'before=-1', 'before=x', 'limit=1.5'])
+      expect(await api(cli.api, 'GET', `/v1/conversations/hist/messages?${q}`)).toMatchObject({
+        status: 400,
+        body: { error: { code: 'invalid_query' } },
+      });
+    const long = 'x'.repeat(129);
+    expect((await api(cli.api, 'GET', `/v1/conversations/${long}/messages`)).status).toBe(400);
   });
 
   it('sends an event to a user', async () => {

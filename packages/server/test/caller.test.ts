@@ -72,6 +72,35 @@ describe('createCaller', () => {
     await new Promise((r) => raw.close(r));
   });
 
+  it('reports every call to onCall with its duration and result', async () => {
+    app = await startApp({
+      '/ok': () => [200, {}],
+      '/no': () => [422, { reason: 'no' }],
+      '/down': () => [503, {}],
+    });
+    const seen: [string, string][] = [];
+    let settled!: () => void;
+    const all = new Promise<void>((r) => {
+      settled = r;
+    });
+    const caller = createCaller(settings, logger, {
+      onCall: (name, seconds, result) => {
+        expect(seconds).toBeGreaterThanOrEqual(0);
+        seen.push([name, result]);
+        if (seen.length === 3) settled();
+      },
+    });
+    await caller.call('ok', `${app.url}/ok`, {}, { retry: true });
+    await caller.call('no', `${app.url}/no`, {}, { retry: true });
+    await caller.call('down', `${app.url}/down`, {}, { retry: true }).catch(() => {});
+    await all;
+    expect(seen).toEqual([
+      ['ok', 'answered'],
+      ['no', 'answered'],
+      ['down', 'unavailable'],
+    ]);
+  });
+
   it('drain waits for in-flight calls', async () => {
     app = await startApp({
       '/slow': () => new Promise((r) => setTimeout(() => r([200, {}]), 100)),

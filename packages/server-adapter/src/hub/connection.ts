@@ -329,6 +329,11 @@ export class Connection implements Deliverable {
         seq: cur.upTo,
         reason: 'epoch_changed',
       });
+      metric(this.ctx, {
+        type: 'reset',
+        conversationId: message.conversationId,
+        reason: 'epoch_changed',
+      });
     }
     cur.epoch ??= epoch;
     if (message.seq <= cur.upTo) return;

@@ -245,4 +245,8 @@ export type MetricEvent =
   /** A slow consumer was closed 1013 (backpressure hard limit). */
   | { type: 'slow_consumer'; userId?: string; bufferedAmount: number }
   /** A connection stopped answering pings and was terminated. */
-  | { type: 'heartbeat.timeout'; userId?: string };
+  | { type: 'heartbeat.timeout'; userId?: string }
+  /** A resume (hello cursor or `sync`) was answered with a complete `replay` of `messages`. */
+  | { type: 'replay'; conversationId: string; messages: number }
+  /** A `reset` was sent: at a resume, or before a live message from a new epoch. */
+  | { type: 'reset'; conversationId: string; reason: 'trimmed' | 'epoch_changed' };

@@ -193,14 +193,9 @@ export async function resume(
   const epochChanged =
     (cursor.epoch !== undefined && cursor.epoch !== head.epoch) || cursor.seq > head.seq;
   if (epochChanged || !range.complete) {
-    conn.send({
-      type: 'reset',
-      ...r,
-      conversationId,
-      epoch: head.epoch,
-      seq: head.seq,
-      reason: epochChanged ? 'epoch_changed' : 'trimmed',
-    });
+    const reason = epochChanged ? 'epoch_changed' : 'trimmed';
+    conn.send({ type: 'reset', ...r, conversationId, epoch: head.epoch, seq: head.seq, reason });
+    metric(ctx, { type: 'reset', conversationId, reason });
   } else {
     const frame = {
       type: 'replay' as const,
@@ -211,6 +206,7 @@ export async function resume(
       messages: range.messages,
     };
     conn.sendRaw(JSON.stringify(frame), false, true);
+    metric(ctx, { type: 'replay', conversationId, messages: range.messages.length });
   }
   return head;
 }
