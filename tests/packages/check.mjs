@@ -13,7 +13,8 @@
  *   package.json; the workspace package.json's `publishConfig.exports` equal to its `exports`
  *   minus that condition, so the two maps cannot drift apart;
  * - no `src/` shipped, and every source map self-contained (`sourcesContent` for every source,
- *   relative paths), since the sources are not in the tarball.
+ *   relative paths), since the sources are not in the tarball;
+ * - the packed client's browser bundle within its budget (packages/client/scripts/bundle-size.mjs).
  *
  *   node tests/packages/check.mjs              # every package
  *   node tests/packages/check.mjs packages/client   # one package (its `check:package` script)
@@ -25,6 +26,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  CLIENT_BUNDLE_BUDGET_BYTES,
+  measurePackedClient,
+} from '../../packages/client/scripts/bundle-size.mjs';
 import { PRIVATE_CONDITION, packAll, ROOT } from './packed.mjs';
 
 const run = promisify(execFile);
@@ -168,6 +173,18 @@ if (packed.length === 0) {
 let failed = 0;
 for (const pkg of packed) {
   const problems = await checkPackage(pkg);
+  if (pkg.name === '@parley/client') {
+    // The same budget test/bundle.test.ts enforces in `pnpm test`, checked here first.
+    const size = await measurePackedClient();
+    say(
+      `     ${pkg.name} browser bundle (bundle-size.mjs): ${size.min} B min, ${size.gzip} B min+gzip (budget ${CLIENT_BUNDLE_BUDGET_BYTES} B)`,
+    );
+    if (size.gzip > CLIENT_BUNDLE_BUDGET_BYTES) {
+      problems.push(`browser bundle ${size.gzip} B min+gzip > ${CLIENT_BUNDLE_BUDGET_BYTES} B`);
+    }
+    if (size.offenders.length)
+      problems.push(`Node built-ins in the browser bundle: ${size.offenders}`);
+  }
   if (problems.length === 0) {
     say(`ok   ${pkg.name} (${basename(pkg.tarball)})`);
   } else {
