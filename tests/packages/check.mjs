@@ -7,7 +7,8 @@
  * - publint --strict;
  * - are-the-types-wrong with the `strict` profile: node10, node16 (from CJS and from ESM) and
  *   bundler resolution, for every subpath export;
- * - LICENSE present and identical to the repository's;
+ * - LICENSE present and identical to the repository's (pnpm packs the workspace root's LICENSE
+ *   into every package that has none of its own, so there is one file to keep);
  * - `repository` (with `directory`), `homepage` and `bugs` set;
  * - the private `@parley/source` condition (and any `workspace:` range) absent from the packed
  *   package.json; the workspace package.json's `publishConfig.exports` equal to its `exports`
