@@ -104,16 +104,36 @@ function assertBuilt(pkg) {
   }
 }
 
-/** @param {WorkspacePackage} pkg @returns {string} a hash of every file the tarball ships */
-function fingerprint(pkg) {
+/**
+ * A hash of everything that goes into the tarball: the files it ships, the root LICENSE (packed
+ * when the package has none) and the versions that replace its `workspace:` ranges.
+ * @param {WorkspacePackage} pkg @param {WorkspacePackage[]} all
+ * @returns {string}
+ */
+function fingerprint(pkg, all) {
   const shipped = ['package.json', 'README.md', 'LICENSE', ...(pkg.manifest.files ?? [])].flatMap(
     (f) => filesUnder(join(pkg.dir, f)),
   );
   const h = createHash('sha256');
+  h.update(readFileSync(join(ROOT, 'LICENSE')));
+  h.update(JSON.stringify(all.map((p) => [p.name, p.version])));
   for (const f of shipped.sort()) {
     h.update(relative(pkg.dir, f)).update('\0').update(readFileSync(f)).update('\0');
   }
   return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Removes the entries of `dir` that start with `prefix` except `keep` (older tarballs, older
+ * scratch apps), leaving in-progress `.work-` entries alone.
+ * @param {string} dir @param {string} prefix @param {string} keep
+ */
+function prune(dir, prefix, keep) {
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(prefix) && name !== keep && !name.includes('.work-')) {
+      rmSync(join(dir, name), { recursive: true, force: true });
+    }
+  }
 }
 
 /**
@@ -141,7 +161,8 @@ export async function packAll() {
   return Promise.all(
     pkgs.map(async (p) => {
       const base = `${p.name.replace('@', '').replace('/', '-')}-${p.version}`;
-      const tarball = join(PACK_DIR, `${base}-${fingerprint(p)}.tgz`);
+      const file = `${base}-${fingerprint(p, pkgs)}.tgz`;
+      const tarball = join(PACK_DIR, file);
       if (!existsSync(tarball)) {
         const work = join(PACK_DIR, `.work-${randomBytes(6).toString('hex')}`);
         mkdirSync(work);
@@ -154,6 +175,7 @@ export async function packAll() {
         } finally {
           rmSync(work, { recursive: true, force: true });
         }
+        prune(PACK_DIR, `${base}-`, file);
       }
       return { ...p, tarball };
     }),
@@ -182,7 +204,10 @@ export async function scratchApp({ name, tarballs, deps = {} }) {
     .update(JSON.stringify({ tarballs: tarballs.map((t) => t.split(sep).pop()).sort(), deps }))
     .digest('hex')
     .slice(0, 16);
-  const dir = join(tmpdir(), `parley-scratch-${name}-${key}`);
+  // Named after this checkout too, so that two checkouts on one machine never prune each other's.
+  const checkout = createHash('sha256').update(ROOT).digest('hex').slice(0, 8);
+  const prefix = `parley-scratch-${checkout}-${name}-`;
+  const dir = join(tmpdir(), `${prefix}${key}`);
   if (relative(ROOT, dir).split(sep)[0] !== '..') {
     throw new Error(`the scratch app must live outside the workspace, not in ${dir}`);
   }
@@ -202,6 +227,7 @@ export async function scratchApp({ name, tarballs, deps = {} }) {
     );
     writeFileSync(join(work, '.installed'), `${new Date().toISOString()}\n`);
     publish(work, dir);
+    prune(tmpdir(), prefix, `${prefix}${key}`);
   } catch (e) {
     rmSync(work, { recursive: true, force: true });
     throw e;
