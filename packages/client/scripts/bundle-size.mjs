@@ -137,8 +137,8 @@ async function main() {
           "export { createClient, localStorageOutbox } from '@parley/client';",
         ],
         [
-          'createClient + decodeServerFrame (Zod validation)',
-          "export { createClient } from '@parley/client'; export { decodeServerFrame } from '@parley/protocol';",
+          'the same + decodeServerFrame (full Zod validation)',
+          "export { createClient, localStorageOutbox } from '@parley/client'; export { decodeServerFrame } from '@parley/protocol';",
         ],
         ['socket.io-client (npm)', "export * from 'socket.io-client';"],
       ];
