@@ -9,8 +9,8 @@
  * `lib: ["es2022", "dom"]` and no `@types/node`. `skipLibCheck` is off for our `.d.ts` files
  * (typecheck.mjs checks the app and them, not third-party declarations).
  *
- * Needs a build (`pnpm build`): it fails with StaleBuildError when dist is missing or older
- * than the sources, rather than testing an old build.
+ * Needs a build: `pnpm test` builds what is missing or stale first (ensure-built.mjs); run
+ * directly, it fails with StaleBuildError rather than test an old build.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -81,27 +81,31 @@ function filesUnder(path) {
 const newest = (files) => Math.max(0, ...files.map((f) => statSync(f).mtimeMs));
 
 /**
- * Fails unless every package's dist exists and is newer than its sources: measuring or checking
- * an old build would report on code that is not the code under review.
+ * Why `pkg`'s dist cannot be packed as is — missing, or older than what it is built from — or
+ * null when it is up to date. Measuring or checking an old build would report on code that is
+ * not the code under review.
  * @param {WorkspacePackage} pkg
+ * @returns {string | null}
  */
-function assertBuilt(pkg) {
+export function buildProblem(pkg) {
   const dist = filesUnder(join(pkg.dir, 'dist'));
   const rel = relative(ROOT, pkg.dir);
-  if (dist.length === 0) {
-    throw new StaleBuildError(`${pkg.name} has no build (${rel}/dist): run \`pnpm build\` first`);
-  }
-  const src = [
+  if (dist.length === 0) return `${pkg.name} has no build (${rel}/dist)`;
+  const inputs = [
     ...filesUnder(join(pkg.dir, 'src')),
     join(pkg.dir, 'tsup.config.ts'),
+    join(pkg.dir, 'tsconfig.json'),
     join(ROOT, 'tsup.base.ts'),
+    join(ROOT, 'tsconfig.base.json'),
   ].filter((f) => existsSync(f));
   const oldestDist = Math.min(...dist.map((f) => statSync(f).mtimeMs));
-  if (newest(src) > oldestDist) {
-    throw new StaleBuildError(
-      `${pkg.name}: ${rel}/dist is older than its sources: run \`pnpm build\` first`,
-    );
-  }
+  return newest(inputs) > oldestDist ? `${pkg.name}: ${rel}/dist is older than its sources` : null;
+}
+
+/** @param {WorkspacePackage} pkg */
+function assertBuilt(pkg) {
+  const problem = buildProblem(pkg);
+  if (problem) throw new StaleBuildError(`${problem}: run \`pnpm build\` first`);
 }
 
 /**

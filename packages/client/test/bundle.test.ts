@@ -1,7 +1,8 @@
 /**
  * The browser bundle an app gets from npm (scripts/bundle-size.mjs: the packed tarballs installed
  * outside the workspace, esbuild for the browser, minified, gzip -9) stays free of Node built-ins,
- * of `ws` and of Zod, and within the budget CI enforces. Needs a build (`pnpm build`).
+ * of `ws` and of Zod, and within the budget CI enforces. Needs a build: `pnpm test` makes one
+ * when it is missing or stale (tests/packages/ensure-built.mjs).
  */
 import { execFile } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
