@@ -128,13 +128,16 @@ function fingerprint(pkg, all) {
 }
 
 /**
- * Removes the entries of `dir` that start with `prefix` except `keep` (older tarballs, older
- * scratch apps), leaving in-progress `.work-` entries alone.
+ * Removes the entries of `dir` named `prefix` + a content hash except `keep` (older tarballs,
+ * older scratch apps); in-progress `.work-` entries do not match.
  * @param {string} dir @param {string} prefix @param {string} keep
  */
 function prune(dir, prefix, keep) {
   for (const name of readdirSync(dir)) {
-    if (name.startsWith(prefix) && name !== keep && !name.includes('.work-')) {
+    // Exactly `<prefix><hash>[.tgz]`: the `client` app's prefix is also the start of `client-plus-…`.
+    const ours =
+      name.startsWith(prefix) && /^[0-9a-f]{16}(\.tgz)?$/.test(name.slice(prefix.length));
+    if (ours && name !== keep) {
       rmSync(join(dir, name), { recursive: true, force: true });
     }
   }
