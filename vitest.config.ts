@@ -21,6 +21,7 @@ export default defineConfig({
       'e2e/**/*.test.ts',
       'bench/test/**/*.test.ts',
       'tests/reliability/**/*.test.ts',
+      'tests/packages/**/*.test.ts',
     ],
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -1,11 +1,18 @@
 /**
- * Client bundle sizes: each package's browser entry bundled by esbuild the same way (ESM,
- * platform browser, minified, everything the entry exports kept), then gzipped (level 9).
+ * Client bundle sizes, all measured by the client's own script (packages/client/scripts/
+ * bundle-size.mjs) the same way: esbuild, ESM, platform browser, minified, ES2022, no custom
+ * export conditions, gzip -9, everything the entry exports kept. `@parley/client` is measured as
+ * npm users get it — its packed tarball installed with npm into a scratch app outside the
+ * workspace, never through the private `@parley/source` condition; the other libraries come
+ * from this package's node_modules (their published files). Needs `pnpm build`.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import {
+  bundleForBrowser,
+  measurePackedClient,
+  packedClientApp,
+} from '../../packages/client/scripts/bundle-size.mjs';
 import { BENCH_DIR } from './procs.js';
 
 export interface BundleResult {
@@ -16,33 +23,14 @@ export interface BundleResult {
   error?: string;
 }
 
-const PARLEY_CLIENT = join(BENCH_DIR, '..', 'packages', 'client', 'src', 'index.ts');
+const failed = (name: string, version: string, e: unknown): BundleResult => {
+  const msg = (e as { errors?: { text: string }[] }).errors?.[0]?.text ?? String(e);
+  return { name, version, minBytes: Number.NaN, gzipBytes: Number.NaN, error: msg };
+};
 
-async function size(name: string, contents: string, version: string): Promise<BundleResult> {
+function versionOf(dir: string, pkg: string): string {
   try {
-    const out = await build({
-      stdin: { contents, resolveDir: BENCH_DIR, loader: 'ts', sourcefile: `${name}-entry.ts` },
-      bundle: true,
-      write: false,
-      minify: true,
-      format: 'esm',
-      platform: 'browser',
-      target: 'es2020',
-      conditions: ['@parley/source'],
-      define: { 'process.env.NODE_ENV': '"production"' },
-      logLevel: 'silent',
-    });
-    const code = out.outputFiles[0]!.contents;
-    return { name, version, minBytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length };
-  } catch (e) {
-    const msg = (e as { errors?: { text: string }[] }).errors?.[0]?.text ?? String(e);
-    return { name, version, minBytes: Number.NaN, gzipBytes: Number.NaN, error: msg };
-  }
-}
-
-async function versionOf(pkg: string): Promise<string> {
-  try {
-    const file = join(BENCH_DIR, 'node_modules', pkg, 'package.json');
+    const file = join(dir, 'node_modules', pkg, 'package.json');
     return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
   } catch {
     return '?';
@@ -51,25 +39,24 @@ async function versionOf(pkg: string): Promise<string> {
 
 export async function bundleSizes(): Promise<BundleResult[]> {
   const results: BundleResult[] = [];
-  if (existsSync(PARLEY_CLIENT)) {
-    results.push(
-      await size(
-        '@parley/client',
-        `export * from ${JSON.stringify(PARLEY_CLIENT)};`,
-        await versionOf('@parley/client'),
-      ),
-    );
-  } else {
-    results.push({
-      name: '@parley/client',
-      version: '?',
-      minBytes: Number.NaN,
-      gzipBytes: Number.NaN,
-      error: 'packages/client/src/index.ts does not exist yet',
-    });
+  try {
+    const s = await measurePackedClient();
+    const version = versionOf(await packedClientApp(), '@parley/client');
+    results.push({ name: '@parley/client', version, minBytes: s.min, gzipBytes: s.gzip });
+  } catch (e) {
+    results.push(failed('@parley/client', '?', e));
   }
   for (const pkg of ['socket.io-client', 'centrifuge', 'partysocket']) {
-    results.push(await size(pkg, `export * from '${pkg}';`, await versionOf(pkg)));
+    const version = versionOf(BENCH_DIR, pkg);
+    try {
+      const s = await bundleForBrowser({
+        contents: `export * from '${pkg}';`,
+        resolveDir: BENCH_DIR,
+      });
+      results.push({ name: pkg, version, minBytes: s.min, gzipBytes: s.gzip });
+    } catch (e) {
+      results.push(failed(pkg, version, e));
+    }
   }
   return results;
 }

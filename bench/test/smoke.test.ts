@@ -92,8 +92,10 @@ describe('bench --smoke', () => {
 
     const bundles = rowsAfter(stdout, '## Client bundle');
     expect(bundles.map((r) => r[0])).toEqual(
-      expect.arrayContaining(['socket.io-client', 'centrifuge', 'partysocket']),
+      expect.arrayContaining(['@parley/client', 'socket.io-client', 'centrifuge', 'partysocket']),
     );
+    // Measured from the packed tarball (needs `pnpm build`): a number, not an error.
+    for (const r of bundles) expect(Number(r[3]), `${r[0]} min+gzip: ${r[3]}`).toBeGreaterThan(0);
     expect(stdout).toMatch(/## Targets/);
   });
 });

@@ -1,10 +1,11 @@
 import { defineConfig } from 'tsup';
+import { dts } from '../../tsup.base.js';
 
 export default defineConfig([
   {
     entry: { index: 'src/index.ts' },
     format: ['esm', 'cjs'],
-    dts: true,
+    dts,
     sourcemap: true,
     clean: true,
     target: 'es2022',

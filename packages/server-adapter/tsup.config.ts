@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
+import { dtsWithAsyncDispose as dts } from '../../tsup.base.js';
 
 export default defineConfig({
   entry: {
@@ -8,7 +9,7 @@ export default defineConfig({
     'engines/redis/index': 'src/engines/redis/index.ts',
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts,
   sourcemap: true,
   clean: true,
   target: 'es2022',
