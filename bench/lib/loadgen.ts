@@ -133,22 +133,33 @@ function readInt(b: Buffer, i: number): [number, number] {
   return [v, i];
 }
 
-/** Counts every payload marker in a frame as one delivery to client c. */
-function scan(c: Client, b: Buffer, from = 0): void {
+/**
+ * Counts every payload marker in a frame as one delivery to client c. `skipOwn` (Parley storm
+ * mode, `message` and `replay` frames): the socket's own messages are not deliveries there — the
+ * sender's delivery is its `ack`.
+ */
+function scan(c: Client, b: Buffer, from = 0, skipOwn = false): void {
   let i = b.indexOf(MARK, from);
   while (i !== -1) {
     const [us, j] = readInt(b, i + 2);
     const [id, k] = readInt(b, j + 1);
-    deliver(c, id, us);
+    if (!skipOwn || senderOf.get(id) !== c.idx) deliver(c, id, us);
     i = b.indexOf(MARK, k);
   }
+}
+
+/** Counts the first payload marker of a frame (a Parley `ack` also names the text's id elsewhere). */
+function scanFirst(c: Client, b: Buffer): void {
+  const i = b.indexOf(MARK);
+  if (i === -1) return;
+  const [us, j] = readInt(b, i + 2);
+  const [id] = readInt(b, j + 1);
+  deliver(c, id, us);
 }
 
 function deliver(c: Client, id: number, us: number): void {
   if (id < lo || id >= hi) return;
   if (c.seen) {
-    // a replay can hold the socket's own messages: they are not deliveries
-    if (senderOf.get(id) === c.idx) return;
     if (c.seen.has(id)) {
       duplicates++;
       return;
@@ -221,12 +232,13 @@ function onFrame(c: Client, b: Buffer): void {
   const k = b.indexOf(TYPE_KEY);
   const t = k === -1 ? 0 : b[k + TYPE_KEY.length];
   if (t === 0x6d /* message */) scan(c, b);
+  // the ack carries the stored message (PROTOCOL.md): the sender's delivery, with its latency
+  else if (t === 0x61 /* ack */) scanFirst(c, b);
   else if (t === 0x77 /* welcome */) setReady(c);
   else if (t === 0x70 /* ping */ && b[k + TYPE_KEY.length + 1] === 0x69) {
     const f = JSON.parse(b.toString()) as { ref?: string };
     c.ws?.send(JSON.stringify({ type: 'pong', ref: f.ref }));
   } else if (t === 0x65 /* error */) noteError(b);
-  // ack: nothing to do outside storm mode
 }
 
 const frameCounts = new Map<string, number>();
@@ -264,8 +276,7 @@ function onParleyFrameStorm(c: Client, b: Buffer): void {
       );
     } else if (m.seq === cur.seq + 1) cur.seq = m.seq;
     c.cursors.set(m.conversationId, cur);
-    const mb = Buffer.from(m.text);
-    scan(c, mb);
+    scan(c, Buffer.from(m.text), 0, true);
   };
   switch (f.type) {
     case 'welcome': {
@@ -288,12 +299,14 @@ function onParleyFrameStorm(c: Client, b: Buffer): void {
       advance(f.message as PMessage);
       break;
     case 'ack':
+      // the sender's delivery (a retried send's second ack is counted as a duplicate)
+      if (typeof f.message?.text === 'string') scan(c, Buffer.from(f.message.text));
       outbox.delete(f.clientMsgId);
       outboxOwner.delete(f.clientMsgId);
       outboxSentAt.delete(f.clientMsgId);
       break;
     case 'replay': {
-      for (const m of f.messages as PMessage[]) scan(c, Buffer.from(m.text));
+      for (const m of f.messages as PMessage[]) scan(c, Buffer.from(m.text), 0, true);
       c.cursors.set(f.conversationId, { seq: f.seq, epoch: f.epoch });
       break;
     }
@@ -437,7 +450,9 @@ function init(c: InitCmd): void {
   convs.forEach((cs) => {
     for (const cv of cs) sockets.set(cv, (sockets.get(cv) ?? 0) + c.devices);
   });
-  for (const [cv, n] of sockets) fanout.set(convId(cv), n - 1);
+  // Every member socket gets one frame per message, the sender's included (its echo, or Parley's
+  // `ack`), so a message is `sockets` deliveries in every system (issue #15).
+  for (const [cv, n] of sockets) fanout.set(convId(cv), n);
   let idx = 0;
   for (let u = 0; u < c.topology.users; u++) {
     for (let d = 0; d < c.devices; d++) {
