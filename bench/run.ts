@@ -15,10 +15,11 @@
  *   the first run of everything always runs) --no-redis
  *   --profile (servers write V8 CPU profiles to bench/results/<mode>/profiles; summary printed)
  */
-import { execSync, spawnSync } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { join, relative } from 'node:path';
+import { backingUnavailable } from './lib/backing.js';
 import { type BundleResult, bundleSizes } from './lib/bundle.js';
 import { Histogram } from './lib/hist.js';
 import { BENCH_DIR, cores, killAll, pinning, profileDir, setProfileDir } from './lib/procs.js';
@@ -36,6 +37,7 @@ import {
   type Workload,
 } from './lib/scenarios.js';
 import { lineChart, type Series } from './lib/svg.js';
+import { labelOf, SYSTEMS, systemDef } from './lib/systems.js';
 
 // ------------------------------------------------------------------ flags
 
@@ -165,10 +167,12 @@ const opts = {
   timeoutS: num('timeout', P.timeoutS),
   budgetS: num('budget', P.budgetS),
 };
-const ALL_SYSTEMS = ['ws', 'socketio', 'parley', 'parley-redis'];
-let systems = (flag('systems') ?? ALL_SYSTEMS.join(',')).split(',').filter(Boolean);
+const DEFAULT_SYSTEMS = SYSTEMS.filter((s) => s.default).map((s) => s.id);
+let systems = (flag('systems') ?? DEFAULT_SYSTEMS.join(',')).split(',').filter(Boolean);
+for (const s of systems) systemDef(s); // unknown names fail here, before anything runs
 // The Redis engine is Parley's second table: included with `parley` unless --no-redis.
 if (systems.includes('parley') && !flag('no-redis')) systems.push('parley-redis');
+if (flag('no-redis')) systems = systems.filter((s) => !systemDef(s).backing);
 systems = [...new Set(systems)];
 const scenarios = new Set(
   (flag('scenarios') ?? 'fixed,ramp,idle,storm,bundle').split(',').filter(Boolean),
@@ -184,32 +188,14 @@ if (flag('profile')) {
   setProfileDir(dir);
 }
 
-const SYSTEM_LABEL: Record<string, string> = {
-  ws: 'raw ws relay',
-  socketio: 'Socket.IO 4.8',
-  parley: 'Parley (memory)',
-  'parley-redis': 'Parley (Redis)',
-};
-
 // ------------------------------------------------------------------ safety: never leave children
 
 let finished = false;
-// Every Redis key the Parley servers of this run wrote starts with this prefix (lib/scenarios.ts);
-// delete them on every way out, killed servers included. Synchronous: it also runs on 'exit'.
-const dropRedisKeys = () => {
-  spawnSync(
-    'sh',
-    [
-      '-c',
-      `redis-cli --scan --pattern 'parley-bench:${process.pid}:*' | xargs -r -n 500 redis-cli unlink`,
-    ],
-    { stdio: 'ignore', timeout: 30_000 },
-  );
-};
+// Redis rows use a redis-server of the run's own (lib/backing.ts), killed with every other child:
+// nothing is left behind in a shared Redis.
 const bail = (why: string, code = 1) => {
   if (!finished) console.error(`\n[bench] ${why}: stopping every child process`);
   killAll();
-  dropRedisKeys();
   process.exit(code);
 };
 process.on('SIGINT', () => bail('interrupted', 130));
@@ -220,7 +206,6 @@ process.on('uncaughtException', (e) => {
 });
 process.on('exit', () => {
   killAll();
-  dropRedisKeys();
 });
 const hardTimeout = setTimeout(
   () => bail(`timeout after ${opts.timeoutS} s`),
@@ -291,23 +276,6 @@ function machine() {
 
 // ------------------------------------------------------------------ run
 
-async function redisUsable(): Promise<string | null> {
-  try {
-    const { Redis } = await import('ioredis');
-    const r = new Redis('redis://127.0.0.1:6379', {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    await r.connect();
-    await r.ping();
-    r.disconnect();
-  } catch (e) {
-    return `Redis at 127.0.0.1:6379 is not reachable (${(e as Error).message})`;
-  }
-  return null;
-}
-
 interface Results {
   mode: string;
   command: string;
@@ -363,12 +331,13 @@ const stormW: Workload = {
 log(`mode ${mode}; systems ${systems.join(', ')}; scenarios ${[...scenarios].join(', ')}`);
 log(`machine: ${JSON.stringify(results.machine)}`);
 
-if (systems.includes('parley-redis')) {
-  const why = await redisUsable();
+for (const s of systems) {
+  const b = systemDef(s).backing;
+  const why = b ? backingUnavailable(b) : null;
   if (why) {
-    console.log(`Parley (Redis) skipped: ${why}`);
-    results.skipped['parley-redis'] = why;
-    systems = systems.filter((s) => s !== 'parley-redis');
+    console.log(`${labelOf(s)} skipped: ${why}`);
+    results.skipped[s] = why;
+    systems = systems.filter((x) => x !== s);
   }
 }
 const runsFor = (s: string) => (s === 'parley-redis' ? opts.redisRuns : opts.runs);
@@ -478,7 +447,7 @@ const out = (s = '') => {
   console.log(s);
   md.push(s);
 };
-const label = (s: string) => SYSTEM_LABEL[s] ?? s;
+const label = labelOf;
 
 function fixedStats(s: string) {
   const r = results.fixed[s] ?? [];
@@ -493,6 +462,9 @@ function fixedStats(s: string) {
     p99: g('p99'),
     cpu: g('serverCpuUsPerDelivery'),
     cpuPct: g('serverCpuPct'),
+    backingCpu: g('backingCpuUsPerDelivery'),
+    backingCpuPct: g('backingCpuPct'),
+    totalCpu: g('totalCpuUsPerDelivery'),
     rss: g('rssMB'),
     heap: g('heapMB'),
     client: g('clientCpuPct'),
@@ -548,6 +520,7 @@ const stormStat = (s: string) => {
 
 function tablesFor(group: string[], title: string) {
   if (!group.length) return;
+  const withBacking = group.some((s) => systemDef(s).backing);
   out(`## ${title}`);
   out();
   if (group.some((s) => results.fixed[s]?.length)) {
@@ -568,6 +541,9 @@ function tablesFor(group: string[], title: string) {
           'p99 ms',
           'server CPU µs/delivery',
           'server CPU %',
+          ...(withBacking
+            ? ['redis CPU µs/delivery', 'redis CPU %', 'hub + redis µs/delivery']
+            : []),
           'RSS MB',
           'heap MB',
           'client CPU %',
@@ -585,6 +561,9 @@ function tablesFor(group: string[], title: string) {
             fs(x.p99, 2),
             fs(x.cpu, 2),
             fs(x.cpuPct, 0),
+            ...(withBacking
+              ? [fs(x.backingCpu, 2), fs(x.backingCpuPct, 0), fs(x.totalCpu, 2)]
+              : []),
             fs(x.rss, 0),
             fs(x.heap, 0),
             fs(x.client, 0),

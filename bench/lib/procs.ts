@@ -1,7 +1,7 @@
 /**
- * Child processes of the bench: systems under test and the load generator, each a separate Node
- * process (pinned to its own core with `taskset` when the machine allows), tracked so that every
- * one of them is killed when the bench exits, fails, times out or is interrupted.
+ * Child processes of the bench: systems under test, their backing stores (redis-server) and the
+ * load generator, each a separate process (pinned with `taskset` when the machine allows), tracked
+ * so that every one of them is killed when the bench exits, fails, times out or is interrupted.
  */
 import { type ChildProcess, execSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig, ServerStats } from './server-host.js';
+import { type RuntimeId, systemDef } from './systems.js';
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,12 +35,26 @@ const hasTaskset = (() => {
 })();
 
 export const cores = availableParallelism();
-/** Pinning plan: server on core 0, load generator on the other cores. */
+const range = (a: number, b: number) => (a === b ? String(a) : `${a}-${b}`);
+/**
+ * Pinning plan. The server side (the server and its backing store) and the load generator never
+ * share a core: with 2–3 cores the server and redis-server share core 0 and the load generator
+ * has the rest; with ≥ 4 cores redis-server gets core 1 of its own and the load generator 2…n-1.
+ * null: no taskset, or a single core (the output says so).
+ */
 export const pinning =
-  hasTaskset && cores >= 2 ? { server: '0', client: cores === 2 ? '1' : `1-${cores - 1}` } : null;
+  hasTaskset && cores >= 2
+    ? cores >= 4
+      ? { server: '0', backing: '1', client: range(2, cores - 1) }
+      : { server: '0', backing: '0', client: range(1, cores - 1) }
+    : null;
 
 let clkTck = 0;
-function procStats(pid: number | undefined): { cpuUs: number; rss: number } | null {
+/**
+ * CPU time (user + system, all threads, µs) and RSS of a process, from /proc/<pid>/stat and
+ * status: works while the process's event loop is saturated; null where /proc is unavailable.
+ */
+export function procStats(pid: number | undefined): { cpuUs: number; rss: number } | null {
   if (!pid) return null;
   try {
     if (!clkTck) clkTck = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
@@ -56,10 +71,42 @@ function procStats(pid: number | undefined): { cpuUs: number; rss: number } | nu
 
 const NODE_ARGS = ['--expose-gc', '--conditions=@parley/source', '--import', 'tsx'];
 
+/** How a server file is started: the command line for a runtime (see lib/systems.ts). */
+export interface Runtime {
+  argv(file: string, extraArgs: string[]): [string, string[]];
+  /** Understands Node's `--cpu-prof` flags (V8 `.cpuprofile` output). */
+  cpuProfile: boolean;
+}
+
+export const RUNTIMES: Record<RuntimeId, Runtime> = {
+  node: {
+    argv: (file, extraArgs) => [process.execPath, [...NODE_ARGS, ...extraArgs, file]],
+    cpuProfile: true,
+  },
+};
+
 /** `--profile`: servers write V8 CPU profiles here (one per server process). */
 export let profileDir: string | undefined = process.env.BENCH_PROFILE_DIR;
 export function setProfileDir(dir: string): void {
   profileDir = dir;
+}
+
+/** Spawns a tracked child (killed with the bench), pinned to `cpu` when given. */
+export function spawnTracked(
+  cmd: string,
+  args: string[],
+  cpu: string | undefined,
+  opts: { env?: Record<string, string>; stdio: ('ignore' | 'inherit' | 'pipe' | 'ipc')[] },
+): ChildProcess {
+  const [c, a] = cpu ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args];
+  const child = spawn(c, a, {
+    cwd: BENCH_DIR,
+    env: { ...process.env, ...opts.env },
+    stdio: opts.stdio,
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
 }
 
 function start(
@@ -67,19 +114,10 @@ function start(
   cpu: string | undefined,
   env: Record<string, string>,
   extraArgs: string[] = [],
+  runtime: RuntimeId = 'node',
 ): ChildProcess {
-  const args = [...NODE_ARGS, ...extraArgs, join(BENCH_DIR, file)];
-  const [cmd, argv] = cpu
-    ? ['taskset', ['-c', cpu, process.execPath, ...args]]
-    : [process.execPath, args];
-  const child = spawn(cmd as string, argv as string[], {
-    cwd: BENCH_DIR,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  return child;
+  const [cmd, args] = RUNTIMES[runtime].argv(join(BENCH_DIR, file), extraArgs);
+  return spawnTracked(cmd, args, cpu, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 /** Request/response over IPC, with ids. */
@@ -133,27 +171,26 @@ export interface ServerHandle {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export const SERVER_FILES: Record<string, { file: string; env?: Record<string, string> }> = {
-  ws: { file: 'servers/ws-relay.ts' },
-  socketio: { file: 'servers/socketio.ts' },
-  parley: { file: 'servers/parley.ts' },
-  'parley-redis': { file: 'servers/parley.ts', env: { BENCH_ENGINE: 'redis' } },
-};
-
-export async function startServer(system: string, config: ServerConfig): Promise<ServerHandle> {
-  const def = SERVER_FILES[system];
-  if (!def) throw new Error(`unknown system ${system}`);
+export async function startServer(
+  system: string,
+  config: ServerConfig,
+  /** Write a V8 CPU profile into this directory (on a graceful exit); overrides `--profile`. */
+  cpuProfileDir?: string,
+): Promise<ServerHandle> {
+  const def = systemDef(system);
+  const profDir = cpuProfileDir ?? (profileDir ? join(profileDir, system) : undefined);
   const child = start(
     def.file,
     pinning?.server,
     { ...def.env, BENCH_CONFIG: JSON.stringify(config) },
     [
-      ...(profileDir
-        ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${join(profileDir, system)}`]
+      ...(profDir && RUNTIMES[def.runtime].cpuProfile
+        ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${profDir}`]
         : []),
       // e.g. BENCH_SERVER_NODE_ARGS=--trace-gc
       ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
+    def.runtime,
   );
   const port = await new Promise<number>((resolve, reject) => {
     const t = setTimeout(

@@ -2,6 +2,7 @@
  * The scenarios: fixed rate, ramp, idle memory, reconnect storm. Each call is one run on a fresh
  * server process and a fresh load generator process; both are stopped before it returns.
  */
+import { BACKINGS, type Backing, type CommandStat } from './backing.js';
 import { Histogram } from './hist.js';
 import type { SystemKind } from './loadgen.js';
 import {
@@ -11,7 +12,8 @@ import {
   startLoadgen,
   startServer,
 } from './procs.js';
-import type { ServerStats } from './server-host.js';
+import type { ServerConfig, ServerStats } from './server-host.js';
+import { systemDef } from './systems.js';
 import type { Topology } from './topology.js';
 
 export interface Workload {
@@ -38,38 +40,53 @@ interface Collected {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-export const kindOf = (system: string): SystemKind =>
-  system.startsWith('parley') ? 'parley' : (system as SystemKind);
+export const kindOf = (system: string): SystemKind => systemDef(system).wire;
 
 let prefixSeq = 0;
-function serverConfig(w: Workload, port = 0) {
+function serverConfig(w: Workload, backing: Backing | null, port = 0): ServerConfig {
   return {
     topology: w.topology,
     port,
     redisPrefix: `parley-bench:${process.pid}:${Date.now()}:${++prefixSeq}:`,
+    ...(backing ? { backingUrl: backing.url } : {}),
   };
+}
+
+/** The run's own backing store, when the system has one (lib/backing.ts). */
+async function startBacking(system: string): Promise<Backing | null> {
+  const id = systemDef(system).backing;
+  return id ? BACKINGS[id]() : null;
 }
 
 async function withProcs<T>(
   system: string,
   w: Workload,
-  fn: (s: ServerHandle, lg: LoadgenHandle) => Promise<T>,
+  fn: (s: ServerHandle, lg: LoadgenHandle, backing: Backing | null) => Promise<T>,
+  cpuProfileDir?: string,
 ): Promise<T> {
-  // both processes start in parallel; if one fails, the other is stopped too
-  const [sr, lr] = await Promise.allSettled([startServer(system, serverConfig(w)), startLoadgen()]);
-  if (sr.status === 'rejected' || lr.status === 'rejected') {
-    if (lr.status === 'fulfilled') await lr.value.stop();
-    if (sr.status === 'fulfilled') await sr.value.stop('SIGKILL');
-    throw sr.status === 'rejected' ? sr.reason : (lr as PromiseRejectedResult).reason;
-  }
-  const s = sr.value;
-  const lg: LoadgenHandle | null = lr.value;
+  const backing = await startBacking(system);
   try {
-    return await fn(s, lg);
+    // server and load generator start in parallel; if one fails, the other is stopped too
+    const [sr, lr] = await Promise.allSettled([
+      startServer(system, serverConfig(w, backing), cpuProfileDir),
+      startLoadgen(),
+    ]);
+    if (sr.status === 'rejected' || lr.status === 'rejected') {
+      if (lr.status === 'fulfilled') await lr.value.stop();
+      if (sr.status === 'fulfilled') await sr.value.stop('SIGKILL');
+      throw sr.status === 'rejected' ? sr.reason : (lr as PromiseRejectedResult).reason;
+    }
+    const s = sr.value;
+    const lg = lr.value;
+    try {
+      return await fn(s, lg, backing);
+    } finally {
+      await lg.stop();
+      // a profiled server must exit on its own to write its profile
+      await s.stop(profileDir || cpuProfileDir ? 'SIGTERM' : 'SIGKILL');
+    }
   } finally {
-    await lg?.stop();
-    // a profiled server must exit on its own to write its profile
-    await s.stop(profileDir ? 'SIGTERM' : 'SIGKILL');
+    await backing?.stop();
   }
 }
 
@@ -119,6 +136,13 @@ export interface WindowResult {
   max: number;
   serverCpuUsPerDelivery: number;
   serverCpuPct: number;
+  /** The backing store's CPU (redis-server), µs per delivery; NaN without one. */
+  backingCpuUsPerDelivery: number;
+  backingCpuPct: number;
+  /** Server + backing CPU per delivery (= server's without a backing). */
+  totalCpuUsPerDelivery: number;
+  /** Redis: the window's most expensive commands (INFO commandstats). */
+  backingCommands?: CommandStat[];
   clientCpuPct: number;
   rssMB: number;
   heapMB: number;
@@ -133,6 +157,7 @@ export interface WindowResult {
 async function measure(
   s: ServerHandle,
   lg: LoadgenHandle,
+  backing: Backing | null,
   rate: number,
   warmupMs: number,
   durationMs: number,
@@ -148,17 +173,25 @@ async function measure(
     const st = await s.stats(5000);
     return st.cpuUserUs + st.cpuSystemUs;
   };
+  await backing?.resetStats().catch(() => {});
+  const backingA = backing?.cpuUs() ?? Number.NaN;
   const cpuA = await cpuNow().catch(() => Number.NaN);
   await lg.call({ cmd: 'window' });
   await sleep(durationMs);
   const cpuB = await cpuNow().catch(() => Number.NaN);
+  const backingB = backing?.cpuUs() ?? Number.NaN;
   await lg.call({ cmd: 'endWindow' });
+  const backingCommands = backing
+    ? (await backing.commandStats().catch(() => [])).slice(0, 12)
+    : undefined;
   if (stop) await lg.call({ cmd: 'rate', rate: 0 });
   const c = await lg.call<Collected>({ cmd: 'collect', drainMs, stallMs: 0 }, drainMs + 30_000);
   // heap needs the server's event loop: a saturated server may not answer in time
   const b: ServerStats | null = await s.stats(3000).catch(() => null);
   const h = Histogram.from(c.hist);
   const cpuUs = cpuB - cpuA;
+  const backingUs = backingB - backingA;
+  const perDelivery = (us: number) => (c.delivered ? us / c.delivered : Number.NaN);
   return {
     rate,
     sent: c.sent,
@@ -172,8 +205,12 @@ async function measure(
     p95: h.percentile(95),
     p99: h.percentile(99),
     max: h.max,
-    serverCpuUsPerDelivery: c.delivered ? cpuUs / c.delivered : Number.NaN,
+    serverCpuUsPerDelivery: perDelivery(cpuUs),
     serverCpuPct: (cpuUs / 1e6 / c.windowS) * 100,
+    backingCpuUsPerDelivery: perDelivery(backingUs),
+    backingCpuPct: (backingUs / 1e6 / c.windowS) * 100,
+    totalCpuUsPerDelivery: perDelivery(backing ? cpuUs + backingUs : cpuUs),
+    ...(backingCommands ? { backingCommands } : {}),
     clientCpuPct: c.clientCpuPct,
     rssMB: (b?.rss ?? s.procStats()?.rss ?? Number.NaN) / 2 ** 20,
     heapMB: (b?.heapUsed ?? Number.NaN) / 2 ** 20,
@@ -189,9 +226,9 @@ export async function fixedRate(
   w: Workload,
   o: { rate: number; warmupMs: number; durationMs: number },
 ): Promise<WindowResult> {
-  return withProcs(system, w, async (s, lg) => {
+  return withProcs(system, w, async (s, lg, backing) => {
     await connect(lg, system, s.port, w);
-    return measure(s, lg, o.rate, o.warmupMs, o.durationMs, 3000, true);
+    return measure(s, lg, backing, o.rate, o.warmupMs, o.durationMs, 3000, true);
   });
 }
 
@@ -218,12 +255,21 @@ export async function ramp(
     refine: number;
   },
 ): Promise<RampResult> {
-  return withProcs(system, w, async (s, lg) => {
+  return withProcs(system, w, async (s, lg, backing) => {
     await connect(lg, system, s.port, w);
     const steps: WindowResult[] = [];
     let best: WindowResult | null = null;
     const step = async (rate: number): Promise<boolean> => {
-      const r = await measure(s, lg, Math.round(rate), o.warmupMs, o.durationMs, 1500, false);
+      const r = await measure(
+        s,
+        lg,
+        backing,
+        Math.round(rate),
+        o.warmupMs,
+        o.durationMs,
+        1500,
+        false,
+      );
       steps.push(r);
       const ok = r.p99 <= o.p99Ms && r.deliveredPct >= o.minDeliveredPct && r.backpressured === 0;
       if (ok && (!best || r.deliveriesPerS > best.deliveriesPerS)) best = r;
@@ -358,8 +404,16 @@ export async function storm(
     backoff?: { firstMs: number; baseMs: number; capMs: number };
   },
 ): Promise<StormResult> {
-  const config = serverConfig(w);
-  let s = await startServer(system, config);
+  // the backing store outlives the server's restart (that is what the Redis engine's storm tests)
+  const backing = await startBacking(system);
+  const config = serverConfig(w, backing);
+  let s: ServerHandle;
+  try {
+    s = await startServer(system, config);
+  } catch (e) {
+    await backing?.stop();
+    throw e;
+  }
   const port = s.port;
   let lg: LoadgenHandle | null = null;
   try {
@@ -433,5 +487,6 @@ export async function storm(
   } finally {
     await lg?.stop();
     await s.stop('SIGKILL');
+    await backing?.stop();
   }
 }

@@ -12,6 +12,8 @@ export interface ServerConfig {
   port: number;
   /** Unique per run, for the Redis engine's keys. */
   redisPrefix?: string;
+  /** The run's own backing store (lib/backing.ts), e.g. `redis://127.0.0.1:<free port>`. */
+  backingUrl?: string;
 }
 
 export interface ServerStats {

@@ -1,8 +1,8 @@
 /**
  * System under test 3: the Parley hub (`createHub` + `attachHub` on node:http at `/parley`).
- * BENCH_ENGINE=redis uses the Redis engine at 127.0.0.1:6379 with a unique key prefix.
  * Rate limits are raised so that the ramp measures the hub, not its abuse protection; everything
  * else is the hub's default configuration.
+ * BENCH_ENGINE=redis uses the Redis engine on the run's own redis-server (`backingUrl`).
  */
 import { createServer } from 'node:http';
 import { createHub, type Engine } from '@parley/server-adapter';
@@ -16,8 +16,9 @@ const convsOf = conversationsOfUsers(config.topology).map((cs) => cs.map(convId)
 
 let engine: Engine | undefined;
 if (process.env.BENCH_ENGINE === 'redis') {
+  if (!config.backingUrl) throw new Error("BENCH_ENGINE=redis needs the run's redis-server URL");
   const prefix = config.redisPrefix ?? `parley-bench:${process.pid}:`;
-  engine = createRedisEngine({ redis: 'redis://127.0.0.1:6379', keyPrefix: prefix });
+  engine = createRedisEngine({ redis: config.backingUrl, keyPrefix: prefix });
 }
 
 const hub = createHub({
