@@ -32,12 +32,14 @@ import {
   type RampResult,
   ramp,
   type StormResult,
+  stepPassed,
   storm,
   type WindowResult,
   type Workload,
 } from './lib/scenarios.js';
 import { lineChart, type Series } from './lib/svg.js';
 import { labelOf, SYSTEMS, systemDef } from './lib/systems.js';
+import { rateCeiling, scaledFor, senderBudget } from './lib/topology.js';
 
 // ------------------------------------------------------------------ flags
 
@@ -69,6 +71,7 @@ const PRESETS = {
     runs: 3,
     redisRuns: 3,
     rampStart: 4000,
+    rampMax: 32_000,
     rampFactor: 1.5,
     rampSteps: 12,
     rampWarmupS: 1,
@@ -96,6 +99,7 @@ const PRESETS = {
     runs: 3,
     redisRuns: 1,
     rampStart: 4000,
+    rampMax: 16_000,
     rampFactor: 2,
     rampSteps: 5,
     rampWarmupS: 0.3,
@@ -123,6 +127,7 @@ const PRESETS = {
     runs: 1,
     redisRuns: 1,
     rampStart: 100,
+    rampMax: 400,
     rampFactor: 2,
     rampSteps: 2,
     rampWarmupS: 0.2,
@@ -153,6 +158,7 @@ const opts = {
   runs: num('runs', P.runs),
   redisRuns: num('redis-runs', flag('runs') ? num('runs', P.runs) : P.redisRuns),
   rampStart: num('ramp-start', P.rampStart),
+  rampMax: num('ramp-max', P.rampMax),
   rampFactor: num('ramp-factor', P.rampFactor),
   rampSteps: num('ramp-steps', P.rampSteps),
   rampWarmupS: num('ramp-warmup', P.rampWarmupS),
@@ -313,6 +319,12 @@ const base: Workload = {
   devices: opts.devices,
   payload: opts.payload,
 };
+// The ramp's topology: the fixed-rate one scaled (× k users and conversations, same fan-out) until
+// its senders can offer --ramp-max msg/s within the hub's default per-connection rate limit.
+const rampW: Workload = {
+  ...base,
+  topology: scaledFor(base.topology, opts.devices, opts.rampMax),
+};
 const idleW: Workload = {
   topology: { users: opts.idle, conversations: opts.idle, members: 5 },
   devices: 1,
@@ -327,6 +339,20 @@ const stormW: Workload = {
   devices: 1,
   payload: opts.payload,
 };
+
+// Every workload stays within the hub's default rate limit per sender connection.
+for (const [what, w, rate] of [
+  ['--rate', base, opts.rate],
+  ['--storm-rate', stormW, opts.stormRate],
+] as const) {
+  const scenario = what === '--rate' ? 'fixed' : 'storm';
+  if (scenarios.has(scenario) && rate > rateCeiling(w.topology, w.devices)) {
+    console.error(
+      `[bench] ${what}=${rate} needs more sender connections: ${w.topology.users} users × ${w.devices} device(s) may send ${rateCeiling(w.topology, w.devices)} msg/s at ${senderBudget()} msg/s each (the hub's default rate limit, with headroom); raise --users/--conversations`,
+    );
+    process.exit(2);
+  }
+}
 
 log(`mode ${mode}; systems ${systems.join(', ')}; scenarios ${[...scenarios].join(', ')}`);
 log(`machine: ${JSON.stringify(results.machine)}`);
@@ -378,7 +404,7 @@ for (let i = 0; i < maxRuns; i++) {
             push(
               results.ramp,
               s,
-              await ramp(s, base, {
+              await ramp(s, rampW, {
                 start: opts.rampStart,
                 factor: opts.rampFactor,
                 maxSteps: opts.rampSteps,
@@ -483,7 +509,7 @@ const rampStat = (s: string) => {
       (x) => x.best && x.steps.length === opts.rampSteps && x.steps.at(-1) === x.best,
     ).length,
     firstFail: r.map((x) => {
-      const fail = x.steps.find((st) => !(st.p99 <= 50 && st.deliveredPct >= 99.9));
+      const fail = x.steps.find((st) => !stepPassed(st));
       return fail
         ? `${f(fail.rate, 0)}/s: p99 ${f(fail.p99)} ms, ${f(fail.deliveredPct, 2)} %, client CPU ${f(fail.clientCpuPct, 0)} %`
         : 'none';
@@ -775,7 +801,7 @@ if (have('parley')) {
   /** The load generator was (nearly) saturated at a system's first failing ramp step. */
   const clientBound = (s: string) =>
     (results.ramp[s] ?? []).some((r) => {
-      const failed = r.steps.find((st) => !(st.p99 <= 50 && st.deliveredPct >= 99.9));
+      const failed = r.steps.find((st) => !stepPassed(st));
       return failed !== undefined && failed.clientCpuPct >= 90;
     });
   const boundNote = (other: string) =>
@@ -908,7 +934,7 @@ const charts: string[] = [];
         : a,
     );
     const steps = [...pick.steps].sort((a, b) => a.rate - b.rate);
-    const hollow = (st: WindowResult) => !(st.p99 <= 50 && st.deliveredPct >= 99.9);
+    const hollow = (st: WindowResult) => !stepPassed(st);
     delivered.push({
       name: label(s),
       points: steps.map((st) => ({ x: st.offeredPerS, y: st.deliveriesPerS, hollow: hollow(st) })),
@@ -966,6 +992,7 @@ const slim = {
     Object.entries(results.ramp).map(([s, rs]) => [
       s,
       rs.map((r) => ({
+        ...r,
         best: r.best ? { ...r.best, hist: undefined } : null,
         steps: r.steps.map((st) => ({ ...st, hist: undefined })),
       })),

@@ -29,6 +29,11 @@ export interface InitCmd {
   limit?: number;
   /** Reconnect policy (storm mode), the same for every system: full jitter, exponential. */
   backoff?: { firstMs: number; baseMs: number; capMs: number };
+  /**
+   * Most messages per second one connection may send (lib/topology.ts `senderBudget`): a `rate`
+   * that would make a connection exceed it is refused, for every system alike.
+   */
+  maxPerSender: number;
 }
 
 type Cmd =
@@ -234,8 +239,10 @@ function onFrame(c: Client, b: Buffer): void {
   if (t === 0x6d /* message */) scan(c, b);
   // the ack carries the stored message (PROTOCOL.md): the sender's delivery, with its latency
   else if (t === 0x61 /* ack */) scanFirst(c, b);
-  else if (t === 0x77 /* welcome */) setReady(c);
-  else if (t === 0x70 /* ping */ && b[k + TYPE_KEY.length + 1] === 0x69) {
+  else if (t === 0x77 /* welcome */) {
+    noteWelcome(b);
+    setReady(c);
+  } else if (t === 0x70 /* ping */ && b[k + TYPE_KEY.length + 1] === 0x69) {
     const f = JSON.parse(b.toString()) as { ref?: string };
     c.ws?.send(JSON.stringify({ type: 'pong', ref: f.ref }));
   } else if (t === 0x65 /* error */) noteError(b);
@@ -245,9 +252,25 @@ const frameCounts = new Map<string, number>();
 
 let errors = 0;
 let lastError = '';
+/** Parley `error` frames with code `rate_limited` (a correct workload never gets one). */
+let rateLimited = 0;
+/** Connections the server closed outside storm mode (e.g. 4429 flood, 1013 backpressure). */
+let lost = 0;
+let lastLost = '';
+const RATE_LIMITED = Buffer.from('"rate_limited"');
 function noteError(b: Buffer): void {
   errors++;
+  if (b.indexOf(RATE_LIMITED) !== -1) rateLimited++;
   lastError = b.toString().slice(0, 200);
+}
+/** Parley's `welcome.limits.rate` as the hub announced it (the first welcome seen). */
+let announcedRate: { perSecond: number; burst: number } | null = null;
+function noteWelcome(b: Buffer): void {
+  if (announcedRate) return;
+  const f = JSON.parse(b.toString()) as {
+    limits?: { rate?: { perSecond: number; burst: number } };
+  };
+  if (f.limits?.rate) announcedRate = f.limits.rate;
 }
 
 interface PMessage {
@@ -280,6 +303,7 @@ function onParleyFrameStorm(c: Client, b: Buffer): void {
   };
   switch (f.type) {
     case 'welcome': {
+      noteWelcome(b);
       for (const conv of f.conversations as { id: string; seq: number; epoch: string }[]) {
         const cur = c.cursors.get(conv.id);
         if (!cur) c.cursors.set(conv.id, { seq: conv.seq, epoch: conv.epoch });
@@ -397,8 +421,12 @@ function connect(c: Client): void {
   ws.on('open', () => onOpen(c));
   ws.on('message', (data: Buffer) => onFrame(c, data));
   ws.on('error', () => {});
-  ws.on('close', () => {
+  ws.on('close', (code: number) => {
     if (c.ws === ws) c.ws = null;
+    if (c.ready && !closing && !cfg.storm) {
+      lost++;
+      lastLost = `closed ${code}`;
+    }
     if (c.ready) {
       c.ready = false;
       readyCount--;
@@ -497,6 +525,9 @@ async function collect(drainMs: number, stallMs = 2000): Promise<unknown> {
     hist: hist.toJSON(),
     errors,
     lastError,
+    rateLimited,
+    lost,
+    lastLost,
     outbox: outbox.size,
     drainMs: now() - t0,
     frames: Object.fromEntries(frameCounts),
@@ -507,10 +538,17 @@ async function collect(drainMs: number, stallMs = 2000): Promise<unknown> {
 
 async function handle(m: Cmd): Promise<unknown> {
   switch (m.cmd) {
-    case 'init':
+    case 'init': {
       init(m);
-      return connectAll();
+      const r = await connectAll();
+      return { ...r, senders: clients.length, announcedRate };
+    }
     case 'rate':
+      if (m.rate / clients.length > cfg.maxPerSender + 1e-9) {
+        throw new Error(
+          `${m.rate} msg/s over ${clients.length} sender connections is ${(m.rate / clients.length).toFixed(1)} msg/s each, over the budget of ${cfg.maxPerSender} (the hub's default rate limit): more senders needed`,
+        );
+      }
       rate = m.rate;
       rateT0 = now();
       rateSent = 0;
@@ -526,6 +564,8 @@ async function handle(m: Cmd): Promise<unknown> {
         sentInWindow =
         droppedInWindow =
         errors =
+        rateLimited =
+        lost =
         backpressured =
           0;
       for (const c of clients) c.seen?.clear();

@@ -14,7 +14,13 @@ import {
 } from './procs.js';
 import type { ServerConfig, ServerStats } from './server-host.js';
 import { systemDef } from './systems.js';
-import type { Topology } from './topology.js';
+import {
+  DEFAULT_RATE_LIMIT,
+  rateCeiling,
+  SENDER_HEADROOM,
+  senderBudget,
+  type Topology,
+} from './topology.js';
 
 export interface Workload {
   topology: Topology;
@@ -33,6 +39,9 @@ interface Collected {
   hist: ReturnType<Histogram['toJSON']>;
   errors: number;
   lastError: string;
+  rateLimited: number;
+  lost: number;
+  lastLost: string;
   outbox: number;
   backpressured: number;
   ackRetries?: number;
@@ -99,7 +108,12 @@ async function connect(
   backoff?: { firstMs: number; baseMs: number; capMs: number },
 ): Promise<{ ready: number; failed: number; ms: number }> {
   const total = w.topology.users * w.devices;
-  const r = await lg.call<{ ready: number; failed: number; ms: number }>(
+  const r = await lg.call<{
+    ready: number;
+    failed: number;
+    ms: number;
+    announcedRate: { perSecond: number; burst: number } | null;
+  }>(
     {
       cmd: 'init',
       kind: kindOf(system),
@@ -111,11 +125,20 @@ async function connect(
       concurrency: 64,
       connectTimeoutMs: 60_000,
       backoff,
+      maxPerSender: senderBudget(),
     },
     90_000,
   );
   if (r.ready < total * 0.99) {
     throw new Error(`${system}: only ${r.ready}/${total} clients connected (${r.failed} failed)`);
+  }
+  // The workload is sized for the hub's default rate limit: if the hub announces another one,
+  // the sizing (lib/topology.ts DEFAULT_RATE_LIMIT) is stale and the figures would not be valid.
+  const a = r.announcedRate;
+  if (a && (a.perSecond * SENDER_HEADROOM < senderBudget() || a.burst < DEFAULT_RATE_LIMIT.burst)) {
+    throw new Error(
+      `${system} announces a rate limit of ${a.perSecond}/s (burst ${a.burst}), below the ${DEFAULT_RATE_LIMIT.perSecond}/s (burst ${DEFAULT_RATE_LIMIT.burst}) the workload is sized for: update DEFAULT_RATE_LIMIT in bench/lib/topology.ts`,
+    );
   }
   return r;
 }
@@ -148,6 +171,11 @@ export interface WindowResult {
   heapMB: number;
   errors: number;
   lastError: string;
+  /** Parley `rate_limited` errors in the window: 0 unless the workload broke the sender budget. */
+  rateLimited: number;
+  /** Connections the server closed during the window (and how the last one was closed). */
+  lost: number;
+  lastLost: string;
   /** Sends the load generator skipped because the socket's send buffer was full. */
   backpressured: number;
   hist: ReturnType<Histogram['toJSON']>;
@@ -217,6 +245,9 @@ async function measure(
     backpressured: c.backpressured,
     errors: c.errors,
     lastError: c.lastError,
+    rateLimited: c.rateLimited,
+    lost: c.lost,
+    lastLost: c.lastLost,
     hist: c.hist,
   };
 }
@@ -236,6 +267,21 @@ export interface RampResult {
   steps: WindowResult[];
   /** Highest step that met p99 ≤ 50 ms and ≥ 99.9 % delivered (null: none did). */
   best: WindowResult | null;
+  /** Highest rate (msg/s) the topology's senders may send within the hub's default rate limit. */
+  ceiling: number;
+  /** The ramp reached `ceiling` without failing: `best` is a lower bound of the system's max. */
+  capped: boolean;
+}
+
+/** Whether a ramp step met the budget: p99, delivered share, nothing skipped, limited or lost. */
+export function stepPassed(r: WindowResult, p99Ms = 50, minDeliveredPct = 99.9): boolean {
+  return (
+    r.p99 <= p99Ms &&
+    r.deliveredPct >= minDeliveredPct &&
+    r.backpressured === 0 &&
+    (r.rateLimited ?? 0) === 0 &&
+    (r.lost ?? 0) === 0
+  );
 }
 
 export async function ramp(
@@ -264,14 +310,14 @@ export async function ramp(
         s,
         lg,
         backing,
-        Math.round(rate),
+        Math.min(Math.round(rate), Math.floor(ceiling)),
         o.warmupMs,
         o.durationMs,
         1500,
         false,
       );
       steps.push(r);
-      const ok = r.p99 <= o.p99Ms && r.deliveredPct >= o.minDeliveredPct && r.backpressured === 0;
+      const ok = stepPassed(r, o.p99Ms, o.minDeliveredPct);
       if (ok && (!best || r.deliveriesPerS > best.deliveriesPerS)) best = r;
       if (!ok) {
         // let an overloaded server drain before the next step (at most 15 s)
@@ -289,18 +335,26 @@ export async function ramp(
       }
       return ok;
     };
+    // Every sender stays within the hub's default rate limit: the ramp never offers more than
+    // the topology's senders may send (run.ts sizes the ramp topology for --ramp-max).
+    const ceiling = rateCeiling(w.topology, w.devices);
+    let capped = false;
     // 0. warm up (JIT, pools, engine scripts) at the start rate, unmeasured
-    await lg.call({ cmd: 'rate', rate: o.start });
+    await lg.call({ cmd: 'rate', rate: Math.min(o.start, ceiling) });
     await sleep(1000);
     // 1. grow geometrically until a step fails (a failing step is measured again `retries` times)
-    let rate = o.start;
+    let rate = Math.min(o.start, ceiling);
     let pass = 0;
     let fail = 0;
     let retries = o.retries;
     for (let i = 0; i < o.maxSteps; i++) {
       if (await step(rate)) {
         pass = rate;
-        rate *= o.factor;
+        if (rate >= ceiling) {
+          capped = true;
+          break;
+        }
+        rate = Math.min(rate * o.factor, ceiling);
       } else if (retries-- > 0) {
         i--;
       } else {
@@ -315,7 +369,7 @@ export async function ramp(
       else fail = mid;
     }
     await lg.call({ cmd: 'rate', rate: 0 });
-    return { steps, best };
+    return { steps, best, ceiling, capped };
   });
 }
 
