@@ -7,7 +7,7 @@
  * Leanness: no JSON parse on the receive path in throughput mode (a byte scan for the marker),
  * zero WebSocket masks (ws skips the XOR), no UTF-8 validation, no compression.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { Histogram } from './hist.js';
 import { conversationsOfUsers, convId, type Topology, userId } from './topology.js';
@@ -97,6 +97,12 @@ let winT1 = 0;
 let cpu0 = process.cpuUsage();
 let cpu1 = process.cpuUsage();
 let lastDelivery = 0;
+// The load generator's own event-loop delay over the window: with its CPU, what says whether it
+// (rather than the server) was the limit — a late loop delays both sends and receive timestamps.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+let loopP99Ms = 0;
+let loopMaxMs = 0;
 
 // Parley outbox (storm mode): clientMsgId → frame
 const outbox = new Map<string, string>();
@@ -522,6 +528,8 @@ async function collect(drainMs: number, stallMs = 2000): Promise<unknown> {
     duplicates,
     windowS: wall,
     clientCpuPct: wall > 0 ? (cpuUs / 1e6 / wall) * 100 : 0,
+    loopP99Ms,
+    loopMaxMs,
     hist: hist.toJSON(),
     errors,
     lastError,
@@ -571,11 +579,14 @@ async function handle(m: Cmd): Promise<unknown> {
       for (const c of clients) c.seen?.clear();
       winT0 = now();
       cpu0 = process.cpuUsage();
+      loop.reset();
       return { ok: true };
     case 'endWindow':
       hi = nextId;
       winT1 = now();
       cpu1 = process.cpuUsage();
+      loopP99Ms = loop.count ? loop.percentile(99) / 1e6 : 0;
+      loopMaxMs = loop.count ? loop.max / 1e6 : 0;
       return { ok: true };
     case 'collect':
       return collect(m.drainMs, m.stallMs);

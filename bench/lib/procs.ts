@@ -69,7 +69,21 @@ export function procStats(pid: number | undefined): { cpuUs: number; rss: number
   }
 }
 
-const NODE_ARGS = ['--expose-gc', '--conditions=@parley/source', '--import', 'tsx'];
+/**
+ * Where a server's `@parley/*` imports resolve: the built packages (`dist/`, what users install;
+ * lib/build.ts) or, with `--parley-from=source`, the TypeScript sources (the private
+ * `@parley/source` export condition).
+ */
+export let parleyFrom: 'dist' | 'source' = 'dist';
+export function setParleyFrom(from: 'dist' | 'source'): void {
+  parleyFrom = from;
+}
+const nodeArgs = () => [
+  '--expose-gc',
+  ...(parleyFrom === 'source' ? ['--conditions=@parley/source'] : []),
+  '--import',
+  'tsx',
+];
 
 /** How a server file is started: the command line for a runtime (see lib/systems.ts). */
 export interface Runtime {
@@ -80,7 +94,7 @@ export interface Runtime {
 
 export const RUNTIMES: Record<RuntimeId, Runtime> = {
   node: {
-    argv: (file, extraArgs) => [process.execPath, [...NODE_ARGS, ...extraArgs, file]],
+    argv: (file, extraArgs) => [process.execPath, [...nodeArgs(), ...extraArgs, file]],
     cpuProfile: true,
   },
 };
@@ -167,6 +181,10 @@ export interface ServerHandle {
   procStats(): { cpuUs: number; rss: number } | null;
   stats(timeoutMs?: number): Promise<ServerStats>;
   gc(): Promise<ServerStats>;
+  /** Starts V8's sampling heap profiler in the server. */
+  heapStart(): Promise<void>;
+  /** GC, then the sampling heap profile of what is retained (and the server's stats). */
+  heapStop(): Promise<{ profile: unknown; stats: ServerStats }>;
   /** SIGTERM (graceful) or SIGKILL, and wait for the exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -220,6 +238,10 @@ export async function startServer(
     stats: async (timeoutMs?: number) =>
       (await call<{ stats: ServerStats }>({ type: 'stats' }, timeoutMs)).stats,
     gc: async () => (await call<{ stats: ServerStats }>({ type: 'gc' })).stats,
+    heapStart: async () => {
+      await call({ type: 'heap-start' });
+    },
+    heapStop: () => call<{ profile: unknown; stats: ServerStats }>({ type: 'heap-stop' }, 60_000),
     stop: async (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);

@@ -2,6 +2,7 @@
  * The scenarios: fixed rate, ramp, idle memory, reconnect storm. Each call is one run on a fresh
  * server process and a fresh load generator process; both are stopped before it returns.
  */
+import { rmSync } from 'node:fs';
 import { BACKINGS, type Backing, type CommandStat } from './backing.js';
 import { Histogram } from './hist.js';
 import type { SystemKind } from './loadgen.js';
@@ -12,6 +13,13 @@ import {
   startLoadgen,
   startServer,
 } from './procs.js';
+import {
+  type CpuSummary,
+  cpuSummary,
+  type HeapSummary,
+  heapSummary,
+  profileFiles,
+} from './profile.js';
 import type { ServerConfig, ServerStats } from './server-host.js';
 import { systemDef } from './systems.js';
 import {
@@ -36,6 +44,8 @@ interface Collected {
   duplicates: number;
   windowS: number;
   clientCpuPct: number;
+  loopP99Ms: number;
+  loopMaxMs: number;
   hist: ReturnType<Histogram['toJSON']>;
   errors: number;
   lastError: string;
@@ -49,6 +59,8 @@ interface Collected {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** µs of the system's monotonic clock: the clock of V8's CPU profile timestamps. */
+const monoUs = () => Number(process.hrtime.bigint() / 1000n);
 export const kindOf = (system: string): SystemKind => systemDef(system).wire;
 
 let prefixSeq = 0;
@@ -166,7 +178,11 @@ export interface WindowResult {
   totalCpuUsPerDelivery: number;
   /** Redis: the window's most expensive commands (INFO commandstats). */
   backingCommands?: CommandStat[];
+  /** The load generator's CPU over the window, % of one core. */
   clientCpuPct: number;
+  /** The load generator's event-loop delay over the window (p99 and max, ms). */
+  clientLoopP99Ms: number;
+  clientLoopMaxMs: number;
   rssMB: number;
   heapMB: number;
   errors: number;
@@ -178,6 +194,11 @@ export interface WindowResult {
   lastLost: string;
   /** Sends the load generator skipped because the socket's send buffer was full. */
   backpressured: number;
+  /** The window on the monotonic clock (µs), to cut CPU profiles to it. */
+  windowStartUs: number;
+  windowEndUs: number;
+  /** The run's own backing store (e.g. redis://127.0.0.1:<free port>). */
+  backingUrl?: string;
   hist: ReturnType<Histogram['toJSON']>;
 }
 
@@ -204,8 +225,10 @@ async function measure(
   await backing?.resetStats().catch(() => {});
   const backingA = backing?.cpuUs() ?? Number.NaN;
   const cpuA = await cpuNow().catch(() => Number.NaN);
+  const windowStartUs = monoUs();
   await lg.call({ cmd: 'window' });
   await sleep(durationMs);
+  const windowEndUs = monoUs();
   const cpuB = await cpuNow().catch(() => Number.NaN);
   const backingB = backing?.cpuUs() ?? Number.NaN;
   await lg.call({ cmd: 'endWindow' });
@@ -240,9 +263,14 @@ async function measure(
     totalCpuUsPerDelivery: perDelivery(backing ? cpuUs + backingUs : cpuUs),
     ...(backingCommands ? { backingCommands } : {}),
     clientCpuPct: c.clientCpuPct,
+    clientLoopP99Ms: c.loopP99Ms,
+    clientLoopMaxMs: c.loopMaxMs,
     rssMB: (b?.rss ?? s.procStats()?.rss ?? Number.NaN) / 2 ** 20,
     heapMB: (b?.heapUsed ?? Number.NaN) / 2 ** 20,
     backpressured: c.backpressured,
+    windowStartUs,
+    windowEndUs,
+    ...(backing ? { backingUrl: backing.url } : {}),
     errors: c.errors,
     lastError: c.lastError,
     rateLimited: c.rateLimited,
@@ -383,32 +411,39 @@ export interface IdleResult {
   gc: boolean;
 }
 
+/**
+ * Connects and drops a small batch first, so one-off costs (JIT-compiled code, lazily created
+ * pools) are in the baseline, not divided among the measured connections.
+ */
+async function warmUp(s: ServerHandle, system: string, w: Workload): Promise<void> {
+  const warm = await startLoadgen();
+  try {
+    const k = Math.max(1, Math.min(200, Math.round(w.topology.users / 10)));
+    await warm.call(
+      {
+        cmd: 'init',
+        kind: kindOf(system),
+        port: s.port,
+        topology: w.topology,
+        devices: w.devices,
+        payload: w.payload,
+        storm: false,
+        concurrency: 32,
+        connectTimeoutMs: 30_000,
+        limit: k,
+        maxPerSender: senderBudget(),
+      },
+      60_000,
+    );
+  } finally {
+    await warm.stop();
+  }
+  await sleep(500);
+}
+
 export async function idleMemory(system: string, w: Workload): Promise<IdleResult> {
   return withProcs(system, w, async (s, lg) => {
-    // Warm-up: connect and drop a small batch first, so one-off costs (JIT-compiled code, lazily
-    // created pools) are in the baseline, not divided among the measured connections.
-    const warm = await startLoadgen();
-    try {
-      const k = Math.max(1, Math.min(200, Math.round(w.topology.users / 10)));
-      await warm.call(
-        {
-          cmd: 'init',
-          kind: kindOf(system),
-          port: s.port,
-          topology: w.topology,
-          devices: w.devices,
-          payload: w.payload,
-          storm: false,
-          concurrency: 32,
-          connectTimeoutMs: 30_000,
-          limit: k,
-        },
-        60_000,
-      );
-    } finally {
-      await warm.stop();
-    }
-    await sleep(500);
+    await warmUp(s, system, w);
     const a = await s.gc();
     const r = await connect(lg, system, s.port, w);
     await sleep(1000);
@@ -543,4 +578,54 @@ export async function storm(
     await s.stop('SIGKILL');
     await backing?.stop();
   }
+}
+
+/**
+ * A fixed-rate window with the server under V8's CPU profiler (`--cpu-prof`), summarised over the
+ * window only (start-up and shutdown cut off). Explains a missed CPU, latency or ramp target.
+ */
+export async function profiledFixed(
+  system: string,
+  w: Workload,
+  o: { rate: number; warmupMs: number; durationMs: number },
+  dir: string,
+): Promise<{ window: WindowResult; cpu: CpuSummary }> {
+  rmSync(dir, { recursive: true, force: true });
+  const window = await withProcs(
+    system,
+    w,
+    async (s, lg, backing) => {
+      await connect(lg, system, s.port, w);
+      return measure(s, lg, backing, o.rate, o.warmupMs, o.durationMs, 3000, true);
+    },
+    dir,
+  );
+  // withProcs stopped the server with SIGTERM and waited: it wrote its profile on the way out
+  const files = profileFiles(dir);
+  if (!files.length) throw new Error(`${system}: the server wrote no CPU profile into ${dir}`);
+  return {
+    window,
+    cpu: cpuSummary(files, { startUs: window.windowStartUs, endUs: window.windowEndUs }),
+  };
+}
+
+/**
+ * The idle scenario with V8's sampling heap profiler on: what each connection retains, by
+ * allocation site (explains a missed memory target).
+ */
+export async function heapProfiledIdle(
+  system: string,
+  w: Workload,
+): Promise<{ connections: number; heap: HeapSummary }> {
+  return withProcs(system, w, async (s, lg) => {
+    await warmUp(s, system, w);
+    await s.heapStart();
+    const r = await connect(lg, system, s.port, w);
+    await sleep(1000);
+    const { profile } = await s.heapStop();
+    return {
+      connections: r.ready,
+      heap: heapSummary(profile as Parameters<typeof heapSummary>[0], r.ready),
+    };
+  });
 }
