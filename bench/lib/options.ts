@@ -89,7 +89,8 @@ export const PRESETS = {
     stormRate: 40,
     stormTimeoutS: 10,
     profileDurationS: 0.7,
-    timeoutS: 150,
+    // ~70 s on an idle 2-core machine, ~2 min when it is shared; the limit is only a safety net
+    timeoutS: 300,
     budgetS: 100,
   },
 } as const;
