@@ -118,7 +118,12 @@ async function connect(
   w: Workload,
   storm = false,
   backoff?: { firstMs: number; baseMs: number; capMs: number },
-): Promise<{ ready: number; failed: number; ms: number }> {
+): Promise<{
+  ready: number;
+  failed: number;
+  ms: number;
+  announcedRate: { perSecond: number; burst: number } | null;
+}> {
   const total = w.topology.users * w.devices;
   const r = await lg.call<{
     ready: number;
@@ -199,6 +204,8 @@ export interface WindowResult {
   windowEndUs: number;
   /** The run's own backing store (e.g. redis://127.0.0.1:<free port>). */
   backingUrl?: string;
+  /** Parley: the rate limit the hub announced in `welcome.limits.rate` (fixed-rate runs). */
+  announcedRate?: { perSecond: number; burst: number };
   hist: ReturnType<Histogram['toJSON']>;
 }
 
@@ -286,9 +293,10 @@ export async function fixedRate(
   o: { rate: number; warmupMs: number; durationMs: number },
 ): Promise<WindowResult> {
   return withProcs(system, w, async (s, lg, backing) => {
-    await connect(lg, system, s.port, w);
+    const c = await connect(lg, system, s.port, w);
     // the drain ends as soon as everything arrived; 10 s only bounds a stalled server
-    return measure(s, lg, backing, o.rate, o.warmupMs, o.durationMs, 10_000, true);
+    const r = await measure(s, lg, backing, o.rate, o.warmupMs, o.durationMs, 10_000, true);
+    return c.announcedRate ? { ...r, announcedRate: c.announcedRate } : r;
   });
 }
 

@@ -117,6 +117,8 @@ describe('bench --smoke', () => {
   it('keeps Parley within its default rate limit: nothing rate-limited, no connection lost', () => {
     expect(results.workloads.rateLimit).toEqual({ perSecond: 20, burst: 60 });
     for (const s of results.systems.filter((x) => x.startsWith('parley'))) {
+      // the hub runs with its defaults, and says so in its welcome
+      expect(results.fixed[s]![0]!.announcedRate, s).toEqual(results.workloads.rateLimit);
       const { fixed, ramp } = results.workloads;
       const windows = [
         ...(results.fixed[s] ?? []).map((w) => ({ w, senders: fixed.topology.users })),
