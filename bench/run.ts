@@ -22,6 +22,7 @@ import { writeCharts } from './lib/charts.js';
 import { parseArgs } from './lib/options.js';
 import {
   BENCH_DIR,
+  clientCores,
   cores,
   killAll,
   pinning,
@@ -130,10 +131,14 @@ function machine(): Results['machine'] {
 
 // ------------------------------------------------------------------ workloads
 
+// Load generator processes for the fixed rate and the ramp: one per load generator core unless
+// --loadgens says otherwise (idle and storm use one).
+const loadgens = opts.loadgens > 0 ? Math.round(opts.loadgens) : clientCores;
 const base: Workload = {
   topology: { users: opts.users, conversations: opts.conversations, members: opts.members },
   devices: opts.devices,
   payload: opts.payload,
+  loadgens,
 };
 // The ramp's topology: the fixed-rate one scaled (× k users and conversations, same fan-out) until
 // its senders can offer --ramp-max msg/s within the hub's default per-connection rate limit.
@@ -197,6 +202,7 @@ const results: Results = {
     storm: { clients: opts.stormClients, rate: opts.stormRate },
     senderBudget: senderBudget(),
     rateLimit: { ...DEFAULT_RATE_LIMIT },
+    loadgens,
   },
   systems: [],
   scenarios: [...scenarios],

@@ -1,8 +1,10 @@
 /**
- * The lean load generator: one process, raw `ws` clients, speaking each system's wire format.
- * Driven by the orchestrator over IPC (request/response with ids). Every payload carries
- * `~T<send time µs>~<message id>~` followed by padding, so latency and loss are measured per
- * message with the same clock (sender and receivers live in this process).
+ * The lean load generator: raw `ws` clients, speaking each system's wire format. Driven by the
+ * orchestrator over IPC (request/response with ids); one or several processes (`--loadgens`),
+ * each with a share of the users (`shard`). Every payload carries `~T<send time µs>~<message id>~`
+ * followed by padding, so latency and loss are measured per delivery. The send time is on the
+ * system's monotonic clock, the same in every process, so a sender and a receiver may live in
+ * different load generator processes.
  *
  * Leanness: no JSON parse on the receive path in throughput mode (a byte scan for the marker),
  * zero WebSocket masks (ws skips the XOR), no UTF-8 validation, no compression.
@@ -29,6 +31,8 @@ export interface InitCmd {
   limit?: number;
   /** Reconnect policy (storm mode), the same for every system: full jitter, exponential. */
   backoff?: { firstMs: number; baseMs: number; capMs: number };
+  /** This process's share of the users: client i belongs to process i mod count. */
+  shard?: { index: number; count: number };
   /**
    * Most messages per second one connection may send (lib/topology.ts `senderBudget`): a `rate`
    * that would make a connection exceed it is refused, for every system alike.
@@ -39,7 +43,7 @@ export interface InitCmd {
 type Cmd =
   | InitCmd
   | { cmd: 'rate'; rate: number }
-  | { cmd: 'window' }
+  | { cmd: 'window'; tag: number }
   | { cmd: 'endWindow' }
   | { cmd: 'collect'; drainMs: number; stallMs?: number }
   | { cmd: 'status' }
@@ -49,7 +53,10 @@ type Cmd =
 const T = 0x7e; // '~'
 const MARK = Buffer.from('~T');
 const TYPE_KEY = Buffer.from('"type":"');
-const now = () => performance.now();
+// performance.now() shifted onto CLOCK_MONOTONIC (what process.hrtime reads): one clock for
+// every load generator process, so latency can be measured across them
+const CLOCK_OFFSET = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+const now = () => performance.now() + CLOCK_OFFSET;
 const zeroMask = (m: Buffer) => {
   m[0] = m[1] = m[2] = m[3] = 0;
 };
@@ -79,13 +86,18 @@ let rate = 0;
 let rateT0 = 0;
 let rateSent = 0;
 let sender = 0;
-let nextId = 1;
+/**
+ * Message ids: `tag × TAG + seq × shards + shard`, unique across load generator processes. The tag
+ * is the measurement window's (0 outside one): a delivery counts when its tag is the window's.
+ */
+const TAG = 1e12;
+let shard = { index: 0, count: 1 };
+let seq = 0;
+let sendTag = 0;
+let countTag = -1;
 let timer: NodeJS.Timeout | null = null;
 let padding = '';
 
-// measurement window: messages with id in [lo, hi)
-let lo = Number.MAX_SAFE_INTEGER;
-let hi = Number.MAX_SAFE_INTEGER;
 let hist = new Histogram();
 let expected = 0;
 let delivered = 0;
@@ -169,7 +181,7 @@ function scanFirst(c: Client, b: Buffer): void {
 }
 
 function deliver(c: Client, id: number, us: number): void {
-  if (id < lo || id >= hi) return;
+  if (Math.floor(id / TAG) !== countTag) return;
   if (c.seen) {
     if (c.seen.has(id)) {
       duplicates++;
@@ -182,8 +194,10 @@ function deliver(c: Client, id: number, us: number): void {
   hist.record(now() - us / 1000);
 }
 
+/** The message text: the marker, then padding up to exactly `payload` characters. */
 function payloadText(id: number): string {
-  return `~T${Math.round(now() * 1000)}~${id}~${padding}`;
+  const head = `~T${Math.round(now() * 1000)}~${id}~`;
+  return head + padding.slice(0, Math.max(0, cfg.payload - head.length));
 }
 
 // ---------------------------------------------------------------- per-system wire formats
@@ -370,8 +384,9 @@ function sendOne(): void {
   sender = (sender + 1) % clients.length;
   const conv = c.convs[c.nextConv]!;
   c.nextConv = (c.nextConv + 1) % c.convs.length;
-  const id = nextId++;
-  if (id >= lo && id < hi) {
+  const inWindow = sendTag !== 0;
+  const id = sendTag * TAG + seq++ * shard.count + shard.index;
+  if (inWindow) {
     expected += fanout.get(conv) ?? 0;
     sentInWindow++;
   }
@@ -389,7 +404,7 @@ function sendOne(): void {
   if (c.ready && c.ws && c.ws.readyState === WebSocket.OPEN) {
     // client-side backpressure: never queue without bound behind a server that cannot keep up
     if (c.ws.bufferedAmount > MAX_BUFFERED && !(cfg.kind === 'parley' && cfg.storm)) {
-      if (id >= lo && id < hi) {
+      if (inWindow) {
         expected -= fanout.get(conv) ?? 0;
         sentInWindow--;
         backpressured++;
@@ -397,7 +412,7 @@ function sendOne(): void {
       return;
     }
     c.ws.send(frame);
-  } else if (id >= lo && id < hi && !(cfg.kind === 'parley' && cfg.storm)) droppedInWindow++;
+  } else if (inWindow && !(cfg.kind === 'parley' && cfg.storm)) droppedInWindow++;
 }
 
 function tick(): void {
@@ -478,7 +493,7 @@ async function connectAll(): Promise<{ ready: number; failed: number; ms: number
 function init(c: InitCmd): void {
   cfg = c;
   port = c.port;
-  padding = 'x'.repeat(Math.max(0, c.payload - 24));
+  padding = 'x'.repeat(Math.max(0, c.payload));
   const convs = conversationsOfUsers(c.topology);
   const sockets = new Map<number, number>();
   convs.forEach((cs) => {
@@ -507,6 +522,8 @@ function init(c: InitCmd): void {
   // users with no conversation never send
   clients = clients.filter((cl) => cl.convs.length > 0);
   if (c.limit !== undefined) clients = clients.slice(0, c.limit);
+  shard = c.shard ?? { index: 0, count: 1 };
+  clients = clients.filter((cl) => cl.idx % shard.count === shard.index);
   if (c.storm && c.kind === 'parley') setInterval(retryUnacked, 250).unref();
 }
 
@@ -563,8 +580,7 @@ async function handle(m: Cmd): Promise<unknown> {
       if (rate > 0 && !timer) timer = setTimeout(tick, 0);
       return { ok: true };
     case 'window':
-      lo = nextId;
-      hi = Number.MAX_SAFE_INTEGER;
+      sendTag = countTag = m.tag;
       hist = new Histogram();
       expected =
         delivered =
@@ -582,7 +598,7 @@ async function handle(m: Cmd): Promise<unknown> {
       loop.reset();
       return { ok: true };
     case 'endWindow':
-      hi = nextId;
+      sendTag = 0; // deliveries of the window's messages still count until the next window
       winT1 = now();
       cpu1 = process.cpuUsage();
       loopP99Ms = loop.count ? loop.percentile(99) / 1e6 : 0;

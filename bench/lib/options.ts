@@ -30,6 +30,7 @@ export const PRESETS = {
     stormClients: 5000,
     stormRate: 500,
     stormTimeoutS: 60,
+    loadgens: 0,
     profileDurationS: 10,
     timeoutS: 3600,
     budgetS: 3000,
@@ -59,6 +60,7 @@ export const PRESETS = {
     stormClients: 1000,
     stormRate: 200,
     stormTimeoutS: 20,
+    loadgens: 0,
     profileDurationS: 2,
     timeoutS: 540,
     budgetS: 240,
@@ -88,6 +90,7 @@ export const PRESETS = {
     stormClients: 40,
     stormRate: 40,
     stormTimeoutS: 10,
+    loadgens: 0,
     profileDurationS: 0.7,
     // ~70 s on an idle 2-core machine, ~2 min when it is shared; the limit is only a safety net
     timeoutS: 300,
@@ -160,6 +163,8 @@ export function parseArgs(argv: string[]): Config {
     stormClients: num('storm-clients', P.stormClients),
     stormRate: num('storm-rate', P.stormRate),
     stormTimeoutS: num('storm-timeout', P.stormTimeoutS),
+    // 0: one load generator process per core the load generator is pinned to (lib/procs.ts)
+    loadgens: num('loadgens', P.loadgens),
     profileDurationS: num('profile-duration', P.profileDurationS),
     timeoutS: num('timeout', P.timeoutS),
     budgetS: num('budget', P.budgetS),

@@ -49,6 +49,13 @@ export const pinning =
       : { server: '0', backing: '0', client: range(1, cores - 1) }
     : null;
 
+/** Cores the load generator processes may use (one process each by default, `--loadgens`). */
+export const clientCores = pinning
+  ? pinning.client.includes('-')
+    ? Number(pinning.client.split('-')[1]) - Number(pinning.client.split('-')[0]) + 1
+    : 1
+  : Math.max(1, cores - 1);
+
 let clkTck = 0;
 /**
  * CPU time (user + system, all threads, µs) and RSS of a process, from /proc/<pid>/stat and

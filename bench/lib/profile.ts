@@ -57,7 +57,9 @@ export interface HeapSummary {
 /** Where a frame lives: a repository-relative path, a package name, or Node / V8. */
 export function locate(cf: CallFrame): { location: string; area: string } {
   const url = cf.url.replace(/^file:\/\//, '');
-  if (!url) return { location: '', area: cf.functionName.startsWith('(') ? cf.functionName : 'V8' };
+  // no script: V8 builtins and Node's C++ bindings (e.g. `writev`, the socket write syscall)
+  if (!url)
+    return { location: '', area: cf.functionName.startsWith('(') ? cf.functionName : 'native' };
   if (url.startsWith('node:')) return { location: `${url}:${cf.lineNumber + 1}`, area: 'node' };
   const nm = url.lastIndexOf(`${sep}node_modules${sep}`);
   if (nm !== -1) {

@@ -66,6 +66,9 @@ export function render(r: Results, checks: Check[], extras: ReportExtras): strin
   );
   if (r.parley) out(`- Parley servers run on: ${r.parley}`);
   out(
+    `- load generator: ${w.loadgens ?? 1} process(es) for the fixed rate and the ramp, the users split between them; its CPU (% of one core) and event-loop delay are those of the busiest one`,
+  );
+  out(
     '- figures: median (min–max) over the runs; each run is a fresh server process (and store) and a fresh load generator',
   );
   for (const [s, why] of Object.entries(r.skipped)) out(`- ${labelOf(s)} skipped: ${why}`);

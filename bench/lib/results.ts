@@ -37,6 +37,8 @@ export interface Workloads {
   /** Messages per second one sender connection may send (the hub's default limit × headroom). */
   senderBudget: number;
   rateLimit: { perSecond: number; burst: number };
+  /** Load generator processes of the fixed rate and the ramp (users split between them). */
+  loadgens?: number;
 }
 
 /** A profile run made to explain a missed target (or every target with --profile-targets). */

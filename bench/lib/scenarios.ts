@@ -6,13 +6,8 @@ import { rmSync } from 'node:fs';
 import { BACKINGS, type Backing, type CommandStat } from './backing.js';
 import { Histogram } from './hist.js';
 import type { SystemKind } from './loadgen.js';
-import {
-  type LoadgenHandle,
-  profileDir,
-  type ServerHandle,
-  startLoadgen,
-  startServer,
-} from './procs.js';
+import { startLoadgens } from './loadgens.js';
+import { type LoadgenHandle, profileDir, type ServerHandle, startServer } from './procs.js';
 import {
   type CpuSummary,
   cpuSummary,
@@ -34,6 +29,8 @@ export interface Workload {
   topology: Topology;
   devices: number;
   payload: number;
+  /** Load generator processes sharing the users (lib/loadgens.ts). @default 1 */
+  loadgens?: number;
 }
 
 interface Collected {
@@ -90,7 +87,7 @@ async function withProcs<T>(
     // server and load generator start in parallel; if one fails, the other is stopped too
     const [sr, lr] = await Promise.allSettled([
       startServer(system, serverConfig(w, backing), cpuProfileDir),
-      startLoadgen(),
+      startLoadgens(w.loadgens ?? 1),
     ]);
     if (sr.status === 'rejected' || lr.status === 'rejected') {
       if (lr.status === 'fulfilled') await lr.value.stop();
@@ -425,7 +422,7 @@ export interface IdleResult {
  * pools) are in the baseline, not divided among the measured connections.
  */
 async function warmUp(s: ServerHandle, system: string, w: Workload): Promise<void> {
-  const warm = await startLoadgen();
+  const warm = await startLoadgens(1);
   try {
     const k = Math.max(1, Math.min(200, Math.round(w.topology.users / 10)));
     await warm.call(
@@ -515,7 +512,7 @@ export async function storm(
   const port = s.port;
   let lg: LoadgenHandle | null = null;
   try {
-    lg = await startLoadgen();
+    lg = await startLoadgens(1);
     const total = w.topology.users * w.devices;
     await connect(lg, system, port, w, true, o.backoff);
     await lg.call({ cmd: 'rate', rate: o.rate });

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCommandStats } from '../lib/backing.js';
+import { Histogram } from '../lib/hist.js';
+import { merge } from '../lib/loadgens.js';
 import { cpuSummary, heapSummary, locate, profileFiles } from '../lib/profile.js';
 import {
   DEFAULT_RATE_LIMIT,
@@ -78,7 +80,7 @@ describe('locate', () => {
       area: 'node',
     });
     expect(locate(frame('(garbage collector)')).area).toBe('(garbage collector)');
-    expect(locate(frame('writev')).area).toBe('V8');
+    expect(locate(frame('writev')).area).toBe('native');
     expect(
       locate(frame('send', 'file:///x/node_modules/.pnpm/ws@8/node_modules/ws/lib/sender.js', 3)),
     ).toEqual({ location: 'ws/lib/sender.js:4', area: 'ws' });
@@ -141,5 +143,47 @@ describe('sender budget (Parley runs with its default rate limit)', () => {
     expect(rateCeiling(big, 1)).toBe(32_000);
     // devices are senders too
     expect(rateCeiling(t, 2)).toBe(32_000);
+  });
+});
+
+describe('merge (several load generator processes)', () => {
+  it('sums counts, keeps the busiest process for CPU and loop delay, merges histograms', () => {
+    const h = (ms: number[]) => {
+      const x = new Histogram();
+      for (const v of ms) x.record(v);
+      return x.toJSON();
+    };
+    const m = merge([
+      {
+        sent: 10,
+        expected: 40,
+        delivered: 39,
+        clientCpuPct: 50,
+        loopP99Ms: 3,
+        lastError: '',
+        hist: h([1, 2]),
+      },
+      {
+        sent: 12,
+        expected: 48,
+        delivered: 48,
+        clientCpuPct: 92,
+        loopP99Ms: 1,
+        lastError: 'x',
+        hist: h([30]),
+      },
+    ]);
+    expect(m).toMatchObject({
+      sent: 22,
+      expected: 88,
+      delivered: 87,
+      clientCpuPct: 92,
+      loopP99Ms: 3,
+      lastError: 'x',
+    });
+    const hist = Histogram.from(m.hist as Parameters<typeof Histogram.from>[0]);
+    expect(hist.n).toBe(3);
+    expect(hist.max).toBe(30);
+    expect(hist.percentile(50)).toBeCloseTo(2, 1);
   });
 });

@@ -27,6 +27,9 @@ function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: stri
         join(benchDir, 'run.ts'),
         '--smoke',
         '--profile-targets=all',
+        // two load generator processes (one is the default on 2 cores): the accounting below
+        // then also checks deliveries counted across processes
+        '--loadgens=2',
         `--out=${outJson}`,
       ],
       { cwd: benchDir, stdio: ['ignore', 'pipe', 'pipe'] },
