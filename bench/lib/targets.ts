@@ -44,6 +44,8 @@ const f = (v: number, d = 2) =>
   Number.isFinite(v)
     ? v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d })
     : '—';
+/** A ratio as `1.05×`, or `—` without one. */
+const x = (v: number) => (Number.isFinite(v) ? `${f(v)}×` : '—');
 const ratio = (a: number, b: number) =>
   Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN;
 
@@ -66,7 +68,7 @@ export function evaluateTargets(r: Results): Check[] {
       checks.push({
         id: 'cpu-vs-relay',
         target: 'fixed rate: server CPU per delivery ≤ 1.1 × raw ws relay',
-        measured: `${f(v)}× (${f(P.cpu.median)} vs ${f(W.cpu.median)} µs)`,
+        measured: `${x(v)} (${f(P.cpu.median)} vs ${f(W.cpu.median)} µs)`,
         verdict: judge(v, 1.1, '<='),
         profile: PROFILES.fixed,
       });
@@ -74,7 +76,7 @@ export function evaluateTargets(r: Results): Check[] {
       checks.push({
         id: 'p99-vs-relay',
         target: "fixed rate: p99 ≤ 2 × raw ws relay's",
-        measured: `${f(p)}× (${f(P.p99.median)} vs ${f(W.p99.median)} ms)`,
+        measured: `${x(p)} (${f(P.p99.median)} vs ${f(W.p99.median)} ms)`,
         verdict: judge(p, 2, '<='),
         profile: PROFILES.fixed,
       });
@@ -85,7 +87,7 @@ export function evaluateTargets(r: Results): Check[] {
       checks.push({
         id: 'cpu-vs-socketio',
         target: "fixed rate: server CPU per delivery below Socket.IO's",
-        measured: `${f(v)}× (${f(P.cpu.median)} vs ${f(S.cpu.median)} µs)`,
+        measured: `${x(v)} (${f(P.cpu.median)} vs ${f(S.cpu.median)} µs)`,
         verdict: judge(v, 1, '<'),
         profile: PROFILES.fixed,
       });
@@ -102,7 +104,7 @@ export function evaluateTargets(r: Results): Check[] {
       const O = rampStats(r, other);
       const v = ratio(P.dps.median, O.dps.median);
       const target = `ramp: max sustained deliveries/s ≥ ${limit} × ${labelOf(other)}'s (load generator not the bottleneck)`;
-      const measured = `${f(v)}× (${f(P.dps.median, 0)} vs ${f(O.dps.median, 0)} deliveries/s)`;
+      const measured = `${x(v)} (${f(P.dps.median, 0)} vs ${f(O.dps.median, 0)} deliveries/s)`;
       if (!P.bound && !O.bound) {
         checks.push({
           id,
@@ -148,7 +150,7 @@ export function evaluateTargets(r: Results): Check[] {
       checks.push({
         id: 'idle-rss-vs-relay',
         target: "idle: RSS per connection ≤ 1.3 × raw ws relay's",
-        measured: `${f(v)}× (${f(P.rss.median)} vs ${f(W.rss.median)} KB)`,
+        measured: `${x(v)} (${f(P.rss.median)} vs ${f(W.rss.median)} KB)`,
         verdict: judge(v, 1.3, '<='),
         profile: PROFILES.idle,
       });
@@ -159,7 +161,7 @@ export function evaluateTargets(r: Results): Check[] {
       checks.push({
         id: 'idle-heap-vs-socketio',
         target: "idle: heap per connection ≤ Socket.IO's",
-        measured: `${f(v)}× (${f(P.heap.median)} vs ${f(S.heap.median)} KB)`,
+        measured: `${x(v)} (${f(P.heap.median)} vs ${f(S.heap.median)} KB)`,
         verdict: judge(v, 1, '<='),
         profile: PROFILES.idle,
       });
@@ -173,7 +175,7 @@ export function evaluateTargets(r: Results): Check[] {
     checks.push({
       id: 'redis-vs-memory',
       target: "Redis engine: hub + redis-server CPU per delivery ≤ 1.6 × the memory engine's",
-      measured: `${f(v)}× (${f(R.cpu.median)} + ${f(R.backingCpu.median)} = ${f(R.totalCpu.median)} vs ${f(M.cpu.median)} µs)`,
+      measured: `${x(v)} (${f(R.cpu.median)} + ${f(R.backingCpu.median)} = ${f(R.totalCpu.median)} vs ${f(M.cpu.median)} µs)`,
       verdict: judge(v, 1.6, '<='),
       profile: PROFILES.redis,
     });
@@ -194,7 +196,7 @@ export function evaluateTargets(r: Results): Check[] {
       checks.push({
         id: 'bundle-vs-socketio',
         target: "@parley/client bundle below socket.io-client's",
-        measured: `${f(ratio(pb.gzipBytes, sio.gzipBytes))}× (${f(kb, 1)} vs ${f(sio.gzipBytes / 1000, 1)} KB)`,
+        measured: `${x(ratio(pb.gzipBytes, sio.gzipBytes))} (${f(kb, 1)} vs ${f(sio.gzipBytes / 1000, 1)} KB)`,
         verdict: judge(ratio(pb.gzipBytes, sio.gzipBytes), 1, '<'),
       });
     }
