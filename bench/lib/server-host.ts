@@ -4,7 +4,7 @@
  * SIGTERM, exit when the orchestrator goes away.
  */
 import type { Server } from 'node:http';
-import { Session } from 'node:inspector';
+import type { Session } from 'node:inspector';
 import type { Topology } from './topology.js';
 
 export interface ServerConfig {
@@ -89,6 +89,8 @@ export async function host(config: ServerConfig, hosted: Hosted): Promise<void> 
         const gc = await fullGc();
         send({ type: 'stats', id: m.id, stats: stats(hosted.connections), gc });
       } else if (m.type === 'heap-start') {
+        // loaded on demand: a runtime without node:inspector still runs every other scenario
+        const { Session } = await import('node:inspector');
         inspector = new Session();
         inspector.connect();
         await post('HeapProfiler.enable');
