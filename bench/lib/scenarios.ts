@@ -240,7 +240,15 @@ async function measure(
     ? (await backing.commandStats().catch(() => [])).slice(0, 12)
     : undefined;
   if (stop) await lg.call({ cmd: 'rate', rate: 0 });
-  const c = await lg.call<Collected>({ cmd: 'collect', drainMs, stallMs: 0 }, drainMs + 30_000);
+  // Wait for the window's deliveries here, on the totals: with several load generators a
+  // message sent by one is delivered (partly) to the others, so none can tell alone.
+  const drainEnd = performance.now() + drainMs;
+  while (performance.now() < drainEnd) {
+    const st = await lg.call<{ expected: number; delivered: number }>({ cmd: 'status' });
+    if (st.delivered >= st.expected) break;
+    await sleep(20);
+  }
+  const c = await lg.call<Collected>({ cmd: 'collect', drainMs: 0, stallMs: 0 }, 30_000);
   // heap needs the server's event loop: a saturated server may not answer in time
   const b: ServerStats | null = await s.stats(3000).catch(() => null);
   const h = Histogram.from(c.hist);
