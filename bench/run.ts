@@ -19,6 +19,7 @@ import { backingUnavailable } from './lib/backing.js';
 import { ensureBuilt } from './lib/build.js';
 import { bundleSizes } from './lib/bundle.js';
 import { writeCharts } from './lib/charts.js';
+import type { WindowResult, Workload } from './lib/harness.js';
 import { parseArgs } from './lib/options.js';
 import {
   BENCH_DIR,
@@ -33,16 +34,8 @@ import {
 import { summarise } from './lib/profile.js';
 import { render } from './lib/report.js';
 import { type ProfileRun, type Results, rampStats } from './lib/results.js';
-import {
-  fixedRate,
-  heapProfiledIdle,
-  idleMemory,
-  profiledFixed,
-  ramp,
-  storm,
-  type WindowResult,
-  type Workload,
-} from './lib/scenarios.js';
+import { fixedRate, heapProfiledIdle, idleMemory, profiledFixed, ramp } from './lib/scenarios.js';
+import { storm } from './lib/storm.js';
 import { labelOf, systemDef } from './lib/systems.js';
 import { evaluateTargets, profilesFor } from './lib/targets.js';
 import { DEFAULT_RATE_LIMIT, rateCeiling, scaledFor, senderBudget } from './lib/topology.js';

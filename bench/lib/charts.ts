@@ -4,9 +4,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stepPassed, type WindowResult } from './harness.js';
 import { Histogram } from './hist.js';
 import { type Results, stat } from './results.js';
-import { stepPassed, type WindowResult } from './scenarios.js';
 import { lineChart, type Series } from './svg.js';
 import { labelOf } from './systems.js';
 

@@ -4,8 +4,10 @@
  * report from such a file without measuring anything.
  */
 import type { BundleResult } from './bundle.js';
+import type { WindowResult } from './harness.js';
 import type { CpuSummary, HeapSummary } from './profile.js';
-import type { IdleResult, RampResult, StormResult, WindowResult } from './scenarios.js';
+import type { IdleResult, RampResult } from './scenarios.js';
+import type { StormResult } from './storm.js';
 import type { Topology } from './topology.js';
 import { rampVerdict } from './verdict.js';
 

@@ -3,7 +3,8 @@
  * the load generator was the bottleneck at each ramp maximum; if it was, the ratio is a bound").
  * Pure functions of the recorded steps, so the report and its tests agree.
  */
-import { type RampResult, stepPassed, type WindowResult } from './scenarios.js';
+import { stepPassed, type WindowResult } from './harness.js';
+import type { RampResult } from './scenarios.js';
 
 /** Load generator CPU (% of its one JavaScript thread's core) from which it counts as saturated. */
 export const LOADGEN_CPU_BOUND_PCT = 90;

@@ -1,13 +1,10 @@
 /**
  * Synthetic bench results for the report's unit tests: every figure is given, nothing measured.
  */
+
+import { stepPassed, type WindowResult } from '../lib/harness.js';
 import type { Results } from '../lib/results.js';
-import {
-  type IdleResult,
-  type RampResult,
-  stepPassed,
-  type WindowResult,
-} from '../lib/scenarios.js';
+import type { IdleResult, RampResult } from '../lib/scenarios.js';
 
 /** A measurement window; only the figures a test cares about need be given. */
 export function win(o: Partial<WindowResult> = {}): WindowResult {
