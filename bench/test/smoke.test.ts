@@ -171,7 +171,7 @@ describe('bench --smoke', () => {
       /^ramp: max sustained deliveries\/s ≥ 0\.85 × raw ws relay's/,
       /^idle: RSS per connection ≤ 1\.3 × raw ws relay's$/,
       /^idle: heap per connection ≤ Socket\.IO's$/,
-      /^@parley\/client bundle .*≤ 10 KB$/,
+      /^@parley\/client bundle.*≤ 10 KB$/,
       /^@parley\/client bundle below socket\.io-client's$/,
     ])
       expect(
