@@ -1,13 +1,15 @@
 /**
- * The lean load generator: one process, raw `ws` clients, speaking each system's wire format.
- * Driven by the orchestrator over IPC (request/response with ids). Every payload carries
- * `~T<send time µs>~<message id>~` followed by padding, so latency and loss are measured per
- * message with the same clock (sender and receivers live in this process).
+ * The lean load generator: raw `ws` clients, speaking each system's wire format. Driven by the
+ * orchestrator over IPC (request/response with ids); one or several processes (`--loadgens`),
+ * each with a share of the users (`shard`). Every payload carries `~T<send time µs>~<message id>~`
+ * followed by padding, so latency and loss are measured per delivery. The send time is on the
+ * system's monotonic clock, the same in every process, so a sender and a receiver may live in
+ * different load generator processes.
  *
  * Leanness: no JSON parse on the receive path in throughput mode (a byte scan for the marker),
  * zero WebSocket masks (ws skips the XOR), no UTF-8 validation, no compression.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { Histogram } from './hist.js';
 import { conversationsOfUsers, convId, type Topology, userId } from './topology.js';
@@ -29,12 +31,19 @@ export interface InitCmd {
   limit?: number;
   /** Reconnect policy (storm mode), the same for every system: full jitter, exponential. */
   backoff?: { firstMs: number; baseMs: number; capMs: number };
+  /** This process's share of the users: client i belongs to process i mod count. */
+  shard?: { index: number; count: number };
+  /**
+   * Most messages per second one connection may send (lib/topology.ts `senderBudget`): a `rate`
+   * that would make a connection exceed it is refused, for every system alike.
+   */
+  maxPerSender: number;
 }
 
 type Cmd =
   | InitCmd
   | { cmd: 'rate'; rate: number }
-  | { cmd: 'window' }
+  | { cmd: 'window'; tag: number }
   | { cmd: 'endWindow' }
   | { cmd: 'collect'; drainMs: number; stallMs?: number }
   | { cmd: 'status' }
@@ -44,7 +53,10 @@ type Cmd =
 const T = 0x7e; // '~'
 const MARK = Buffer.from('~T');
 const TYPE_KEY = Buffer.from('"type":"');
-const now = () => performance.now();
+// performance.now() shifted onto CLOCK_MONOTONIC (what process.hrtime reads): one clock for
+// every load generator process, so latency can be measured across them
+const CLOCK_OFFSET = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+const now = () => performance.now() + CLOCK_OFFSET;
 const zeroMask = (m: Buffer) => {
   m[0] = m[1] = m[2] = m[3] = 0;
 };
@@ -74,13 +86,18 @@ let rate = 0;
 let rateT0 = 0;
 let rateSent = 0;
 let sender = 0;
-let nextId = 1;
+/**
+ * Message ids: `tag × TAG + seq × shards + shard`, unique across load generator processes. The tag
+ * is the measurement window's (0 outside one): a delivery counts when its tag is the window's.
+ */
+const TAG = 1e12;
+let shard = { index: 0, count: 1 };
+let seq = 0;
+let sendTag = 0;
+let countTag = -1;
 let timer: NodeJS.Timeout | null = null;
 let padding = '';
 
-// measurement window: messages with id in [lo, hi)
-let lo = Number.MAX_SAFE_INTEGER;
-let hi = Number.MAX_SAFE_INTEGER;
 let hist = new Histogram();
 let expected = 0;
 let delivered = 0;
@@ -92,6 +109,12 @@ let winT1 = 0;
 let cpu0 = process.cpuUsage();
 let cpu1 = process.cpuUsage();
 let lastDelivery = 0;
+// The load generator's own event-loop delay over the window: with its CPU, what says whether it
+// (rather than the server) was the limit — a late loop delays both sends and receive timestamps.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+let loopP99Ms = 0;
+let loopMaxMs = 0;
 
 // Parley outbox (storm mode): clientMsgId → frame
 const outbox = new Map<string, string>();
@@ -133,22 +156,33 @@ function readInt(b: Buffer, i: number): [number, number] {
   return [v, i];
 }
 
-/** Counts every payload marker in a frame as one delivery to client c. */
-function scan(c: Client, b: Buffer, from = 0): void {
+/**
+ * Counts every payload marker in a frame as one delivery to client c. `skipOwn` (Parley storm
+ * mode, `message` and `replay` frames): the socket's own messages are not deliveries there — the
+ * sender's delivery is its `ack`.
+ */
+function scan(c: Client, b: Buffer, from = 0, skipOwn = false): void {
   let i = b.indexOf(MARK, from);
   while (i !== -1) {
     const [us, j] = readInt(b, i + 2);
     const [id, k] = readInt(b, j + 1);
-    deliver(c, id, us);
+    if (!skipOwn || senderOf.get(id) !== c.idx) deliver(c, id, us);
     i = b.indexOf(MARK, k);
   }
 }
 
+/** Counts the first payload marker of a frame (a Parley `ack` also names the text's id elsewhere). */
+function scanFirst(c: Client, b: Buffer): void {
+  const i = b.indexOf(MARK);
+  if (i === -1) return;
+  const [us, j] = readInt(b, i + 2);
+  const [id] = readInt(b, j + 1);
+  deliver(c, id, us);
+}
+
 function deliver(c: Client, id: number, us: number): void {
-  if (id < lo || id >= hi) return;
+  if (Math.floor(id / TAG) !== countTag) return;
   if (c.seen) {
-    // a replay can hold the socket's own messages: they are not deliveries
-    if (senderOf.get(id) === c.idx) return;
     if (c.seen.has(id)) {
       duplicates++;
       return;
@@ -160,8 +194,10 @@ function deliver(c: Client, id: number, us: number): void {
   hist.record(now() - us / 1000);
 }
 
+/** The message text: the marker, then padding up to exactly `payload` characters. */
 function payloadText(id: number): string {
-  return `~T${Math.round(now() * 1000)}~${id}~${padding}`;
+  const head = `~T${Math.round(now() * 1000)}~${id}~`;
+  return head + padding.slice(0, Math.max(0, cfg.payload - head.length));
 }
 
 // ---------------------------------------------------------------- per-system wire formats
@@ -221,21 +257,40 @@ function onFrame(c: Client, b: Buffer): void {
   const k = b.indexOf(TYPE_KEY);
   const t = k === -1 ? 0 : b[k + TYPE_KEY.length];
   if (t === 0x6d /* message */) scan(c, b);
-  else if (t === 0x77 /* welcome */) setReady(c);
-  else if (t === 0x70 /* ping */ && b[k + TYPE_KEY.length + 1] === 0x69) {
+  // the ack carries the stored message (PROTOCOL.md): the sender's delivery, with its latency
+  else if (t === 0x61 /* ack */) scanFirst(c, b);
+  else if (t === 0x77 /* welcome */) {
+    noteWelcome(b);
+    setReady(c);
+  } else if (t === 0x70 /* ping */ && b[k + TYPE_KEY.length + 1] === 0x69) {
     const f = JSON.parse(b.toString()) as { ref?: string };
     c.ws?.send(JSON.stringify({ type: 'pong', ref: f.ref }));
   } else if (t === 0x65 /* error */) noteError(b);
-  // ack: nothing to do outside storm mode
 }
 
 const frameCounts = new Map<string, number>();
 
 let errors = 0;
 let lastError = '';
+/** Parley `error` frames with code `rate_limited` (a correct workload never gets one). */
+let rateLimited = 0;
+/** Connections the server closed outside storm mode (e.g. 4429 flood, 1013 backpressure). */
+let lost = 0;
+let lastLost = '';
+const RATE_LIMITED = Buffer.from('"rate_limited"');
 function noteError(b: Buffer): void {
   errors++;
+  if (b.indexOf(RATE_LIMITED) !== -1) rateLimited++;
   lastError = b.toString().slice(0, 200);
+}
+/** Parley's `welcome.limits.rate` as the hub announced it (the first welcome seen). */
+let announcedRate: { perSecond: number; burst: number } | null = null;
+function noteWelcome(b: Buffer): void {
+  if (announcedRate) return;
+  const f = JSON.parse(b.toString()) as {
+    limits?: { rate?: { perSecond: number; burst: number } };
+  };
+  if (f.limits?.rate) announcedRate = f.limits.rate;
 }
 
 interface PMessage {
@@ -264,11 +319,11 @@ function onParleyFrameStorm(c: Client, b: Buffer): void {
       );
     } else if (m.seq === cur.seq + 1) cur.seq = m.seq;
     c.cursors.set(m.conversationId, cur);
-    const mb = Buffer.from(m.text);
-    scan(c, mb);
+    scan(c, Buffer.from(m.text), 0, true);
   };
   switch (f.type) {
     case 'welcome': {
+      noteWelcome(b);
       for (const conv of f.conversations as { id: string; seq: number; epoch: string }[]) {
         const cur = c.cursors.get(conv.id);
         if (!cur) c.cursors.set(conv.id, { seq: conv.seq, epoch: conv.epoch });
@@ -288,12 +343,14 @@ function onParleyFrameStorm(c: Client, b: Buffer): void {
       advance(f.message as PMessage);
       break;
     case 'ack':
+      // the sender's delivery (a retried send's second ack is counted as a duplicate)
+      if (typeof f.message?.text === 'string') scan(c, Buffer.from(f.message.text));
       outbox.delete(f.clientMsgId);
       outboxOwner.delete(f.clientMsgId);
       outboxSentAt.delete(f.clientMsgId);
       break;
     case 'replay': {
-      for (const m of f.messages as PMessage[]) scan(c, Buffer.from(m.text));
+      for (const m of f.messages as PMessage[]) scan(c, Buffer.from(m.text), 0, true);
       c.cursors.set(f.conversationId, { seq: f.seq, epoch: f.epoch });
       break;
     }
@@ -327,8 +384,9 @@ function sendOne(): void {
   sender = (sender + 1) % clients.length;
   const conv = c.convs[c.nextConv]!;
   c.nextConv = (c.nextConv + 1) % c.convs.length;
-  const id = nextId++;
-  if (id >= lo && id < hi) {
+  const inWindow = sendTag !== 0;
+  const id = sendTag * TAG + seq++ * shard.count + shard.index;
+  if (inWindow) {
     expected += fanout.get(conv) ?? 0;
     sentInWindow++;
   }
@@ -346,7 +404,7 @@ function sendOne(): void {
   if (c.ready && c.ws && c.ws.readyState === WebSocket.OPEN) {
     // client-side backpressure: never queue without bound behind a server that cannot keep up
     if (c.ws.bufferedAmount > MAX_BUFFERED && !(cfg.kind === 'parley' && cfg.storm)) {
-      if (id >= lo && id < hi) {
+      if (inWindow) {
         expected -= fanout.get(conv) ?? 0;
         sentInWindow--;
         backpressured++;
@@ -354,7 +412,7 @@ function sendOne(): void {
       return;
     }
     c.ws.send(frame);
-  } else if (id >= lo && id < hi && !(cfg.kind === 'parley' && cfg.storm)) droppedInWindow++;
+  } else if (inWindow && !(cfg.kind === 'parley' && cfg.storm)) droppedInWindow++;
 }
 
 function tick(): void {
@@ -384,8 +442,12 @@ function connect(c: Client): void {
   ws.on('open', () => onOpen(c));
   ws.on('message', (data: Buffer) => onFrame(c, data));
   ws.on('error', () => {});
-  ws.on('close', () => {
+  ws.on('close', (code: number) => {
     if (c.ws === ws) c.ws = null;
+    if (c.ready && !closing && !cfg.storm) {
+      lost++;
+      lastLost = `closed ${code}`;
+    }
     if (c.ready) {
       c.ready = false;
       readyCount--;
@@ -431,13 +493,15 @@ async function connectAll(): Promise<{ ready: number; failed: number; ms: number
 function init(c: InitCmd): void {
   cfg = c;
   port = c.port;
-  padding = 'x'.repeat(Math.max(0, c.payload - 24));
+  padding = 'x'.repeat(Math.max(0, c.payload));
   const convs = conversationsOfUsers(c.topology);
   const sockets = new Map<number, number>();
   convs.forEach((cs) => {
     for (const cv of cs) sockets.set(cv, (sockets.get(cv) ?? 0) + c.devices);
   });
-  for (const [cv, n] of sockets) fanout.set(convId(cv), n - 1);
+  // Every member socket gets one frame per message, the sender's included (its echo, or Parley's
+  // `ack`), so a message is `sockets` deliveries in every system (issue #15).
+  for (const [cv, n] of sockets) fanout.set(convId(cv), n);
   let idx = 0;
   for (let u = 0; u < c.topology.users; u++) {
     for (let d = 0; d < c.devices; d++) {
@@ -458,6 +522,8 @@ function init(c: InitCmd): void {
   // users with no conversation never send
   clients = clients.filter((cl) => cl.convs.length > 0);
   if (c.limit !== undefined) clients = clients.slice(0, c.limit);
+  shard = c.shard ?? { index: 0, count: 1 };
+  clients = clients.filter((cl) => cl.idx % shard.count === shard.index);
   if (c.storm && c.kind === 'parley') setInterval(retryUnacked, 250).unref();
 }
 
@@ -479,9 +545,14 @@ async function collect(drainMs: number, stallMs = 2000): Promise<unknown> {
     duplicates,
     windowS: wall,
     clientCpuPct: wall > 0 ? (cpuUs / 1e6 / wall) * 100 : 0,
+    loopP99Ms,
+    loopMaxMs,
     hist: hist.toJSON(),
     errors,
     lastError,
+    rateLimited,
+    lost,
+    lastLost,
     outbox: outbox.size,
     drainMs: now() - t0,
     frames: Object.fromEntries(frameCounts),
@@ -492,18 +563,24 @@ async function collect(drainMs: number, stallMs = 2000): Promise<unknown> {
 
 async function handle(m: Cmd): Promise<unknown> {
   switch (m.cmd) {
-    case 'init':
+    case 'init': {
       init(m);
-      return connectAll();
+      const r = await connectAll();
+      return { ...r, senders: clients.length, announcedRate };
+    }
     case 'rate':
+      if (m.rate / clients.length > cfg.maxPerSender + 1e-9) {
+        throw new Error(
+          `${m.rate} msg/s over ${clients.length} sender connections is ${(m.rate / clients.length).toFixed(1)} msg/s each, over the budget of ${cfg.maxPerSender} (the hub's default rate limit): more senders needed`,
+        );
+      }
       rate = m.rate;
       rateT0 = now();
       rateSent = 0;
       if (rate > 0 && !timer) timer = setTimeout(tick, 0);
       return { ok: true };
     case 'window':
-      lo = nextId;
-      hi = Number.MAX_SAFE_INTEGER;
+      sendTag = countTag = m.tag;
       hist = new Histogram();
       expected =
         delivered =
@@ -511,16 +588,21 @@ async function handle(m: Cmd): Promise<unknown> {
         sentInWindow =
         droppedInWindow =
         errors =
+        rateLimited =
+        lost =
         backpressured =
           0;
       for (const c of clients) c.seen?.clear();
       winT0 = now();
       cpu0 = process.cpuUsage();
+      loop.reset();
       return { ok: true };
     case 'endWindow':
-      hi = nextId;
+      sendTag = 0; // deliveries of the window's messages still count until the next window
       winT1 = now();
       cpu1 = process.cpuUsage();
+      loopP99Ms = loop.count ? loop.percentile(99) / 1e6 : 0;
+      loopMaxMs = loop.count ? loop.max / 1e6 : 0;
       return { ok: true };
     case 'collect':
       return collect(m.drainMs, m.stallMs);

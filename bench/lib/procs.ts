@@ -1,7 +1,7 @@
 /**
- * Child processes of the bench: systems under test and the load generator, each a separate Node
- * process (pinned to its own core with `taskset` when the machine allows), tracked so that every
- * one of them is killed when the bench exits, fails, times out or is interrupted.
+ * Child processes of the bench: systems under test, their backing stores (redis-server) and the
+ * load generator, each a separate process (pinned with `taskset` when the machine allows), tracked
+ * so that every one of them is killed when the bench exits, fails, times out or is interrupted.
  */
 import { type ChildProcess, execSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerConfig, ServerStats } from './server-host.js';
+import { type RuntimeId, systemDef } from './systems.js';
 
 export const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,12 +35,33 @@ const hasTaskset = (() => {
 })();
 
 export const cores = availableParallelism();
-/** Pinning plan: server on core 0, load generator on the other cores. */
+const range = (a: number, b: number) => (a === b ? String(a) : `${a}-${b}`);
+/**
+ * Pinning plan. The server side (the server and its backing store) and the load generator never
+ * share a core: with 2–3 cores the server and redis-server share core 0 and the load generator
+ * has the rest; with ≥ 4 cores redis-server gets core 1 of its own and the load generator 2…n-1.
+ * null: no taskset, or a single core (the output says so).
+ */
 export const pinning =
-  hasTaskset && cores >= 2 ? { server: '0', client: cores === 2 ? '1' : `1-${cores - 1}` } : null;
+  hasTaskset && cores >= 2
+    ? cores >= 4
+      ? { server: '0', backing: '1', client: range(2, cores - 1) }
+      : { server: '0', backing: '0', client: range(1, cores - 1) }
+    : null;
+
+/** Cores the load generator processes may use (one process each by default, `--loadgens`). */
+export const clientCores = pinning
+  ? pinning.client.includes('-')
+    ? Number(pinning.client.split('-')[1]) - Number(pinning.client.split('-')[0]) + 1
+    : 1
+  : Math.max(1, cores - 1);
 
 let clkTck = 0;
-function procStats(pid: number | undefined): { cpuUs: number; rss: number } | null {
+/**
+ * CPU time (user + system, all threads, µs) and RSS of a process, from /proc/<pid>/stat and
+ * status: works while the process's event loop is saturated; null where /proc is unavailable.
+ */
+export function procStats(pid: number | undefined): { cpuUs: number; rss: number } | null {
   if (!pid) return null;
   try {
     if (!clkTck) clkTck = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
@@ -54,7 +76,35 @@ function procStats(pid: number | undefined): { cpuUs: number; rss: number } | nu
   }
 }
 
-const NODE_ARGS = ['--expose-gc', '--conditions=@parley/source', '--import', 'tsx'];
+/**
+ * Where a server's `@parley/*` imports resolve: the built packages (`dist/`, what users install;
+ * lib/build.ts) or, with `--parley-from=source`, the TypeScript sources (the private
+ * `@parley/source` export condition).
+ */
+export let parleyFrom: 'dist' | 'source' = 'dist';
+export function setParleyFrom(from: 'dist' | 'source'): void {
+  parleyFrom = from;
+}
+const nodeArgs = () => [
+  '--expose-gc',
+  ...(parleyFrom === 'source' ? ['--conditions=@parley/source'] : []),
+  '--import',
+  'tsx',
+];
+
+/** How a server file is started: the command line for a runtime (see lib/systems.ts). */
+export interface Runtime {
+  argv(file: string, extraArgs: string[]): [string, string[]];
+  /** Understands Node's `--cpu-prof` flags (V8 `.cpuprofile` output). */
+  cpuProfile: boolean;
+}
+
+export const RUNTIMES: Record<RuntimeId, Runtime> = {
+  node: {
+    argv: (file, extraArgs) => [process.execPath, [...nodeArgs(), ...extraArgs, file]],
+    cpuProfile: true,
+  },
+};
 
 /** `--profile`: servers write V8 CPU profiles here (one per server process). */
 export let profileDir: string | undefined = process.env.BENCH_PROFILE_DIR;
@@ -62,24 +112,33 @@ export function setProfileDir(dir: string): void {
   profileDir = dir;
 }
 
+/** Spawns a tracked child (killed with the bench), pinned to `cpu` when given. */
+export function spawnTracked(
+  cmd: string,
+  args: string[],
+  cpu: string | undefined,
+  opts: { env?: Record<string, string>; stdio: ('ignore' | 'inherit' | 'pipe' | 'ipc')[] },
+): ChildProcess {
+  const [c, a] = cpu ? ['taskset', ['-c', cpu, cmd, ...args]] : [cmd, args];
+  const child = spawn(c, a, {
+    cwd: BENCH_DIR,
+    env: { ...process.env, ...opts.env },
+    stdio: opts.stdio,
+  });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
 function start(
   file: string,
   cpu: string | undefined,
   env: Record<string, string>,
   extraArgs: string[] = [],
+  runtime: RuntimeId = 'node',
 ): ChildProcess {
-  const args = [...NODE_ARGS, ...extraArgs, join(BENCH_DIR, file)];
-  const [cmd, argv] = cpu
-    ? ['taskset', ['-c', cpu, process.execPath, ...args]]
-    : [process.execPath, args];
-  const child = spawn(cmd as string, argv as string[], {
-    cwd: BENCH_DIR,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  live.add(child);
-  child.once('exit', () => live.delete(child));
-  return child;
+  const [cmd, args] = RUNTIMES[runtime].argv(join(BENCH_DIR, file), extraArgs);
+  return spawnTracked(cmd, args, cpu, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 /** Request/response over IPC, with ids. */
@@ -129,31 +188,34 @@ export interface ServerHandle {
   procStats(): { cpuUs: number; rss: number } | null;
   stats(timeoutMs?: number): Promise<ServerStats>;
   gc(): Promise<ServerStats>;
+  /** Starts V8's sampling heap profiler in the server. */
+  heapStart(): Promise<void>;
+  /** GC, then the sampling heap profile of what is retained (and the server's stats). */
+  heapStop(): Promise<{ profile: unknown; stats: ServerStats }>;
   /** SIGTERM (graceful) or SIGKILL, and wait for the exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export const SERVER_FILES: Record<string, { file: string; env?: Record<string, string> }> = {
-  ws: { file: 'servers/ws-relay.ts' },
-  socketio: { file: 'servers/socketio.ts' },
-  parley: { file: 'servers/parley.ts' },
-  'parley-redis': { file: 'servers/parley.ts', env: { BENCH_ENGINE: 'redis' } },
-};
-
-export async function startServer(system: string, config: ServerConfig): Promise<ServerHandle> {
-  const def = SERVER_FILES[system];
-  if (!def) throw new Error(`unknown system ${system}`);
+export async function startServer(
+  system: string,
+  config: ServerConfig,
+  /** Write a V8 CPU profile into this directory (on a graceful exit); overrides `--profile`. */
+  cpuProfileDir?: string,
+): Promise<ServerHandle> {
+  const def = systemDef(system);
+  const profDir = cpuProfileDir ?? (profileDir ? join(profileDir, system) : undefined);
   const child = start(
     def.file,
     pinning?.server,
     { ...def.env, BENCH_CONFIG: JSON.stringify(config) },
     [
-      ...(profileDir
-        ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${join(profileDir, system)}`]
+      ...(profDir && RUNTIMES[def.runtime].cpuProfile
+        ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${profDir}`]
         : []),
       // e.g. BENCH_SERVER_NODE_ARGS=--trace-gc
       ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
+    def.runtime,
   );
   const port = await new Promise<number>((resolve, reject) => {
     const t = setTimeout(
@@ -183,6 +245,10 @@ export async function startServer(system: string, config: ServerConfig): Promise
     stats: async (timeoutMs?: number) =>
       (await call<{ stats: ServerStats }>({ type: 'stats' }, timeoutMs)).stats,
     gc: async () => (await call<{ stats: ServerStats }>({ type: 'gc' })).stats,
+    heapStart: async () => {
+      await call({ type: 'heap-start' });
+    },
+    heapStop: () => call<{ profile: unknown; stats: ServerStats }>({ type: 'heap-stop' }, 60_000),
     stop: async (signal = 'SIGKILL') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const t = setTimeout(() => child.kill('SIGKILL'), 15_000);

@@ -1,197 +1,38 @@
 /**
- * The scenarios: fixed rate, ramp, idle memory, reconnect storm. Each call is one run on a fresh
- * server process and a fresh load generator process; both are stopped before it returns.
+ * The scenarios: fixed rate, ramp, idle memory, and the profile runs that explain a missed
+ * target (the reconnect storm is lib/storm.ts). Each call is one run on a fresh server process
+ * and fresh load generators (lib/harness.ts); everything is stopped before it returns.
  */
-import { Histogram } from './hist.js';
-import type { SystemKind } from './loadgen.js';
+import { rmSync } from 'node:fs';
 import {
-  type LoadgenHandle,
-  profileDir,
-  type ServerHandle,
-  startLoadgen,
-  startServer,
-} from './procs.js';
-import type { ServerStats } from './server-host.js';
-import type { Topology } from './topology.js';
-
-export interface Workload {
-  topology: Topology;
-  devices: number;
-  payload: number;
-}
-
-interface Collected {
-  sent: number;
-  dropped: number;
-  expected: number;
-  delivered: number;
-  duplicates: number;
-  windowS: number;
-  clientCpuPct: number;
-  hist: ReturnType<Histogram['toJSON']>;
-  errors: number;
-  lastError: string;
-  outbox: number;
-  backpressured: number;
-  ackRetries?: number;
-  frames?: Record<string, number>;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-export const kindOf = (system: string): SystemKind =>
-  system.startsWith('parley') ? 'parley' : (system as SystemKind);
-
-let prefixSeq = 0;
-function serverConfig(w: Workload, port = 0) {
-  return {
-    topology: w.topology,
-    port,
-    redisPrefix: `parley-bench:${process.pid}:${Date.now()}:${++prefixSeq}:`,
-  };
-}
-
-async function withProcs<T>(
-  system: string,
-  w: Workload,
-  fn: (s: ServerHandle, lg: LoadgenHandle) => Promise<T>,
-): Promise<T> {
-  // both processes start in parallel; if one fails, the other is stopped too
-  const [sr, lr] = await Promise.allSettled([startServer(system, serverConfig(w)), startLoadgen()]);
-  if (sr.status === 'rejected' || lr.status === 'rejected') {
-    if (lr.status === 'fulfilled') await lr.value.stop();
-    if (sr.status === 'fulfilled') await sr.value.stop('SIGKILL');
-    throw sr.status === 'rejected' ? sr.reason : (lr as PromiseRejectedResult).reason;
-  }
-  const s = sr.value;
-  const lg: LoadgenHandle | null = lr.value;
-  try {
-    return await fn(s, lg);
-  } finally {
-    await lg?.stop();
-    // a profiled server must exit on its own to write its profile
-    await s.stop(profileDir ? 'SIGTERM' : 'SIGKILL');
-  }
-}
-
-async function connect(
-  lg: LoadgenHandle,
-  system: string,
-  port: number,
-  w: Workload,
-  storm = false,
-  backoff?: { firstMs: number; baseMs: number; capMs: number },
-): Promise<{ ready: number; failed: number; ms: number }> {
-  const total = w.topology.users * w.devices;
-  const r = await lg.call<{ ready: number; failed: number; ms: number }>(
-    {
-      cmd: 'init',
-      kind: kindOf(system),
-      port,
-      topology: w.topology,
-      devices: w.devices,
-      payload: w.payload,
-      storm,
-      concurrency: 64,
-      connectTimeoutMs: 60_000,
-      backoff,
-    },
-    90_000,
-  );
-  if (r.ready < total * 0.99) {
-    throw new Error(`${system}: only ${r.ready}/${total} clients connected (${r.failed} failed)`);
-  }
-  return r;
-}
-
-export interface WindowResult {
-  rate: number;
-  sent: number;
-  expected: number;
-  delivered: number;
-  deliveredPct: number;
-  deliveriesPerS: number;
-  /** Deliveries the window's sends called for, per second. */
-  offeredPerS: number;
-  msgsPerS: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  serverCpuUsPerDelivery: number;
-  serverCpuPct: number;
-  clientCpuPct: number;
-  rssMB: number;
-  heapMB: number;
-  errors: number;
-  lastError: string;
-  /** Sends the load generator skipped because the socket's send buffer was full. */
-  backpressured: number;
-  hist: ReturnType<Histogram['toJSON']>;
-}
-
-/** One measurement window at `rate`, with the load already running for `warmupMs`. */
-async function measure(
-  s: ServerHandle,
-  lg: LoadgenHandle,
-  rate: number,
-  warmupMs: number,
-  durationMs: number,
-  drainMs: number,
-  stop: boolean,
-): Promise<WindowResult> {
-  await lg.call({ cmd: 'rate', rate });
-  await sleep(warmupMs);
-  // CPU from /proc (immune to a saturated event loop); IPC only as a fallback
-  const cpuNow = async () => {
-    const p = s.procStats();
-    if (p) return p.cpuUs;
-    const st = await s.stats(5000);
-    return st.cpuUserUs + st.cpuSystemUs;
-  };
-  const cpuA = await cpuNow().catch(() => Number.NaN);
-  await lg.call({ cmd: 'window' });
-  await sleep(durationMs);
-  const cpuB = await cpuNow().catch(() => Number.NaN);
-  await lg.call({ cmd: 'endWindow' });
-  if (stop) await lg.call({ cmd: 'rate', rate: 0 });
-  const c = await lg.call<Collected>({ cmd: 'collect', drainMs, stallMs: 0 }, drainMs + 30_000);
-  // heap needs the server's event loop: a saturated server may not answer in time
-  const b: ServerStats | null = await s.stats(3000).catch(() => null);
-  const h = Histogram.from(c.hist);
-  const cpuUs = cpuB - cpuA;
-  return {
-    rate,
-    sent: c.sent,
-    expected: c.expected,
-    delivered: c.delivered,
-    deliveredPct: c.expected ? (c.delivered / c.expected) * 100 : 0,
-    deliveriesPerS: c.delivered / c.windowS,
-    offeredPerS: c.expected / c.windowS,
-    msgsPerS: c.sent / c.windowS,
-    p50: h.percentile(50),
-    p95: h.percentile(95),
-    p99: h.percentile(99),
-    max: h.max,
-    serverCpuUsPerDelivery: c.delivered ? cpuUs / c.delivered : Number.NaN,
-    serverCpuPct: (cpuUs / 1e6 / c.windowS) * 100,
-    clientCpuPct: c.clientCpuPct,
-    rssMB: (b?.rss ?? s.procStats()?.rss ?? Number.NaN) / 2 ** 20,
-    heapMB: (b?.heapUsed ?? Number.NaN) / 2 ** 20,
-    backpressured: c.backpressured,
-    errors: c.errors,
-    lastError: c.lastError,
-    hist: c.hist,
-  };
-}
+  connect,
+  measure,
+  sleep,
+  stepPassed,
+  type WindowResult,
+  type Workload,
+  warmUp,
+  withProcs,
+} from './harness.js';
+import {
+  type CpuSummary,
+  cpuSummary,
+  type HeapSummary,
+  heapSummary,
+  profileFiles,
+} from './profile.js';
+import { rateCeiling } from './topology.js';
 
 export async function fixedRate(
   system: string,
   w: Workload,
   o: { rate: number; warmupMs: number; durationMs: number },
 ): Promise<WindowResult> {
-  return withProcs(system, w, async (s, lg) => {
-    await connect(lg, system, s.port, w);
-    return measure(s, lg, o.rate, o.warmupMs, o.durationMs, 3000, true);
+  return withProcs(system, w, async (s, lg, backing) => {
+    const c = await connect(lg, system, s.port, w);
+    // the drain ends as soon as everything arrived; 10 s only bounds a stalled server
+    const r = await measure(s, lg, backing, o.rate, o.warmupMs, o.durationMs, 10_000, true);
+    return c.announcedRate ? { ...r, announcedRate: c.announcedRate } : r;
   });
 }
 
@@ -199,6 +40,10 @@ export interface RampResult {
   steps: WindowResult[];
   /** Highest step that met p99 ≤ 50 ms and ≥ 99.9 % delivered (null: none did). */
   best: WindowResult | null;
+  /** Highest rate (msg/s) the topology's senders may send within the hub's default rate limit. */
+  ceiling: number;
+  /** The ramp reached `ceiling` without failing: `best` is a lower bound of the system's max. */
+  capped: boolean;
 }
 
 export async function ramp(
@@ -218,14 +63,23 @@ export async function ramp(
     refine: number;
   },
 ): Promise<RampResult> {
-  return withProcs(system, w, async (s, lg) => {
+  return withProcs(system, w, async (s, lg, backing) => {
     await connect(lg, system, s.port, w);
     const steps: WindowResult[] = [];
     let best: WindowResult | null = null;
     const step = async (rate: number): Promise<boolean> => {
-      const r = await measure(s, lg, Math.round(rate), o.warmupMs, o.durationMs, 1500, false);
+      const r = await measure(
+        s,
+        lg,
+        backing,
+        Math.min(Math.round(rate), Math.floor(ceiling)),
+        o.warmupMs,
+        o.durationMs,
+        1500,
+        false,
+      );
       steps.push(r);
-      const ok = r.p99 <= o.p99Ms && r.deliveredPct >= o.minDeliveredPct && r.backpressured === 0;
+      const ok = stepPassed(r, o.p99Ms, o.minDeliveredPct);
       if (ok && (!best || r.deliveriesPerS > best.deliveriesPerS)) best = r;
       if (!ok) {
         // let an overloaded server drain before the next step (at most 15 s)
@@ -243,18 +97,26 @@ export async function ramp(
       }
       return ok;
     };
+    // Every sender stays within the hub's default rate limit: the ramp never offers more than
+    // the topology's senders may send (run.ts sizes the ramp topology for --ramp-max).
+    const ceiling = rateCeiling(w.topology, w.devices);
+    let capped = false;
     // 0. warm up (JIT, pools, engine scripts) at the start rate, unmeasured
-    await lg.call({ cmd: 'rate', rate: o.start });
+    await lg.call({ cmd: 'rate', rate: Math.min(o.start, ceiling) });
     await sleep(1000);
     // 1. grow geometrically until a step fails (a failing step is measured again `retries` times)
-    let rate = o.start;
+    let rate = Math.min(o.start, ceiling);
     let pass = 0;
     let fail = 0;
     let retries = o.retries;
     for (let i = 0; i < o.maxSteps; i++) {
       if (await step(rate)) {
         pass = rate;
-        rate *= o.factor;
+        if (rate >= ceiling) {
+          capped = true;
+          break;
+        }
+        rate = Math.min(rate * o.factor, ceiling);
       } else if (retries-- > 0) {
         i--;
       } else {
@@ -269,7 +131,7 @@ export async function ramp(
       else fail = mid;
     }
     await lg.call({ cmd: 'rate', rate: 0 });
-    return { steps, best };
+    return { steps, best, ceiling, capped };
   });
 }
 
@@ -285,30 +147,7 @@ export interface IdleResult {
 
 export async function idleMemory(system: string, w: Workload): Promise<IdleResult> {
   return withProcs(system, w, async (s, lg) => {
-    // Warm-up: connect and drop a small batch first, so one-off costs (JIT-compiled code, lazily
-    // created pools) are in the baseline, not divided among the measured connections.
-    const warm = await startLoadgen();
-    try {
-      const k = Math.max(1, Math.min(200, Math.round(w.topology.users / 10)));
-      await warm.call(
-        {
-          cmd: 'init',
-          kind: kindOf(system),
-          port: s.port,
-          topology: w.topology,
-          devices: w.devices,
-          payload: w.payload,
-          storm: false,
-          concurrency: 32,
-          connectTimeoutMs: 30_000,
-          limit: k,
-        },
-        60_000,
-      );
-    } finally {
-      await warm.stop();
-    }
-    await sleep(500);
+    await warmUp(s, system, w);
     const a = await s.gc();
     const r = await connect(lg, system, s.port, w);
     await sleep(1000);
@@ -324,114 +163,52 @@ export async function idleMemory(system: string, w: Workload): Promise<IdleResul
   });
 }
 
-export interface StormResult {
-  clients: number;
-  /** From SIGTERM until the old server process exited (its graceful shutdown). */
-  shutdownS: number;
-  /** Until the new server process was listening. */
-  restartS: number;
-  /** From the restart signal until every client had completed its handshake again. */
-  reconnectS: number;
-  /** Until every delivery of every message sent in the storm window arrived (null: some never). */
-  completeS: number | null;
-  sent: number;
-  expected: number;
-  delivered: number;
-  lost: number;
-  /** Sends attempted while disconnected and dropped (systems without an outbox). */
-  droppedSends: number;
-  duplicates: number;
-  /** Parley: sends retried after an ack timeout (2 s). */
-  ackRetries: number;
-  /** Parley: server frames seen by the clients, by type. */
-  frames?: Record<string, number>;
-}
-
-export async function storm(
+/**
+ * A fixed-rate window with the server under V8's CPU profiler (`--cpu-prof`), summarised over the
+ * window only (start-up and shutdown cut off). Explains a missed CPU, latency or ramp target.
+ */
+export async function profiledFixed(
   system: string,
   w: Workload,
-  o: {
-    rate: number;
-    timeoutMs: number;
-    tailMs: number;
-    stallMs: number;
-    backoff?: { firstMs: number; baseMs: number; capMs: number };
-  },
-): Promise<StormResult> {
-  const config = serverConfig(w);
-  let s = await startServer(system, config);
-  const port = s.port;
-  let lg: LoadgenHandle | null = null;
-  try {
-    lg = await startLoadgen();
-    const total = w.topology.users * w.devices;
-    await connect(lg, system, port, w, true, o.backoff);
-    await lg.call({ cmd: 'rate', rate: o.rate });
-    await sleep(o.tailMs * 2);
-    await lg.call({ cmd: 'window' });
-    await sleep(o.tailMs / 2);
-    const t0 = performance.now();
-    await s.stop('SIGTERM');
-    const shutdownS = (performance.now() - t0) / 1000;
-    s = await startServer(system, { ...config, port });
-    const restartS = (performance.now() - t0) / 1000;
-    let reconnectS = Number.NaN;
-    let completeS: number | null = null;
-    let stopped = false;
-    let lastDelivered = -1;
-    let lastChange = performance.now();
-    while (performance.now() - t0 < o.timeoutMs) {
-      const st = await lg.call<{
-        ready: number;
-        expected: number;
-        delivered: number;
-        outbox: number;
-      }>({ cmd: 'status' });
-      const t = performance.now();
-      if (Number.isNaN(reconnectS) && st.ready >= total) {
-        reconnectS = (t - t0) / 1000;
-        // keep sending a little after everyone is back, then close the window
-        await sleep(o.tailMs);
-        await lg.call({ cmd: 'endWindow' });
-        await lg.call({ cmd: 'rate', rate: 0 });
-        stopped = true;
-        continue;
-      }
-      if (stopped) {
-        if (st.delivered >= st.expected && st.outbox === 0) {
-          completeS = (t - t0) / 1000;
-          break;
-        }
-        if (st.delivered !== lastDelivered) {
-          lastDelivered = st.delivered;
-          lastChange = t;
-        } else if (t - lastChange > o.stallMs && st.outbox === 0) break; // nothing more will come
-      }
-      await sleep(25);
-    }
-    if (!stopped) {
-      await lg.call({ cmd: 'endWindow' });
-      await lg.call({ cmd: 'rate', rate: 0 });
-    }
-    const c = await lg.call<Collected>({ cmd: 'collect', drainMs: 0 });
-    if (process.env.BENCH_DEBUG) console.error(system, JSON.stringify({ ...c, hist: undefined }));
+  o: { rate: number; warmupMs: number; durationMs: number },
+  dir: string,
+): Promise<{ window: WindowResult; cpu: CpuSummary }> {
+  rmSync(dir, { recursive: true, force: true });
+  const window = await withProcs(
+    system,
+    w,
+    async (s, lg, backing) => {
+      await connect(lg, system, s.port, w);
+      return measure(s, lg, backing, o.rate, o.warmupMs, o.durationMs, 3000, true);
+    },
+    dir,
+  );
+  // withProcs stopped the server with SIGTERM and waited: it wrote its profile on the way out
+  const files = profileFiles(dir);
+  if (!files.length) throw new Error(`${system}: the server wrote no CPU profile into ${dir}`);
+  return {
+    window,
+    cpu: cpuSummary(files, { startUs: window.windowStartUs, endUs: window.windowEndUs }),
+  };
+}
+
+/**
+ * The idle scenario with V8's sampling heap profiler on: what each connection retains, by
+ * allocation site (explains a missed memory target).
+ */
+export async function heapProfiledIdle(
+  system: string,
+  w: Workload,
+): Promise<{ connections: number; heap: HeapSummary }> {
+  return withProcs(system, w, async (s, lg) => {
+    await warmUp(s, system, w);
+    await s.heapStart();
+    const r = await connect(lg, system, s.port, w);
+    await sleep(1000);
+    const { profile } = await s.heapStop();
     return {
-      clients: total,
-      shutdownS,
-      restartS,
-      reconnectS,
-      completeS,
-      sent: c.sent,
-      expected: c.expected,
-      delivered: c.delivered,
-      lost: c.expected - c.delivered,
-      droppedSends: c.dropped,
-      duplicates: c.duplicates,
-      ackRetries: c.ackRetries ?? 0,
-      frames: c.frames,
+      connections: r.ready,
+      heap: heapSummary(profile as Parameters<typeof heapSummary>[0], r.ready),
     };
-  } finally {
-    await lg?.stop();
-    await s.stop('SIGKILL');
-  }
+  });
 }

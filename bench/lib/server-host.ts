@@ -4,6 +4,7 @@
  * SIGTERM, exit when the orchestrator goes away.
  */
 import type { Server } from 'node:http';
+import type { Session } from 'node:inspector';
 import type { Topology } from './topology.js';
 
 export interface ServerConfig {
@@ -12,6 +13,8 @@ export interface ServerConfig {
   port: number;
   /** Unique per run, for the Redis engine's keys. */
   redisPrefix?: string;
+  /** The run's own backing store (lib/backing.ts), e.g. `redis://127.0.0.1:<free port>`. */
+  backingUrl?: string;
 }
 
 export interface ServerStats {
@@ -56,19 +59,53 @@ export interface Hosted {
   close: () => Promise<void>;
 }
 
+const fullGc = async (): Promise<boolean> => {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (!g) return false;
+  g();
+  await new Promise((r) => setTimeout(r, 50));
+  g();
+  return true;
+};
+
+/**
+ * V8's sampling heap profiler over the inspector protocol, in this process: `heap-start` before
+ * the connections open, `heap-stop` after (GC first) returns what is still retained, by
+ * allocation site (lib/profile.ts `heapSummary`).
+ */
+let inspector: Session | null = null;
+const post = <T>(method: string, params?: object): Promise<T> =>
+  new Promise((resolve, reject) =>
+    inspector!.post(method, params, (err, res) => (err ? reject(err) : resolve(res as T))),
+  );
+
 export async function host(config: ServerConfig, hosted: Hosted): Promise<void> {
   const send = (m: unknown) => process.send?.(m);
   process.on('disconnect', () => process.exit(0));
   process.on('message', async (m: { type: string; id: number }) => {
-    if (m.type === 'stats') send({ type: 'stats', id: m.id, stats: stats(hosted.connections) });
-    else if (m.type === 'gc') {
-      const g = (globalThis as { gc?: () => void }).gc;
-      if (g) {
-        g();
-        await new Promise((r) => setTimeout(r, 50));
-        g();
+    try {
+      if (m.type === 'stats') send({ type: 'stats', id: m.id, stats: stats(hosted.connections) });
+      else if (m.type === 'gc') {
+        const gc = await fullGc();
+        send({ type: 'stats', id: m.id, stats: stats(hosted.connections), gc });
+      } else if (m.type === 'heap-start') {
+        // loaded on demand: a runtime without node:inspector still runs every other scenario
+        const { Session } = await import('node:inspector');
+        inspector = new Session();
+        inspector.connect();
+        await post('HeapProfiler.enable');
+        await post('HeapProfiler.startSampling', { samplingInterval: 4096 });
+        send({ type: 'heap-start', id: m.id });
+      } else if (m.type === 'heap-stop') {
+        await fullGc();
+        const { profile } = await post<{ profile: unknown }>('HeapProfiler.getSamplingProfile');
+        await post('HeapProfiler.stopSampling');
+        inspector?.disconnect();
+        inspector = null;
+        send({ type: 'heap-stop', id: m.id, profile, stats: stats(hosted.connections) });
       }
-      send({ type: 'stats', id: m.id, stats: stats(hosted.connections), gc: Boolean(g) });
+    } catch (e) {
+      send({ type: 'error', id: m.id, error: String((e as Error)?.stack ?? e) });
     }
   });
   let closing = false;

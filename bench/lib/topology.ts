@@ -35,3 +35,40 @@ export function conversationsOfUsers(t: Topology): number[][] {
 
 /** Parses `u123` back to 123. */
 export const userIndex = (id: string): number => Number(id.slice(1));
+
+/**
+ * The hub's default per-connection rate limit (`limits.rate`, announced in `welcome.limits.rate`).
+ * The bench runs Parley with its defaults (issue #15), so the workload must stay within it.
+ */
+export const DEFAULT_RATE_LIMIT = { perSecond: 20, burst: 60 } as const;
+
+/**
+ * Share of the per-connection rate a sender uses at most. The load generator spreads sends
+ * round-robin over every connection, so each sends `rate / senders` msg/s, evenly spaced; the
+ * remaining 20 % (and the burst of 60 frames, > 3 s of sends) absorb timer jitter and stalls of
+ * either side, so a correct workload never meets `rate_limited`.
+ */
+export const SENDER_HEADROOM = 0.8;
+
+/** Messages per second one sender connection may send: 16 with the hub's defaults. */
+export const senderBudget = (limit: { perSecond: number } = DEFAULT_RATE_LIMIT): number =>
+  limit.perSecond * SENDER_HEADROOM;
+
+/** Sender connections of a topology: every device of every user with a conversation. */
+export function senders(t: Topology, devices: number): number {
+  return conversationsOfUsers(t).filter((cs) => cs.length > 0).length * devices;
+}
+
+/** The highest rate (msg/s) a topology can send within the per-sender budget. */
+export const rateCeiling = (t: Topology, devices: number): number =>
+  senders(t, devices) * senderBudget();
+
+/**
+ * The smallest whole multiple of `t` (users and conversations × k: the same members per
+ * conversation and conversations per user, so the same fan-out and per-connection state) that can
+ * send `rate` msg/s within the per-sender budget. The ramp uses it for every system alike.
+ */
+export function scaledFor(t: Topology, devices: number, rate: number): Topology {
+  const k = Math.max(1, Math.ceil(rate / rateCeiling(t, devices)));
+  return { users: t.users * k, conversations: t.conversations * k, members: t.members };
+}

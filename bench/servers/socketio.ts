@@ -1,7 +1,8 @@
 /**
  * System under test 2: Socket.IO 4.8, websocket transport only, one room per conversation.
  * The client names its conversations in the connect auth (`40{"convs":[…]}`); a `msg` event
- * `{"c":"c1",…}` is re-emitted to the conversation's room, sender excluded.
+ * `{"c":"c1",…}` is re-emitted to the whole room, the sender included (`io.to(room)`, not
+ * `socket.to(room)`): the sender's echo is its delivery, as Parley's `ack` is (issue #15).
  */
 import { createServer } from 'node:http';
 import { Server } from 'socket.io';
@@ -20,7 +21,7 @@ io.on('connection', (socket) => {
   const convs = (socket.handshake.auth as { convs?: string[] }).convs ?? [];
   socket.join(convs);
   socket.on('msg', (m: { c: string }) => {
-    if (typeof m?.c === 'string' && socket.rooms.has(m.c)) socket.to(m.c).emit('msg', m);
+    if (typeof m?.c === 'string' && socket.rooms.has(m.c)) io.to(m.c).emit('msg', m);
   });
 });
 

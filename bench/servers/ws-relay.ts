@@ -2,7 +2,9 @@
  * System under test 1: the minimal `ws` relay — the practical limit for a Node hub.
  * Map<conversation, Set<socket>>; the first frame is a tiny hello `{"convs":["c1",…]}` answered by
  * `{"ok":1}`; every later frame `{"c":"c1",…}` is parsed once (to route it) and its original bytes
- * are forwarded to every other socket of the conversation, unchanged.
+ * are forwarded to every socket of the conversation, unchanged — the sender's included: its echo
+ * is the sender's delivery, as Parley's `ack` is (issue #15: every system writes one frame per
+ * member socket).
  */
 import { createServer } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -44,7 +46,7 @@ wss.on('connection', (ws) => {
     const set = rooms.get(c);
     if (!set?.has(ws)) return;
     for (const peer of set) {
-      if (peer !== ws && peer.readyState === WebSocket.OPEN) peer.send(data, { binary: isBinary });
+      if (peer.readyState === WebSocket.OPEN) peer.send(data, { binary: isBinary });
     }
   });
   ws.on('close', () => {

@@ -1,0 +1,109 @@
+/**
+ * The systems under test: one entry per row of the tables. This registry is the extension point
+ * for new rows (issue #15 leaves room for two): everything else — process start, pinning, CPU
+ * accounting (server + backing processes), tables, ratios, targets — reads it.
+ *
+ * Adding a row:
+ * - **The hub on Bun**: add a runtime `bun` to `RUNTIMES` in `lib/procs.ts` (how to start a file:
+ *   `['bun', ['run', file]]`; `cpuProfile: false` unless Bun writes V8-format profiles) and an entry
+ *   `{ id: 'parley-bun', label: 'Parley on Bun (memory)', wire: 'parley',
+ *   file: 'servers/parley.ts', runtime: 'bun', group: 'memory', runs: 'runs', default: false }`.
+ *   `servers/parley.ts` and `lib/server-host.ts` use only node:http / process IPC, which Bun
+ *   implements; the `gc` and heap-sampling IPC commands degrade to "not available".
+ * - **The Redis engine on a 3-primary Redis Cluster**: add a backing `redis-cluster` to `BACKINGS`
+ *   in `lib/backing.ts` (start three `redis-server --cluster-enabled yes` on free ports, `redis-cli
+ *   --cluster create`, return every pid in `pids` so their CPU is summed) and an entry
+ *   `{ id: 'parley-redis-cluster', label: 'Parley (Redis Cluster, 3 primaries)', wire: 'parley',
+ *   file: 'servers/parley.ts', runtime: 'node', env: { BENCH_ENGINE: 'redis-cluster' },
+ *   backing: 'redis-cluster', group: 'redis', runs: 'redisRuns', default: false }`; the Redis
+ *   table then shows it under the one-Redis row with the same "hub + redis" columns.
+ * A target comparing a new row with an existing one is one entry in `lib/targets.ts`.
+ */
+import type { SystemKind } from './loadgen.js';
+
+/** How a server file is started (see `RUNTIMES` in lib/procs.ts). */
+export type RuntimeId = 'node';
+/** A store the bench starts for the run (see `BACKINGS` in lib/backing.ts). */
+export type BackingId = 'redis';
+/** The table a row belongs to. */
+export type GroupId = 'memory' | 'redis';
+
+export interface SystemDef {
+  id: string;
+  label: string;
+  /** Wire format the load generator speaks to it. */
+  wire: SystemKind;
+  /** Server entry, relative to bench/. */
+  file: string;
+  runtime: RuntimeId;
+  /** Extra environment of the server process. */
+  env?: Record<string, string>;
+  /**
+   * A store process started fresh for every run (on a free port, pinned with the server); its URL
+   * reaches the server as `BENCH_CONFIG.backingUrl`, and its CPU is reported next to the server's.
+   */
+  backing?: BackingId;
+  group: GroupId;
+  /** Which preset sets its number of runs (`--runs` or `--redis-runs`). */
+  runs: 'runs' | 'redisRuns';
+  /** Part of a run without `--systems`. */
+  default: boolean;
+}
+
+export const SYSTEMS: readonly SystemDef[] = [
+  {
+    id: 'ws',
+    label: 'raw ws relay',
+    wire: 'ws',
+    file: 'servers/ws-relay.ts',
+    runtime: 'node',
+    group: 'memory',
+    runs: 'runs',
+    default: true,
+  },
+  {
+    id: 'socketio',
+    label: 'Socket.IO 4.8',
+    wire: 'socketio',
+    file: 'servers/socketio.ts',
+    runtime: 'node',
+    group: 'memory',
+    runs: 'runs',
+    default: true,
+  },
+  {
+    id: 'parley',
+    label: 'Parley (memory)',
+    wire: 'parley',
+    file: 'servers/parley.ts',
+    runtime: 'node',
+    group: 'memory',
+    runs: 'runs',
+    default: true,
+  },
+  {
+    id: 'parley-redis',
+    label: 'Parley (Redis)',
+    wire: 'parley',
+    file: 'servers/parley.ts',
+    runtime: 'node',
+    env: { BENCH_ENGINE: 'redis' },
+    backing: 'redis',
+    group: 'redis',
+    runs: 'redisRuns',
+    default: true,
+  },
+];
+
+export const GROUPS: readonly { id: GroupId; title: string }[] = [
+  { id: 'memory', title: 'In-memory: raw ws relay, Socket.IO, Parley' },
+  { id: 'redis', title: 'Parley with the Redis engine (hub + its own redis-server)' },
+];
+
+export function systemDef(id: string): SystemDef {
+  const d = SYSTEMS.find((s) => s.id === id);
+  if (!d) throw new Error(`unknown system ${id} (known: ${SYSTEMS.map((s) => s.id).join(', ')})`);
+  return d;
+}
+
+export const labelOf = (id: string): string => SYSTEMS.find((s) => s.id === id)?.label ?? id;
