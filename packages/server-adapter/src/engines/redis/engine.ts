@@ -47,6 +47,8 @@ export interface RedisEngine extends Engine {
   onStatus(listener: (status: RedisEngineStatus) => void): () => void;
   /** The command connection (scripts are defined on it as `parley*` commands). */
   readonly redis: Redis;
+  /** The prefix of every key and channel of this engine (`keyPrefix`). */
+  readonly keyPrefix: string;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -260,6 +262,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   const engine: RedisEngine = {
     dedupeWindowMs: idemTtl,
     redis: commandConn,
+    keyPrefix: prefix,
 
     async append({ draft, origin }): Promise<AppendResult> {
       const k = convKeys(draft.conversationId);
