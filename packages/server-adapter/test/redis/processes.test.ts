@@ -21,7 +21,11 @@ function held() {
   const reached = new Promise<void>((r) => {
     reach = r;
   });
-  return { hold: () => (reach(), wait), reached, open };
+  const hold = () => {
+    reach();
+    return wait;
+  };
+  return { hold, reached, open };
 }
 
 describe.skipIf(!available)(
