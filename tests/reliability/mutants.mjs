@@ -20,9 +20,9 @@ const SRC = join(ROOT, 'packages/server-adapter/src/');
 
 /** Passes the raw client frame (with the fields the schema strips) to the handlers. */
 const trustRawFrame = [
-  'hub/connection.ts',
-  'this.enqueue(() => handleFrame(this, frame));',
-  'this.enqueue(() => handleFrame(this, { ...JSON.parse(String(data)), ...frame }));',
+  'hub/inbound.ts',
+  'conn.enqueue(() => handleFrame(conn, frame));',
+  'conn.enqueue(() => handleFrame(conn, { ...JSON.parse(String(data)), ...frame }));',
 ];
 
 const mutants = [
@@ -86,7 +86,7 @@ const mutants = [
   {
     name: 'membership: every conversation allowed',
     test: 'send, typing, read, sync, history',
-    edits: [['hub/handlers.ts', '? conn.convs.has(conversationId)', '? true']],
+    edits: [['hub/handlers.ts', '? conn.cursors.active(conversationId)', '? true']],
   },
   {
     name: 'membership: events to any user',
@@ -126,8 +126,8 @@ const mutants = [
     test: 'expired session',
     edits: [
       [
-        'hub/connection.ts',
-        "() => this.close(CloseCode.Unauthenticated, 'token expired'),",
+        'hub/timers.ts',
+        "() => this.owner.close(CloseCode.Unauthenticated, 'token expired'),",
         '() => {},',
       ],
     ],
@@ -135,18 +135,22 @@ const mutants = [
   {
     name: 'flood: rate limit off',
     test: 'rate_limited, then 4429',
-    edits: [['hub/connection.ts', 'if (!rate.ok) {', 'if (false) {']],
+    edits: [['hub/inbound.ts', 'if (rate.ok) return true;', 'if (true) return true;']],
   },
   {
     name: 'flood: no 4429 close',
     test: 'rate_limited, then 4429',
-    edits: [['hub/connection.ts', 'if (rate.flood) {', 'if (false) {']],
+    edits: [['hub/inbound.ts', 'if (rate.flood) {', 'if (false) {']],
   },
   {
     name: 'slow reader: no hard limit',
     test: 'slow reader',
     edits: [
-      ['hub/connection.ts', 'if (after > hardLimitBytes + this.replayCredit) {', 'if (false) {'],
+      [
+        'hub/outbound.ts',
+        'if (used + frameBytes(frame, hardLimitBytes - used) > hardLimitBytes) {',
+        'if (false) {',
+      ],
     ],
   },
   {
@@ -169,11 +173,7 @@ const mutants = [
     name: 'hello timeout: never fires',
     test: 'hello never sent',
     edits: [
-      [
-        'hub/connection.ts',
-        "() => this.close(CloseCode.HelloTimeout, 'hello timeout'),",
-        '() => {},',
-      ],
+      ['hub/timers.ts', "() => owner.close(CloseCode.HelloTimeout, 'hello timeout'),", '() => {},'],
     ],
   },
 ];

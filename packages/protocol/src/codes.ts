@@ -46,7 +46,11 @@ export const CloseCode = {
   InternalError: 1011,
   /** Graceful shutdown/restart; a `shutdown` frame with a jittered hint precedes it. Reconnect. */
   ServiceRestart: 1012,
-  /** Overloaded or the socket fell too far behind (backpressure). Reconnect with backoff. */
+  /**
+   * Try again later: the socket passed its byte budget (backpressure: it fell too far behind), or
+   * the session could not start in time (a slow `authenticate`/`conversationsOf`). Reconnect with
+   * backoff and resume from the cursors.
+   */
   TryAgainLater: 1013,
   /** The client broke the protocol (invalid `hello`, repeated hello). Do not retry. */
   BadRequest: 4400,
@@ -58,6 +62,11 @@ export const CloseCode = {
   SubprotocolNotAcceptable: 4406,
   /** No `hello` within the server's timeout. Reconnect. */
   HelloTimeout: 4408,
+  /**
+   * The user already holds the most sockets the server allows per user. Reconnect with a long
+   * backoff: it succeeds once another of the user's sockets (a tab, a device) has closed.
+   */
+  TooManyConnections: 4409,
   /** The client flooded the server past its abuse threshold. Reconnect with a long backoff. */
   TooManyRequests: 4429,
 } as const;
@@ -88,6 +97,9 @@ export function closeAction(code: number): CloseAction {
     case CloseCode.TryAgainLater:
     case CloseCode.TooManyRequests:
     case CloseCode.InternalError:
+    // Not `stop`: the cap frees up as soon as another socket of the user closes, and a client that
+    // stopped would stay offline until a reload. A long backoff keeps the retries cheap.
+    case CloseCode.TooManyConnections:
       return 'backoff';
     // Deliberately retried: 1000 (a server never uses it to stop a client), 1001/1012 (a
     // shutdown must never switch auto-reconnect off), 1006 (network), 1009 (the offending frame is

@@ -44,6 +44,19 @@ export const Profile = z.object({
   avatarUrl: z.optional(z.string().check(z.maxLength(2048))),
 });
 
+/**
+ * Message text: at most `Limits.MAX_TEXT_LENGTH` Unicode code points — the protocol's one unit
+ * for text length, counted the same way by this schema, JSON Schema's `maxLength` and the hub.
+ */
+const Text = z
+  .string()
+  .check(
+    z.maxLength(Limits.MAX_TEXT_LENGTH, `text is longer than ${Limits.MAX_TEXT_LENGTH} characters`),
+    z.describe(
+      `Message text: at most ${Limits.MAX_TEXT_LENGTH} Unicode code points (a surrogate pair counts once), the unit JSON Schema's maxLength counts in.`,
+    ),
+  );
+
 /** A stored message, as every member receives it. */
 export const Message = z.object({
   /** Server- or app-assigned message id. */
@@ -57,7 +70,7 @@ export const Message = z.object({
   sender: z.optional(Profile),
   /** `user` for messages sent by clients, `system` for messages published by server code. */
   kind: z.enum(['user', 'system']),
-  text: z.string(),
+  text: Text,
   data: z.optional(Json),
   /** Milliseconds since the Unix epoch, assigned by the server. */
   createdAt: z.number(),
@@ -107,14 +120,7 @@ export const SendFrame = z.object({
   ref,
   conversationId: ConversationId,
   clientMsgId: ClientMsgId,
-  text: z
-    .string()
-    .check(
-      z.maxLength(
-        Limits.MAX_TEXT_LENGTH,
-        `text is longer than ${Limits.MAX_TEXT_LENGTH} characters`,
-      ),
-    ),
+  text: Text,
   data: z.optional(Json),
 });
 
@@ -232,9 +238,15 @@ export const WelcomeFrame = z.object({
   heartbeat: z.object({ intervalMs: z.int(), timeoutMs: z.int() }),
   limits: z.object({
     /** Largest frame the server accepts from this client, in UTF-8 bytes. */
-    maxFrameBytes: z.int(),
+    maxFrameBytes: z
+      .int()
+      .check(
+        z.describe(
+          'Largest frame the server accepts from this client, in UTF-8 bytes; a larger one closes the socket with 1009.',
+        ),
+      ),
     /** Longest message text, in Unicode code points. */
-    maxTextLength: z.int(),
+    maxTextLength: z.int().check(z.describe('Longest message text, in Unicode code points.')),
     /**
      * The per-connection rate limit on frames other than ping/pong (a token bucket): a client
      * paces its outbox by it instead of finding it by trial. Absent: no limit announced.
@@ -277,7 +289,11 @@ export const ErrorFrame = z.object({
   retryAfterMs: z.optional(z.int()),
 });
 
-/** Everything after the client's cursor, complete and in order (never partial). */
+/**
+ * Everything after the client's cursor, complete and in order (never partial). A server bounds
+ * the frames it builds from history (Parley's hub: `limits.maxOutboundFrameBytes`, 512 KiB by
+ * default): a gap whose replay would be larger is answered with `reset` (`trimmed`) instead.
+ */
 export const ReplayFrame = z.object({
   type: z.literal('replay'),
   ref,
@@ -334,11 +350,20 @@ export const PresenceFrame = z.object({
   lastSeenAt: z.optional(z.number()),
 });
 
-/** The user was added to a conversation (`hub.join`); its messages now arrive on this socket. */
+/**
+ * The user was added to a conversation (`hub.join`); its messages now arrive on this socket.
+ * `seq` is the conversation's head when the server recorded the membership: everything after it
+ * follows on this socket (a `replay`, then live messages, or a `reset`), so the client adopts
+ * `seq`/`epoch` as its cursor and pages anything older with `history`.
+ */
 export const JoinedFrame = z.object({
   type: z.literal('joined'),
   conversationId: ConversationId,
-  seq: Seq,
+  seq: Seq.check(
+    z.describe(
+      "The conversation's head when the membership was recorded; every message after it follows on this socket (replay, then live), so it is the client's cursor.",
+    ),
+  ),
   epoch: Epoch,
 });
 

@@ -11,6 +11,7 @@ describe('closeAction', () => {
     [CloseCode.TryAgainLater, 'backoff'],
     [CloseCode.TooManyRequests, 'backoff'],
     [CloseCode.InternalError, 'backoff'],
+    [CloseCode.TooManyConnections, 'backoff'],
     [CloseCode.ServiceRestart, 'retry'],
     [CloseCode.GoingAway, 'retry'],
     [CloseCode.Normal, 'retry'],

@@ -2,14 +2,17 @@
  * One unit for text length — Unicode code points — in `textLength`, the Zod schema (which the hub
  * decodes with) and the JSON Schema (which other languages validate with).
  */
+import Ajv2020 from 'ajv/dist/2020.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   byteLength,
   clientJsonSchema,
   decodeClientFrame,
+  decodeServerFrame,
   Limits,
   ProtocolError,
+  serverJsonSchema,
   textLength,
 } from '../src/index.js';
 
@@ -60,6 +63,60 @@ describe('text length', () => {
     };
     const sendBranch = schema.oneOf.find((b) => b.properties.type.const === 'send');
     expect(sendBranch?.properties.text?.maxLength).toBe(Limits.MAX_TEXT_LENGTH);
+  });
+
+  it('a JSON Schema validator (ajv) and the frame schema agree on every text near the limit, both directions', () => {
+    const ajv = new Ajv2020({ strict: false });
+    const validClient = ajv.compile(clientJsonSchema());
+    const validServer = ajv.compile(serverJsonSchema());
+    const message = (text: string) => ({
+      type: 'message',
+      message: {
+        id: 'x',
+        conversationId: 'c1',
+        seq: 1,
+        clientMsgId: 'm1',
+        senderId: 'alice',
+        kind: 'user',
+        text,
+        createdAt: 1,
+      },
+    });
+    const serverAccepts = (text: string): boolean => {
+      try {
+        decodeServerFrame(JSON.stringify(message(text)), { maxBytes: Number.POSITIVE_INFINITY });
+        return true;
+      } catch (err) {
+        if (err instanceof ProtocolError && err.field === 'message.text') return false;
+        throw err;
+      }
+    };
+    // ASCII, 2-byte, astral (a surrogate pair) and lone surrogates, about MAX code points in all.
+    const near = fc
+      .record({
+        ascii: fc.nat(Limits.MAX_TEXT_LENGTH + 5),
+        accented: fc.nat(20),
+        astral: fc.nat(Limits.MAX_TEXT_LENGTH),
+        lone: fc.nat(10),
+      })
+      .map(({ ascii, accented, astral, lone }) => {
+        const budget = Limits.MAX_TEXT_LENGTH + 3;
+        const a = Math.min(ascii, budget);
+        const s = Math.min(astral, budget - a);
+        const e = Math.min(accented, budget - a - s);
+        const l = Math.max(0, budget - a - s - e - 4 + (lone % 8));
+        return `${'a'.repeat(a)}${'é'.repeat(e)}${'😀'.repeat(s)}${'\uD83D!'.repeat(Math.floor(l / 2))}`;
+      });
+    fc.assert(
+      fc.property(near, (text) => {
+        const within = textLength(text) <= Limits.MAX_TEXT_LENGTH;
+        expect(validClient(JSON.parse(send(text)))).toBe(within);
+        expect(accepts(text)).toBe(within);
+        expect(validServer(message(text))).toBe(within);
+        expect(serverAccepts(text)).toBe(within);
+      }),
+      { seed: 13, numRuns: 200 },
+    );
   });
 
   it('byteLength equals the UTF-8 encoding length, lone surrogates included', () => {

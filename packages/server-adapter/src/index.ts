@@ -21,6 +21,7 @@ export {
   type HubEvent,
   type HubStats,
   type PublishInput,
+  type PublishResult,
   type UpgradeRejection,
 } from './hub/hub.js';
 export type {

@@ -390,9 +390,10 @@ describe('hub core with fake timers', () => {
     await hub.publish('c1', { text: 'kept' });
     expect(bob.of('message')).toHaveLength(1);
     bob.buffered = 5000;
+    // A frame that would take the socket past its budget is not sent: the socket is closed 1013.
     await hub.publish('c1', { text: 'too much' });
     expect(bob.closed).toEqual({ code: 1013, reason: 'slow consumer' });
     await hub.publish('c1', { text: 'not queued' });
-    expect(bob.of('message')).toHaveLength(2);
+    expect(bob.of('message')).toHaveLength(1);
   });
 });

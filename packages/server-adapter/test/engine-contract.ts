@@ -206,18 +206,73 @@ export function runEngineContract(name: string, factory: ContractFactory): void 
       expect((await e.members(c)).sort()).toEqual(['alice', 'carol']);
     });
 
+    it('records removals under a control mark; restoreMember does not re-add a user removed since', async () => {
+      const e = await make();
+      const c = uid('c');
+      await e.addMembers(c, ['alice', 'bob']);
+      const before = await e.controlMark();
+      await e.removeMembers(c, ['bob']);
+      const after = await e.controlMark();
+      expect(after).toBeGreaterThan(before);
+      expect(await e.isMember(c, 'bob')).toBe(false);
+      // A session start that read its mark before the removal does not re-add bob...
+      expect(await e.restoreMember(c, 'bob', before)).toBe(false);
+      expect(await e.isMember(c, 'bob')).toBe(false);
+      // ...one that read it after the removal (conversationsOf saw the change) does.
+      expect(await e.restoreMember(c, 'bob', after)).toBe(true);
+      expect(await e.isMember(c, 'bob')).toBe(true);
+      // A later join clears the removal: the last change wins.
+      await e.removeMembers(c, ['carol']);
+      await e.addMembers(c, ['carol']);
+      expect(await e.restoreMember(c, 'carol', before)).toBe(true);
+      expect((await e.members(c)).sort()).toEqual(['alice', 'bob', 'carol']);
+    });
+
+    it('records kicks under a control mark', async () => {
+      const e = await make();
+      const u = uid('u');
+      const before = await e.controlMark();
+      expect(await e.kickedSince(u, before)).toBeUndefined();
+      await e.recordKick(u, { code: 4403, reason: 'banned\nfor good' });
+      expect(await e.kickedSince(u, before)).toEqual({ code: 4403, reason: 'banned\nfor good' });
+      expect(await e.kickedSince(u, await e.controlMark())).toBeUndefined();
+      expect(await e.kickedSince(uid('other'), before)).toBeUndefined();
+    });
+
+    it('leases a send key while it is being stored: claimed, busy, then stored', async () => {
+      const e = await make();
+      const c = uid('c');
+      expect(await e.claimSend(c, 'alice', 'k1', 10_000)).toEqual({ state: 'claimed' });
+      expect(await e.claimSend(c, 'alice', 'k1', 10_000)).toEqual({ state: 'busy' });
+      expect(await e.claimSend(c, 'bob', 'k1', 10_000)).toEqual({ state: 'claimed' });
+      const { message } = await e.append({ draft: draft(c, { clientMsgId: 'k1' }) });
+      expect(await e.claimSend(c, 'alice', 'k1', 10_000)).toEqual({ state: 'stored', message });
+      // A released lease (the send failed) can be taken again.
+      await e.releaseSend(c, 'bob', 'k1');
+      expect(await e.claimSend(c, 'bob', 'k1', 10_000)).toEqual({ state: 'claimed' });
+    });
+
     it('counts connections per user with a grace period and expiry', async () => {
       const e = await make();
       const u = uid('u');
-      expect(await e.presenceConnect(u, 'k1', 10_000)).toEqual({ wasOnline: false });
-      expect(await e.presenceConnect(u, 'k2', 10_000)).toEqual({ wasOnline: true });
+      expect(await e.presenceConnect(u, 'k1', 10_000)).toEqual({
+        wasOnline: false,
+        connections: 1,
+      });
+      expect(await e.presenceConnect(u, 'k2', 10_000)).toEqual({
+        wasOnline: true,
+        connections: 2,
+      });
       expect(await e.connectedUsers([u, 'nobody'])).toEqual(new Set([u]));
       expect(await e.presenceDisconnect(u, 'k1', 500)).toEqual({ remaining: 1 });
       expect(await e.presenceDisconnect(u, 'k2', 500)).toEqual({ remaining: 0 });
       // Within the grace period: still online, but no live socket.
       expect((await e.presence([u])).get(u)).toMatchObject({ online: true });
       expect(await e.connectedUsers([u])).toEqual(new Set());
-      expect(await e.presenceConnect(u, 'k3', 10_000)).toEqual({ wasOnline: true });
+      expect(await e.presenceConnect(u, 'k3', 10_000)).toEqual({
+        wasOnline: true,
+        connections: 1,
+      });
       await e.presenceDisconnect(u, 'k3', 500);
       clock += 501;
       const rec = (await e.presence([u])).get(u)!;
@@ -241,7 +296,14 @@ export function runEngineContract(name: string, factory: ContractFactory): void 
       const s1 = await collect(e, `user:${u}`);
       const s2 = await collect(e, `user:${u}`);
       const p = await collect(e, 'presence');
-      await e.publish(`user:${u}`, { kind: 'joined', userId: u, conversationId: 'c' });
+      const joined = {
+        kind: 'joined',
+        userId: u,
+        conversationId: 'c',
+        seq: 3,
+        epoch: 'e',
+      } as const;
+      await e.publish(`user:${u}`, joined);
       await e.publish('presence', {
         kind: 'presence',
         userId: u,
@@ -252,7 +314,7 @@ export function runEngineContract(name: string, factory: ContractFactory): void 
       await s1.unsubscribe();
       await e.publish(`user:${u}`, { kind: 'left', userId: u, conversationId: 'c' });
       await s2.waitFor(2);
-      expect(s1.got).toEqual([{ kind: 'joined', userId: u, conversationId: 'c' }]);
+      expect(s1.got).toEqual([joined]);
       expect(s2.got.map((x) => x.kind)).toEqual(['joined', 'left']);
       expect(p.got).toEqual([
         { kind: 'presence', userId: u, online: true, conversationIds: ['c'] },

@@ -21,6 +21,12 @@ export const MAX_BODY_BYTES = 1_048_576;
 
 export interface ApiDeps {
   hub: Hub<Record<string, never>>;
+  /**
+   * What publishing to a conversation with no known members does: `create` it (the default), or
+   * `reject` with 404 `not_found`. Members come from `membership.membersUrl` when configured (a
+   * 404 from it means "no such conversation"), else from the members Parley recorded.
+   */
+  unknownConversations: 'create' | 'reject';
   engine: Engine;
   caller: Caller;
   membership: Membership;
@@ -114,6 +120,16 @@ function intParam(url: URL, name: string, min: number, max: number): number | un
   return n;
 }
 
+/** With `unknownConversations: 'reject'`: 404 unless the conversation has members. */
+async function requireKnown(conversationId: string, deps: ApiDeps): Promise<void> {
+  if (deps.unknownConversations !== 'reject') return;
+  const hook = deps.membership.hooks.membersOf;
+  const members =
+    hook === undefined ? await deps.engine.members(conversationId) : await hook(conversationId);
+  if (members.length === 0)
+    throw new ApiError(404, 'not_found', 'no such conversation (it has no members)');
+}
+
 /** Routes of the API: method, pattern, handler. */
 type Handler = (
   params: string[],
@@ -126,19 +142,21 @@ const routes: [string, RegExp, Handler][] = [
   [
     'POST',
     /^\/v1\/conversations\/([^/]+)\/messages$/,
-    async ([conversationId], req, _url, { hub }) => {
+    async ([conversationId], req, _url, deps) => {
       const body = await readJson(req);
       const text = body.text;
       if (typeof text !== 'string')
         throw new ApiError(400, 'invalid_body', '"text" must be a string');
-      const message = await hub.publish(conversationId!, {
+      await requireKnown(conversationId!, deps);
+      const { message, duplicate } = await deps.hub.publishResult(conversationId!, {
         text,
         ...(body.data === undefined ? {} : { data: body.data as never }),
         ...(body.senderId === undefined ? {} : { senderId: str(body, 'senderId')! }),
         ...(body.sender === undefined ? {} : { sender: body.sender as never }),
         ...(body.clientMsgId === undefined ? {} : { clientMsgId: str(body, 'clientMsgId')! }),
       });
-      return [201, { message }];
+      // A repeated clientMsgId stored nothing new: 200 with the original and `duplicate: true`.
+      return [duplicate ? 200 : 201, { message, duplicate }];
     },
   ],
   [
@@ -302,7 +320,15 @@ export function createApiHandler(
         methodMismatch = true;
         continue;
       }
-      const params = m.slice(1).map((p) => decodeURIComponent(p));
+      let params: string[];
+      try {
+        params = m.slice(1).map((p) => decodeURIComponent(p));
+      } catch {
+        // A malformed %-escape is the caller's mistake, not a server error (issue 13).
+        return send(res, 400, {
+          error: { code: 'invalid_path', message: 'a path segment is not valid URL encoding' },
+        });
+      }
       try {
         const [status, body] = await handler(params, req, url, deps);
         return send(res, status, body);

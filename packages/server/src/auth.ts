@@ -12,10 +12,8 @@ import {
 } from '@parley/server-adapter';
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 import { AppContractError, type Caller } from './callbacks.js';
+import type { ClaimStore } from './claims.js';
 import type { ServerConfig } from './config.js';
-
-/** Conversations the token carried for a user (membership mode `claim`), by user id. */
-export type ClaimStore = Map<string, readonly string[]>;
 
 /** The token of a request: `hello.token`, else `Authorization: Bearer`, else the configured cookie. */
 export function tokenOf(input: AuthInput, cookie: string | undefined): string | undefined {
@@ -100,7 +98,7 @@ function jwtAuthenticate(config: ServerConfig, claims: ClaimStore, logger: Logge
       return null;
     }
     const convs = stringList(payload[config.membership.claim]);
-    if (convs !== undefined) claims.set(userId, convs);
+    if (convs !== undefined) await claims.set(userId, convs);
     const profile = profileOf(payload, jwt.profileClaims);
     return {
       userId,
@@ -159,7 +157,7 @@ function callbackAuthenticate(
     if (!validUserId(body.userId))
       throw new AppContractError('auth', 'answer has no userId (a string of 1-128 characters)');
     const convs = stringList(body.conversations);
-    if (convs !== undefined) claims.set(body.userId, convs);
+    if (convs !== undefined) await claims.set(body.userId, convs);
     const profile = body.profile as Profile | undefined;
     const expiresAt = typeof body.expiresAt === 'number' ? body.expiresAt : undefined;
     return {

@@ -136,9 +136,14 @@ export const ServerConfigSchema = z
         /** Serve the API (and health) on a separate port, e.g. one not exposed publicly. */
         port: z.number().int().min(0).max(65535).optional(),
         host: z.string().optional(),
+        /**
+         * Publishing to a conversation with no known members: `create` it, or `reject` with 404
+         * (members from `membership.membersUrl` when set, else the members Parley recorded).
+         */
+        unknownConversations: z.enum(['create', 'reject']).default('create'),
       })
       .strict()
-      .default({}),
+      .default({ unknownConversations: 'create' }),
     /** Prometheus metrics on `/metrics` (served with the API and health endpoints). */
     metrics: z
       .object({
@@ -159,7 +164,9 @@ export const ServerConfigSchema = z
       .object({
         maxFrameBytes: z.number().int().positive().optional(),
         helloTimeoutMs: z.number().int().positive().optional(),
+        sessionStartTimeoutMs: z.number().int().positive().optional(),
         maxConversationsPerUser: z.number().int().positive().optional(),
+        maxSocketsPerUser: z.number().int().positive().optional(),
       })
       .strict()
       .default({}),

@@ -13,8 +13,8 @@ import {
   type PersistResult,
   UnavailableError,
 } from '@parley/server-adapter';
-import type { ClaimStore } from './auth.js';
 import { AppContractError, AppUnavailableError, type Caller } from './callbacks.js';
+import type { ClaimStore } from './claims.js';
 import type { ServerConfig } from './config.js';
 
 /** A TTL cache of promises: concurrent lookups share one call; failures are not cached. */
@@ -83,7 +83,7 @@ export function createMembership(
   if (m.mode === 'claim') {
     // isMember/membersOf: the hub's defaults (the socket's conversations plus API joins/leaves).
     return {
-      hooks: { conversationsOf: (userId) => claims.get(userId) ?? [] },
+      hooks: { conversationsOf: async (userId) => (await claims.get(userId)) ?? [] },
       invalidate: () => {},
     };
   }
@@ -130,6 +130,7 @@ export function createMembership(
               { conversationId },
               { retry: true },
             );
+            if (res.status === 404) return []; // no such conversation: no members
             expect2xx('members', res.status);
             return stringArray('members', res.body, 'userIds');
           });

@@ -4,7 +4,7 @@
  * membership/persistence/read receipts by HTTP callbacks, an HTTP API, health endpoints and a
  * graceful shutdown. The CLI is `parley-server`; `startServer` runs the same thing in-process.
  */
-export { type ClaimStore, tokenOf } from './auth.js';
+export { tokenOf } from './auth.js';
 export {
   AppContractError,
   AppUnavailableError,
@@ -14,6 +14,14 @@ export {
   type CallerOptions,
   createCaller,
 } from './callbacks.js';
+export {
+  CLAIM_TTL_MS,
+  type ClaimStore,
+  createClaimStore,
+  MAX_MEMORY_CLAIMS,
+  memoryClaimStore,
+  redisClaimStore,
+} from './claims.js';
 export {
   type CliArgs,
   ConfigError,

@@ -7,8 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { createHub, type Engine, type Hub, type HubStats } from '@parley/server-adapter';
 import { attachHub } from '@parley/server-adapter/node';
 import { createApiHandler } from './api.js';
-import { type ClaimStore, createAuthenticate } from './auth.js';
+import { createAuthenticate } from './auth.js';
 import { type Caller, createCaller } from './callbacks.js';
+import { createClaimStore } from './claims.js';
 import type { ServerConfig } from './config.js';
 import { createEngine } from './engine.js';
 import { createMembership, createStorageHooks, eventSchemas } from './hooks.js';
@@ -83,7 +84,7 @@ export async function startServer(
   );
   callerRef = caller;
   const engine: Engine = await createEngine(config, logger.child({ part: 'engine' }));
-  const claims: ClaimStore = new Map();
+  const claims = createClaimStore(engine);
   const membership = createMembership(config, claims, caller);
   const hub = createHub({
     authenticate: createAuthenticate(config, claims, caller, logger.child({ part: 'auth' })),
@@ -109,6 +110,7 @@ export async function startServer(
   const keys = config.api.key === undefined ? [] : [config.api.key].flat();
   const handler = createApiHandler({
     hub,
+    unknownConversations: config.api.unknownConversations,
     engine,
     caller,
     membership,

@@ -60,9 +60,19 @@ export function selectProtocol(protocols: Set<string>): string | false {
   return first.done ? false : first.value;
 }
 
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  404: 'Not Found',
+  503: 'Service Unavailable',
+};
+
 /** Answers a refused upgrade with a plain HTTP response and closes the TCP socket. */
-export function rejectUpgrade(socket: Duplex, rejection: UpgradeRejection): void {
-  const text = rejection.status === 403 ? 'Forbidden' : 'Service Unavailable';
+export function rejectUpgrade(
+  socket: Duplex,
+  rejection: UpgradeRejection | { status: 400 | 404; reason: string },
+): void {
+  const text = STATUS_TEXT[rejection.status] ?? 'Error';
   // node:http hands over upgrade sockets without an 'error' listener: a peer that resets while
   // the refusal is written would otherwise raise an uncaught exception and kill the process.
   socket.on('error', () => socket.destroy());

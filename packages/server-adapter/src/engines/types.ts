@@ -48,6 +48,22 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
+/**
+ * Result of {@link Engine.claimSend}: the message already stored under the idempotency key, or the
+ * key's lease (the caller may now run the app's `persist` hook and `append`), or `busy` while
+ * another send with the same key holds the lease.
+ */
+export type SendClaim =
+  | { state: 'stored'; message: Message }
+  | { state: 'claimed' }
+  | { state: 'busy' };
+
+/** A `hub.disconnectUser` as recorded by {@link Engine.recordKick}. */
+export interface Kick {
+  code: number;
+  reason: string;
+}
+
 /** Result of {@link Engine.range}. */
 export interface RangeResult {
   head: Head;
@@ -113,13 +129,28 @@ export type Envelope =
       /** The user's conversations: sockets subscribed to any of them receive the change. */
       conversationIds: string[];
     }
-  | { kind: 'joined'; userId: string; conversationId: string }
+  | JoinedEnvelope
   | { kind: 'left'; userId: string; conversationId: string }
   | { kind: 'disconnect'; userId: string; code: number; reason: string };
 
 /**
- * Fan-out topics: `conv:<conversationId>` (messages, typing, reads, conversation events),
- * `user:<userId>` (events to one user, joined/left, disconnect) and `presence` (every presence
+ * `hub.join` reached a user (on `user:<id>`). `seq`/`epoch`: the conversation's head read after the
+ * membership was recorded and before `hub.join` resolved; each socket subscribes, says `joined`
+ * with this head and replays everything after it, so nothing published after `hub.join` resolved
+ * is missed, whatever the pub/sub latency.
+ */
+export interface JoinedEnvelope {
+  kind: 'joined';
+  userId: string;
+  conversationId: string;
+  seq: number;
+  epoch: string;
+}
+
+/**
+ * Fan-out topics: `conv:<conversationId>` (messages, typing, reads, conversation events, and
+ * `left`, so that a leave is ordered with the conversation's messages on every process),
+ * `user:<userId>` (events to one user, `joined`, `disconnect`) and `presence` (every presence
  * change, filtered by each process).
  */
 export type Topic = `conv:${string}` | `user:${string}` | 'presence';
@@ -143,11 +174,30 @@ export interface Engine {
    * 3. stores the message in the history (trimming by count/age),
    * 4. writes the idempotency record (kept for a bounded time and a bounded number per
    *    conversation; the memory engine: 24 h, 10,000),
-   * 5. publishes `{ kind: 'message', message, origin }` on `conv:<conversationId>`.
+   * 5. publishes `{ kind: 'message', message, origin }` on `conv:<conversationId>`,
+   * 6. drops the key's send lease ({@link Engine.claimSend}), if any.
    * Because allocation and publication are one step, every subscriber receives a conversation's
    * messages in seq order, with no gaps.
    */
   append(input: AppendInput): Promise<AppendResult>;
+
+  /**
+   * Starts a client send. ONE atomic step: if the idempotency record of (conversationId, senderId,
+   * clientMsgId) exists, returns `{ state: 'stored', message }`; else, if another send holds the
+   * key's lease, `{ state: 'busy' }`; else takes the lease for `leaseMs` and returns
+   * `{ state: 'claimed' }`. So the app's `persist` hook runs once per message even when a retry
+   * reaches another socket (or process) while the first attempt is still inside it. `append` and
+   * {@link Engine.releaseSend} drop the lease.
+   */
+  claimSend(
+    conversationId: string,
+    senderId: string,
+    clientMsgId: string,
+    leaseMs: number,
+  ): Promise<SendClaim>;
+
+  /** Drops a lease taken by {@link Engine.claimSend} (the send failed). Idempotent. */
+  releaseSend(conversationId: string, senderId: string, clientMsgId: string): Promise<void>;
 
   /** The stored message for an idempotency key, if the record still exists. Read-only. */
   findByClientId(
@@ -162,9 +212,16 @@ export interface Engine {
   /**
    * Every message after `after`, up to the head read in the same atomic step, if the history
    * covers them all and there are at most `limit`. `after >= head.seq` gives an empty, complete
-   * result. Never returns a partial range.
+   * result. Never returns a partial range. `maxBytes` (optional): an engine that can measure the
+   * messages' JSON cheaply (UTF-8 bytes) returns `complete: false` without the messages when they
+   * exceed it, so that a too large replay is never materialised; the hub enforces the bound anyway.
    */
-  range(conversationId: string, after: number, limit: number): Promise<RangeResult>;
+  range(
+    conversationId: string,
+    after: number,
+    limit: number,
+    maxBytes?: number,
+  ): Promise<RangeResult>;
 
   /** A page of older messages: the newest `limit` ones with `seq < before` (`before` omitted: all). */
   page(conversationId: string, before: number | undefined, limit: number): Promise<PageResult>;
@@ -182,24 +239,56 @@ export interface Engine {
   /** Every stored read position of the conversation, by user id. */
   reads(conversationId: string): Promise<Record<string, number>>;
 
-  /** Records members of a conversation (as learned from `conversationsOf` / `hub.join`). */
+  /**
+   * Records members of a conversation (`hub.join`), clearing their removal records (see
+   * {@link Engine.removeMembers}).
+   */
   addMembers(conversationId: string, userIds: readonly string[]): Promise<void>;
-  /** Forgets members of a conversation (`hub.leave`). */
+  /**
+   * Forgets members of a conversation (`hub.leave`). Atomically with it, takes the next control
+   * mark ({@link Engine.controlMark}) and records "removed at that mark" per user, kept for the
+   * engine's control record lifetime (at least 10 minutes) and a bounded number per conversation.
+   */
   removeMembers(conversationId: string, userIds: readonly string[]): Promise<void>;
+  /**
+   * Records a member learned from `conversationsOf` at session start, unless the user was removed
+   * from the conversation after `since` (a mark read before the session start called
+   * `conversationsOf`): a `hub.leave` that lands during a session start wins over the possibly
+   * older list. ONE atomic step. Returns whether the user is a member after the call.
+   */
+  restoreMember(conversationId: string, userId: string, since: number): Promise<boolean>;
+  /** Whether the user is a recorded member of the conversation. */
+  isMember(conversationId: string, userId: string): Promise<boolean>;
   /** The members recorded for a conversation. */
   members(conversationId: string): Promise<string[]>;
+
+  /**
+   * The current control mark: a counter shared by every process that only grows. Taken by
+   * {@link Engine.removeMembers} and {@link Engine.recordKick}; read at the start of a session so
+   * that changes landing while it starts are not lost.
+   */
+  controlMark(): Promise<number>;
+  /**
+   * `hub.disconnectUser`: takes the next control mark and records the kick under it for the
+   * control record lifetime, before the hub publishes it. A session that started before the kick
+   * but subscribed to the user's topic after it finds the kick with {@link Engine.kickedSince}.
+   */
+  recordKick(userId: string, kick: Kick): Promise<void>;
+  /** The user's latest recorded kick, if it was recorded after `since`. */
+  kickedSince(userId: string, since: number): Promise<Kick | undefined>;
 
   /**
    * Registers a live connection of a user that expires after `ttlMs` unless refreshed (so a
    * crashed process's connections disappear). Returns whether the user was online (a live
    * connection or inside a grace period) just before this call — atomically with the insert, so
-   * that exactly one process sees the offline -> online transition.
+   * that exactly one process sees the offline -> online transition — and the number of the
+   * user's live connections including this one (the hub's per-user socket cap).
    */
   presenceConnect(
     userId: string,
     connectionId: string,
     ttlMs: number,
-  ): Promise<{ wasOnline: boolean }>;
+  ): Promise<{ wasOnline: boolean; connections: number }>;
   /** Extends the expiry of live connections (called on every heartbeat). */
   presenceRefresh(
     entries: readonly { userId: string; connectionId: string }[],

@@ -1,6 +1,6 @@
 /** State shared by the hub's parts (one per hub). Internal. */
 import type { EventSchemas } from '@parley/protocol';
-import { Limits, Message } from '@parley/protocol';
+import { byteLength, Limits, Message, Profile, textLength, UserId } from '@parley/protocol';
 import type { Engine, MessageDraft } from '../engines/types.js';
 import type { Logger } from '../logger.js';
 import type { HubOptions, MetricEvent, ResolvedConfig } from './options.js';
@@ -37,17 +37,45 @@ export class HookError extends Error {
 }
 
 /**
- * Checks a message about to be stored against the protocol schema (so that no client ever
- * receives a frame it cannot decode). Returns the first problem, or `undefined`.
+ * Checks a message about to be stored (by `hub.publish`, or as changed by a `persist` hook)
+ * against the protocol schema, so that no client ever receives a frame it cannot decode: text
+ * length in Unicode code points (the protocol's one unit, like the frame schema), and at most
+ * `maxBytes` of JSON (so that every message fits the frames built from history). Returns the
+ * first problem, or `undefined`.
  */
-export function invalidMessage(draft: MessageDraft): string | undefined {
-  if (typeof draft.text === 'string' && draft.text.length > Limits.MAX_TEXT_LENGTH) {
+export function invalidMessage(draft: MessageDraft, maxBytes: number): string | undefined {
+  if (typeof draft.text === 'string' && textLength(draft.text) > Limits.MAX_TEXT_LENGTH) {
     return `text is longer than ${Limits.MAX_TEXT_LENGTH} characters`;
   }
   const result = Message.safeParse({ ...draft, seq: 1 });
-  if (result.success) return undefined;
-  const issue = result.error.issues[0];
-  return `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}`;
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    return `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}`;
+  }
+  if (byteLength(JSON.stringify(draft)) > maxBytes)
+    return `message is larger than ${maxBytes} bytes`;
+  return undefined;
+}
+
+/**
+ * Checks `authenticate`'s user id and profile. Returns the problem, or the profile as the schema
+ * parsed it: only its known fields (`name`, `avatarUrl`), never an `id` or anything else the app's
+ * user object carried (issue 13: an `id` overrode `welcome.user.id`, an `email` reached every
+ * member).
+ */
+export function identityProblem(
+  userId: string,
+  profile: unknown,
+): { problem?: string; profile?: Profile } {
+  const id = UserId.safeParse(userId);
+  if (!id.success) return { problem: `userId: ${id.error.issues[0]?.message ?? 'invalid'}` };
+  if (profile === undefined || profile === null) return {};
+  const p = Profile.safeParse(profile);
+  if (!p.success) return { problem: `profile.${p.error.issues[0]?.path.join('.') ?? ''}: invalid` };
+  const clean: Profile = {};
+  if (p.data.name !== undefined) clean.name = p.data.name;
+  if (p.data.avatarUrl !== undefined) clean.avatarUrl = p.data.avatarUrl;
+  return { profile: clean };
 }
 
 /** Runs an app hook, turning a throw into a {@link HookError} (except errors in `passThrough`). */

@@ -4,7 +4,7 @@
  * delivery of every envelope — serialised once per envelope, never once per socket.
  */
 import type { Message } from '@parley/protocol';
-import type { Envelope, Topic, Unsubscribe } from '../engines/types.js';
+import type { Envelope, JoinedEnvelope, Topic, Unsubscribe } from '../engines/types.js';
 import type { HubContext } from './context.js';
 
 /** What delivery needs from a connection. Implemented by `Connection`. */
@@ -15,8 +15,10 @@ export interface Deliverable {
   deliverMessage(message: Message, frame: string, origin: string | undefined, epoch?: string): void;
   /** Any other frame; `ephemeral` frames are dropped under backpressure. */
   deliver(frame: string, ephemeral: boolean): void;
+  /** A message this connection sent, in a conversation it is not subscribed to: its ack. */
+  ownMessage(message: Message): void;
   /** `hub.join` / `hub.leave` reached this user. */
-  joined(conversationId: string): void;
+  joined(envelope: JoinedEnvelope): void;
   left(conversationId: string): void;
   /** `hub.disconnectUser`. */
   kick(code: number, reason: string): void;
@@ -25,6 +27,8 @@ export interface Deliverable {
 export class Registry {
   private readonly byConversation = new Map<string, Set<Deliverable>>();
   private readonly byUser = new Map<string, Set<Deliverable>>();
+  /** Every connection of this process by id, so a sender gets its ack wherever it stands. */
+  private readonly byId = new Map<string, Deliverable>();
   private readonly subs = new Map<Topic, Promise<Unsubscribe | undefined>>();
 
   constructor(private readonly ctx: HubContext) {}
@@ -73,6 +77,14 @@ export class Registry {
     this.wakeRetry?.();
   }
 
+  register(conn: Deliverable): void {
+    this.byId.set(conn.id, conn);
+  }
+
+  unregister(conn: Deliverable): void {
+    this.byId.delete(conn.id);
+  }
+
   async addUser(conn: Deliverable, userId: string): Promise<void> {
     await this.add(this.byUser, userId, `user:${userId}`, conn);
   }
@@ -96,6 +108,7 @@ export class Registry {
     this.subs.clear();
     this.byConversation.clear();
     this.byUser.clear();
+    this.byId.clear();
     await Promise.all(
       all.map(async (p) => {
         try {
@@ -167,6 +180,8 @@ export class Registry {
     switch (e.kind) {
       case 'message': {
         const conns = this.byConversation.get(e.message.conversationId);
+        const sender = e.origin === undefined ? undefined : this.byId.get(e.origin);
+        if (sender !== undefined && !conns?.has(sender)) sender.ownMessage(e.message);
         if (conns === undefined) return;
         const frame = JSON.stringify({ type: 'message', message: e.message });
         for (const c of conns) c.deliverMessage(e.message, frame, e.origin, e.epoch);
@@ -231,7 +246,9 @@ export class Registry {
         return;
       }
       case 'joined':
-        for (const c of this.byUser.get(e.userId) ?? []) c.joined(e.conversationId);
+        // An envelope from a process that predates the head in `joined` is ignored.
+        if (typeof e.seq !== 'number' || typeof e.epoch !== 'string') return;
+        for (const c of this.byUser.get(e.userId) ?? []) c.joined(e);
         return;
       case 'left':
         for (const c of this.byUser.get(e.userId) ?? []) c.left(e.conversationId);

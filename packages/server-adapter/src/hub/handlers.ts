@@ -3,12 +3,29 @@
  * correlated by `ref`, nothing delivered), then does its one job. Hook failures become
  * `unavailable`; anything unexpected becomes `internal` (and is logged).
  */
-import { type ClientFrame, ErrorCode, type ErrorFrame, validateEvent } from '@parley/protocol';
+import {
+  type ClientFrame,
+  ErrorCode,
+  type ErrorFrame,
+  type Message,
+  validateEvent,
+} from '@parley/protocol';
 import type { MessageDraft } from '../engines/types.js';
 import { MessageRejectedError, UnavailableError } from '../errors.js';
 import type { Connection } from './connection.js';
-import { callHook, HookError, invalidMessage, metric } from './context.js';
-import { membersOf, resume } from './session.js';
+import { callHook, HookError, identityProblem, invalidMessage, metric } from './context.js';
+import { historyFrame, resume } from './replay.js';
+import { membersOf } from './session.js';
+
+/**
+ * How long a send holds its idempotency key's lease while the app's `persist` hook runs; a retry
+ * arriving meanwhile (on any socket or process) is answered `unavailable` with
+ * {@link BUSY_RETRY_MS}, then finds the stored message. A `persist` hook slower than this may run
+ * twice for one message.
+ */
+export const SEND_LEASE_MS = 60_000;
+/** `retryAfterMs` of the `unavailable` answer to a retry whose first attempt is still running. */
+export const BUSY_RETRY_MS = 1_000;
 
 type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
 
@@ -73,10 +90,12 @@ async function allowed(
   extra: Partial<Omit<ErrorFrame, 'type'>>,
 ): Promise<boolean> {
   const hook = conn.ctx.options.isMember;
+  // A conversation the user left is refused at once, whatever the hook says (issue 13).
   const ok =
-    hook === undefined
-      ? conn.convs.has(conversationId)
-      : await callHook('isMember', () => hook(conn.userId!, conversationId));
+    conn.cursors.get(conversationId)?.revoked !== true &&
+    (hook === undefined
+      ? conn.cursors.active(conversationId)
+      : await callHook('isMember', () => hook(conn.userId!, conversationId)));
   if (!ok) {
     conn.sendError({
       code: ErrorCode.Forbidden,
@@ -96,18 +115,46 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   const userId = conn.userId!;
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
   if (!(await allowed(conn, f.conversationId, extra))) return;
-  // A retry the engine still remembers: same ack, no hook, no broadcast.
-  const known = await ctx.engine.findByClientId(f.conversationId, userId, f.clientMsgId);
-  if (known !== undefined) {
+  // A retry the engine still remembers: same ack, no hook, no broadcast. A retry whose first
+  // attempt is still inside `persist` (on any socket or process): try again shortly.
+  const claim = await ctx.engine.claimSend(f.conversationId, userId, f.clientMsgId, SEND_LEASE_MS);
+  if (claim.state === 'stored') {
     conn.send({
       type: 'ack',
       ...refOf(f.ref),
       clientMsgId: f.clientMsgId,
-      message: known,
+      message: claim.message,
       duplicate: true,
     });
     return;
   }
+  if (claim.state === 'busy') {
+    conn.sendError({
+      code: ErrorCode.Unavailable,
+      message: 'this message is still being stored',
+      retryAfterMs: BUSY_RETRY_MS,
+      conversationId: f.conversationId,
+      ...extra,
+    });
+    return;
+  }
+  let stored = false;
+  try {
+    stored = await store(conn, f, started);
+  } finally {
+    if (!stored) {
+      await ctx.engine
+        .releaseSend(f.conversationId, userId, f.clientMsgId)
+        .catch((err: unknown) => ctx.logger.warn({ err }, 'parley: releasing a send failed'));
+    }
+  }
+}
+
+/** Runs `persist` and `append` for a claimed send. Returns whether it reached `append`. */
+async function store(conn: Connection, f: Frame<'send'>, started: number): Promise<boolean> {
+  const { ctx } = conn;
+  const userId = conn.userId!;
+  const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
   // Identity comes from the session only; nothing but conversationId/clientMsgId/text/data is read.
   const draft: MessageDraft = {
     id: globalThis.crypto.randomUUID(),
@@ -137,7 +184,7 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
         conversationId: f.conversationId,
         ...extra,
       });
-      return;
+      return false;
     }
     if (changes) {
       if (typeof changes.id === 'string' && changes.id !== '') draft.id = changes.id;
@@ -147,41 +194,34 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   }
   // Everything else in the draft was validated already (the frame on decode, the identity at
   // session start): only what a persist hook changed needs checking, off the common path.
-  const problem = changes ? invalidMessage(draft) : undefined;
+  const problem = changes ? invalidMessage(draft, ctx.config.maxMessageBytes) : undefined;
   if (problem !== undefined) {
-    // Only the persist hook can make a validated frame invalid.
+    // The app's hook made the message invalid: a typed refusal the client does not retry (an
+    // `internal` error would be retried forever, issue 13).
     ctx.logger.error(
       { problem, conversationId: f.conversationId },
       'parley: persist returned an invalid message',
     );
     conn.sendError({
-      code: ErrorCode.Internal,
-      message: 'internal error',
+      code: ErrorCode.Rejected,
+      message: `the stored message would be invalid: ${problem}`.slice(0, 200),
       conversationId: f.conversationId,
       ...extra,
     });
-    return;
+    return false;
   }
-  const key = `${f.conversationId}\u0000${f.clientMsgId}`;
-  const subscribed = conn.convs.has(f.conversationId);
-  if (subscribed) conn.pendingAcks.set(key, f.ref);
+  conn.cursors.expectAck(f.conversationId, f.clientMsgId, f.ref);
   let result: Awaited<ReturnType<typeof ctx.engine.append>>;
   try {
     result = await ctx.engine.append({ draft, origin: conn.id });
   } catch (err) {
-    conn.pendingAcks.delete(key);
+    conn.cursors.forgetAck(f.conversationId, f.clientMsgId);
     throw new HookError('engine.append', err);
   }
-  if (result.duplicate || !subscribed) {
-    // No fan-out reaches this socket for it: answer directly.
-    conn.pendingAcks.delete(key);
-    conn.send({
-      type: 'ack',
-      ...refOf(f.ref),
-      clientMsgId: f.clientMsgId,
-      message: result.message,
-      duplicate: result.duplicate,
-    });
+  // The ack goes out at the message's place in the stream when the fan-out reaches a subscribed
+  // cursor; a duplicate, or a conversation this socket is not subscribed to, is answered now.
+  if (result.duplicate || !conn.cursors.active(f.conversationId)) {
+    conn.cursors.ack(result.message, result.duplicate);
   }
   if (!result.duplicate) {
     ctx.counters.messagesStored++;
@@ -193,12 +233,13 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
     });
     void notifyOffline(conn.services.ctx, result.message);
   }
+  return true;
 }
 
 /** Reports members without a live socket to the app (best effort, never blocks the sender). */
 export async function notifyOffline(
   ctx: Connection['services']['ctx'],
-  message: import('@parley/protocol').Message,
+  message: Message,
 ): Promise<void> {
   const hook = ctx.options.onOfflineRecipients;
   if (hook === undefined) return;
@@ -273,13 +314,8 @@ async function onHistory(conn: Connection, f: Frame<'history'>): Promise<void> {
     f.before,
     f.limit ?? conn.ctx.config.historyPageSize,
   );
-  conn.send({
-    type: 'history',
-    ...refOf(f.ref),
-    conversationId: f.conversationId,
-    messages: page.messages,
-    hasMore: page.hasMore,
-  });
+  if (conn.cursors.get(f.conversationId)?.revoked) return; // left while the page was read
+  conn.outbound.send(historyFrame(conn, f.conversationId, page.messages, page.hasMore, f.ref));
 }
 
 async function onEvent(conn: Connection, f: Frame<'event'>): Promise<void> {
@@ -331,7 +367,7 @@ async function onEvent(conn: Connection, f: Frame<'event'>): Promise<void> {
 
 async function sharesConversation(conn: Connection, other: string): Promise<boolean> {
   if (other === conn.userId) return true;
-  for (const id of conn.convs.keys()) {
+  for (const id of conn.cursors.activeIds()) {
     if ((await membersOf(conn.ctx, id)).includes(other)) return true;
   }
   return false;
@@ -357,9 +393,20 @@ async function onAuth(conn: Connection, f: Frame<'auth'>): Promise<void> {
     conn.sendError({ code: ErrorCode.Unauthenticated, message: 'token refused', ...refOf(f.ref) });
     return;
   }
+  // A refreshed profile is validated like the one at `hello` (issue 13): an invalid one is the
+  // app's bug; the session keeps its current identity and credential until they expire.
+  const identity = auth!.profile === undefined ? {} : identityProblem(conn.userId!, auth!.profile);
+  if (identity.problem !== undefined) {
+    ctx.logger.error(
+      { userId: conn.userId, problem: identity.problem },
+      'parley: authenticate returned an invalid identity on refresh',
+    );
+    conn.sendError({ code: ErrorCode.Internal, message: 'internal error', ...refOf(f.ref) });
+    return;
+  }
   conn.expiresAt = auth!.expiresAt;
-  if (auth!.profile !== undefined) conn.profile = auth!.profile;
-  conn.scheduleExpiry();
+  if (identity.profile !== undefined) conn.profile = identity.profile;
+  conn.timers.scheduleExpiry(true);
   conn.send({
     type: 'authed',
     ...refOf(f.ref),

@@ -43,6 +43,14 @@ export interface PublishInput {
   clientMsgId?: string;
 }
 
+/** What `hub.publishResult` resolves with. */
+export interface PublishResult {
+  /** The stored message (for a repeated `clientMsgId`: the one stored the first time). */
+  message: Message;
+  /** True when `clientMsgId` was stored already: nothing new was stored or fanned out. */
+  duplicate: boolean;
+}
+
 /** A custom event sent by server code. */
 export interface HubEvent<E extends EventSchemas, K extends EventName<E>> {
   name: K;
@@ -73,22 +81,43 @@ export interface HubStats {
   rateLimited: number;
   slowConsumerCloses: number;
   heartbeatTimeouts: number;
+  /**
+   * Bytes the hub holds for all its sockets right now: their send buffers plus frames held back
+   * (each socket's share is bounded by `backpressure.hardLimitBytes`).
+   */
+  bufferedBytes: number;
   closing: boolean;
 }
 
 /** The hub: server API plus the two entry points adapters use. */
 export interface Hub<E extends EventSchemas = NoEvents> {
-  /** Stores and fans out a message from server code (system, bot, webhook). */
+  /**
+   * Stores and fans out a message from server code (system, bot, webhook). Rejects with
+   * `HubUsageError` for an invalid message (text over 10,000 code points, JSON over
+   * `limits.maxFrameBytes` + 16 KiB).
+   */
   publish(conversationId: string, input: PublishInput): Promise<Message>;
+  /** Like {@link Hub.publish}, and says whether `clientMsgId` was stored already. */
+  publishResult(conversationId: string, input: PublishInput): Promise<PublishResult>;
   /** Sends a custom event to every socket of one user (on every process). */
   sendToUser<K extends EventName<E>>(userId: string, event: HubEvent<E, K>): Promise<void>;
   /** Sends a custom event to every member socket of a conversation. */
   emit<K extends EventName<E>>(conversationId: string, event: HubEvent<E, K>): Promise<void>;
-  /** Adds users to a conversation; their connected sockets get `joined` and its messages. */
+  /**
+   * Adds users to a conversation. Resolves once their sockets (on every process) will receive
+   * everything published after it: each gets `joined` with the head read before it resolved, then
+   * every message after that head.
+   */
   join(conversationId: string, userIds: readonly string[]): Promise<void>;
-  /** Removes users from a conversation; their sockets get `left` and stop receiving it. */
+  /**
+   * Removes users from a conversation; their sockets stop receiving it at once (frames for it are
+   * refused `forbidden`) and get `left`, in order.
+   */
   leave(conversationId: string, userIds: readonly string[]): Promise<void>;
-  /** Closes every socket of a user on every process. @default code 4403, reason 'disconnected' */
+  /**
+   * Closes every socket of a user on every process, also sockets whose session is starting.
+   * @default code 4403, reason 'disconnected'
+   */
   disconnectUser(userId: string, options?: { code?: number; reason?: string }): Promise<void>;
   stats(): HubStats;
   /**
@@ -190,6 +219,10 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
     maxFrameBytes: ctx.config.maxFrameBytes,
 
     async publish(conversationId, input) {
+      return (await hub.publishResult(conversationId, input)).message;
+    },
+
+    async publishResult(conversationId, input) {
       ensureOpen();
       if (typeof conversationId !== 'string' || conversationId === '')
         throw new HubUsageError('conversationId is required');
@@ -204,8 +237,8 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
         ...(input.data === undefined ? {} : { data: input.data }),
         createdAt: Date.now(),
       };
-      const problem = invalidMessage(message);
-      if (problem !== undefined) throw new HubUsageError(`hub.publish: ${problem}`);
+      const problem = invalidMessage(message, ctx.config.maxMessageBytes);
+      if (problem !== undefined) throw new HubUsageError(problem);
       const result = await ctx.engine.append({ draft: message });
       if (!result.duplicate) {
         ctx.counters.messagesStored++;
@@ -217,7 +250,7 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
         });
         void notifyOffline(ctx, result.message);
       }
-      return result.message;
+      return result;
     },
 
     async sendToUser(userId, event) {
@@ -246,9 +279,18 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
     async join(conversationId, userIds) {
       ensureOpen();
       await ctx.engine.addMembers(conversationId, userIds);
+      // The head after the membership is recorded: each socket replays everything after it, so a
+      // message published once this resolves reaches it however late the envelope arrives.
+      const head = (await ctx.engine.heads([conversationId])).get(conversationId)!;
       await Promise.all(
         userIds.map((userId) =>
-          ctx.engine.publish(`user:${userId}`, { kind: 'joined', userId, conversationId }),
+          ctx.engine.publish(`user:${userId}`, {
+            kind: 'joined',
+            userId,
+            conversationId,
+            seq: head.seq,
+            epoch: head.epoch,
+          }),
         ),
       );
     },
@@ -265,23 +307,29 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
 
     async disconnectUser(userId, opts = {}) {
       ensureOpen();
-      await ctx.engine.publish(`user:${userId}`, {
-        kind: 'disconnect',
-        userId,
+      const kick = {
         code: opts.code ?? CloseCode.Forbidden,
         reason: (opts.reason ?? 'disconnected').slice(0, 100),
-      });
+      };
+      // Recorded first: a session starting now, not yet subscribed to the user's topic, finds it.
+      await ctx.engine.recordKick(userId, kick);
+      await ctx.engine.publish(`user:${userId}`, { kind: 'disconnect', userId, ...kick });
     },
 
     stats() {
       let sessions = 0;
-      for (const c of services.connections) if (c.state === 'open') sessions++;
+      let bufferedBytes = 0;
+      for (const c of services.connections) {
+        if (c.state === 'open') sessions++;
+        bufferedBytes += c.outbound.used();
+      }
       return {
         connections: services.connections.size,
         sessions,
         users: registry.userCount,
         conversations: registry.conversationCount,
         ...ctx.counters,
+        bufferedBytes,
         closing: ctx.closing,
       };
     },

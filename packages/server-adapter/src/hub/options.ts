@@ -125,6 +125,13 @@ export interface HubOptions<E extends EventSchemas = NoEvents> {
   auth?: {
     /** The `reauth` request is sent this long before the credential expires. @default 60_000 */
     refreshLeadMs?: number;
+    /**
+     * After an accepted `auth`, the next `reauth` comes at least this much later (never again
+     * when the credential expires first), so a token provider that returns the same cached token
+     * is not asked again at once.
+     * @default the smaller of 10_000 and `refreshLeadMs / 2`
+     */
+    minRefreshIntervalMs?: number;
   };
   shutdown?: ShutdownOptions;
 }
@@ -134,10 +141,30 @@ export interface LimitOptions {
   maxFrameBytes?: number;
   /** No `hello` within this time: close 4408. @default 10_000 */
   helloTimeoutMs?: number;
+  /**
+   * From `hello` to `welcome` (authenticate, conversationsOf, the engine): a session that has not
+   * started by then is closed 1013 and the client retries with backoff. Must be shorter than the
+   * engine's control record lifetime (10 minutes by default).
+   * @default 15_000
+   */
+  sessionStartTimeoutMs?: number;
   /** Conversations per user; more from `conversationsOf` closes with 4403. @default 5000 */
   maxConversationsPerUser?: number;
+  /**
+   * Sockets one user may hold at once, on all processes (counted by the engine's presence). One
+   * more is closed 4409 before `welcome`; the client retries with a long backoff.
+   * @default 32
+   */
+  maxSocketsPerUser?: number;
   /** Messages per replay; a larger gap gets `reset`. @default 1000 */
   maxReplay?: number;
+  /**
+   * Largest frame the hub builds from stored history, in UTF-8 bytes: a replay that would be
+   * larger is a `reset` (`trimmed`), a `history` page is cut to the newest messages that fit
+   * (`hasMore: true`). At most half of `backpressure.hardLimitBytes` (the smaller wins).
+   * @default 524_288
+   */
+  maxOutboundFrameBytes?: number;
   /** Default `history` page size. @default 50 */
   historyPageSize?: number;
   rate?: {
@@ -160,7 +187,12 @@ export interface HeartbeatOptions {
 export interface BackpressureOptions {
   /** Past this many buffered bytes, typing and presence frames are dropped. @default 262_144 */
   softLimitBytes?: number;
-  /** Past this many buffered bytes, the socket is closed with 1013. @default 1_048_576 */
+  /**
+   * The socket's byte budget: what the hub holds for it — its send buffer, frames buffered before
+   * `welcome`, live messages held back during a replay or join, and a replay or history page being
+   * sent — never exceeds it. A socket that would pass it is closed with 1013.
+   * @default 1_048_576
+   */
   hardLimitBytes?: number;
 }
 
@@ -184,8 +216,17 @@ export interface ShutdownOptions {
 export interface ResolvedConfig {
   maxFrameBytes: number;
   helloTimeoutMs: number;
+  sessionStartTimeoutMs: number;
   maxConversationsPerUser: number;
+  maxSocketsPerUser: number;
   maxReplay: number;
+  /** Effective bound of frames built from history (see `LimitOptions.maxOutboundFrameBytes`). */
+  maxOutboundFrameBytes: number;
+  /**
+   * Largest stored message (JSON bytes) `hub.publish` or a `persist` result may produce: a client
+   * send of `maxFrameBytes` plus the fields the hub adds always fits.
+   */
+  maxMessageBytes: number;
   historyPageSize: number;
   rateBurst: number;
   ratePerSecond: number;
@@ -197,6 +238,7 @@ export interface ResolvedConfig {
   graceMs: number;
   typingTtlMs: number;
   refreshLeadMs: number;
+  minRefreshIntervalMs: number;
   batchSize: number;
   batchIntervalMs: number;
   retryJitterMs: number;
@@ -206,11 +248,20 @@ export interface ResolvedConfig {
 
 /** Applies defaults. */
 export function resolveConfig(o: HubOptions<EventSchemas>): ResolvedConfig {
+  const maxFrameBytes = o.limits?.maxFrameBytes ?? Limits.MAX_FRAME_BYTES;
+  const hardLimitBytes = o.backpressure?.hardLimitBytes ?? 1_048_576;
   return {
-    maxFrameBytes: o.limits?.maxFrameBytes ?? Limits.MAX_FRAME_BYTES,
+    maxFrameBytes,
     helloTimeoutMs: o.limits?.helloTimeoutMs ?? 10_000,
+    sessionStartTimeoutMs: o.limits?.sessionStartTimeoutMs ?? 15_000,
     maxConversationsPerUser: o.limits?.maxConversationsPerUser ?? 5000,
+    maxSocketsPerUser: o.limits?.maxSocketsPerUser ?? 32,
     maxReplay: o.limits?.maxReplay ?? 1000,
+    maxOutboundFrameBytes: Math.min(
+      o.limits?.maxOutboundFrameBytes ?? 524_288,
+      Math.floor(hardLimitBytes / 2),
+    ),
+    maxMessageBytes: maxFrameBytes + 16_384,
     historyPageSize: o.limits?.historyPageSize ?? 50,
     rateBurst: o.limits?.rate?.burst ?? 60,
     ratePerSecond: o.limits?.rate?.perSecond ?? 20,
@@ -218,10 +269,12 @@ export function resolveConfig(o: HubOptions<EventSchemas>): ResolvedConfig {
     heartbeatIntervalMs: o.heartbeat?.intervalMs ?? 25_000,
     heartbeatTimeoutMs: o.heartbeat?.timeoutMs ?? 10_000,
     softLimitBytes: o.backpressure?.softLimitBytes ?? 262_144,
-    hardLimitBytes: o.backpressure?.hardLimitBytes ?? 1_048_576,
+    hardLimitBytes,
     graceMs: o.presence?.graceMs ?? 5000,
     typingTtlMs: o.typing?.ttlMs ?? 6000,
     refreshLeadMs: o.auth?.refreshLeadMs ?? 60_000,
+    minRefreshIntervalMs:
+      o.auth?.minRefreshIntervalMs ?? Math.min(10_000, (o.auth?.refreshLeadMs ?? 60_000) / 2),
     batchSize: o.shutdown?.batchSize ?? 200,
     batchIntervalMs: o.shutdown?.batchIntervalMs ?? 50,
     retryJitterMs: o.shutdown?.retryJitterMs ?? 5000,
@@ -242,7 +295,10 @@ export type MetricEvent =
   | { type: 'hook.error'; hook: string }
   /** A frame was refused by the rate limit; `flood` when the connection was closed 4429 for it. */
   | { type: 'rate_limited'; userId?: string; flood: boolean }
-  /** A slow consumer was closed 1013 (backpressure hard limit). */
+  /**
+   * A slow consumer was closed 1013: its byte budget (`backpressure.hardLimitBytes`) would have
+   * been exceeded; `bufferedAmount` is what the hub held for it (send buffer plus held frames).
+   */
   | { type: 'slow_consumer'; userId?: string; bufferedAmount: number }
   /** A connection stopped answering pings and was terminated. */
   | { type: 'heartbeat.timeout'; userId?: string }

@@ -17,9 +17,20 @@ export class PresenceTracker {
     return 2 * (this.ctx.config.heartbeatIntervalMs + this.ctx.config.heartbeatTimeoutMs);
   }
 
-  /** A socket of `userId` became live. Announces "online" when the user was offline. */
-  async connected(userId: string, connectionId: string, conversationIds: string[]): Promise<void> {
-    const { wasOnline } = await this.ctx.engine.presenceConnect(userId, connectionId, this.ttlMs);
+  /**
+   * A socket of `userId` became live. Announces "online" when the user was offline. Returns the
+   * number of the user's live sockets (this one included), on every process.
+   */
+  async connected(
+    userId: string,
+    connectionId: string,
+    conversationIds: string[],
+  ): Promise<{ connections: number }> {
+    const { wasOnline, connections } = await this.ctx.engine.presenceConnect(
+      userId,
+      connectionId,
+      this.ttlMs,
+    );
     if (!wasOnline) {
       await this.ctx.engine.publish('presence', {
         kind: 'presence',
@@ -28,6 +39,7 @@ export class PresenceTracker {
         conversationIds,
       });
     }
+    return { connections };
   }
 
   /**

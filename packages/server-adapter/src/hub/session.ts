@@ -1,21 +1,23 @@
 /**
- * Session start (`hello` -> `welcome` -> replay/reset -> live), runtime joins, and the resume
- * logic shared by `hello` cursors and `sync` frames: a complete replay or a `reset`, never partial.
+ * Session start: `hello` -> `welcome` -> replay/reset -> live, as the first task of the
+ * connection's ordered path (so frames and membership changes that arrive meanwhile run after it,
+ * in order), within `limits.sessionStartTimeoutMs`.
+ *
+ * Nothing that lands while it runs is lost (issue 13):
+ * 1. the control mark is read before `authenticate`;
+ * 2. the user's topic is subscribed before `conversationsOf`, so every join, leave and kick
+ *    published from then on reaches the connection (joins and leaves queue behind this task, a
+ *    kick closes it at once);
+ * 3. a kick recorded after the mark (it landed before the subscription) closes the socket;
+ * 4. each conversation is subscribed, then recorded as a membership unless a leave recorded after
+ *    the mark says otherwise (`restoreMember`): the last change wins, not the possibly older list.
  */
-import {
-  CloseCode,
-  type Cursor,
-  ErrorCode,
-  type HelloFrame,
-  Limits,
-  PROTOCOL_VERSION,
-  Profile,
-  UserId,
-} from '@parley/protocol';
+import { CloseCode, type HelloFrame, Limits, PROTOCOL_VERSION } from '@parley/protocol';
 import type { Head } from '../engines/types.js';
 import { ForbiddenError } from '../errors.js';
 import type { Connection } from './connection.js';
-import { callHook, HookError, type HubContext, metric } from './context.js';
+import { callHook, HookError, type HubContext, identityProblem, metric } from './context.js';
+import { resume } from './replay.js';
 
 /** Members of a conversation: the app's `membersOf` hook, else the engine's record. */
 export async function membersOf(
@@ -27,8 +29,23 @@ export async function membersOf(
   return ctx.engine.members(conversationId);
 }
 
+/** Closes a session that cannot start because the engine or a hook failed (1011). */
+function failed(conn: Connection, err: unknown): void {
+  conn.ctx.logger.error({ err, userId: conn.userId }, 'parley: session start failed');
+  conn.close(CloseCode.InternalError, err instanceof HookError ? 'unavailable' : 'internal error');
+}
+
 export async function startSession(conn: Connection, hello: HelloFrame): Promise<void> {
-  const { ctx, registry, presence } = conn.services;
+  const { ctx, registry } = conn.services;
+  let since: number;
+  try {
+    since = await ctx.engine.controlMark();
+  } catch (err) {
+    failed(conn, err);
+    return;
+  }
+  if (conn.isClosed()) return;
+
   // 1. Who is it?
   let auth: Awaited<ReturnType<typeof ctx.options.authenticate>>;
   try {
@@ -57,19 +74,38 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
     return;
   }
   const userId = auth.userId;
-  // Validated once here, so that every message this session sends carries a sender id and profile
-  // that every client can decode (sends then only re-validate what a persist hook changed).
+  // Validated once here, and only the validated profile is kept (no `id`, no extra fields), so
+  // that every message this session sends carries an identity every client can decode.
   const identity = identityProblem(userId, auth.profile);
-  if (identity !== undefined) {
+  if (identity.problem !== undefined) {
     ctx.logger.error(
-      { userId, problem: identity },
+      { userId, problem: identity.problem },
       'parley: authenticate returned an invalid identity',
     );
     conn.close(CloseCode.InternalError, 'internal error');
     return;
   }
+  conn.userId = userId;
+  conn.profile = identity.profile;
+  conn.expiresAt = auth.expiresAt;
 
-  // 2. Which conversations?
+  try {
+    // 2. The user's topic first: joins, leaves and kicks from now on reach this connection.
+    await registry.addUser(conn, userId);
+    if (conn.isClosed()) return;
+    // 3. A kick that landed between the mark and the subscription.
+    const kick = await ctx.engine.kickedSince(userId, since);
+    if (kick !== undefined) {
+      conn.close(kick.code, kick.reason);
+      return;
+    }
+    if (conn.isClosed()) return;
+  } catch (err) {
+    failed(conn, err);
+    return;
+  }
+
+  // 4. Which conversations?
   let conversationIds: string[];
   try {
     const list = await callHook('conversationsOf', () => ctx.options.conversationsOf(userId));
@@ -87,163 +123,105 @@ export async function startSession(conn: Connection, hello: HelloFrame): Promise
     return;
   }
 
-  // 3. Subscribe everything first, holding live messages back, so nothing falls between the
-  // heads read below and the replay.
-  conn.userId = userId;
-  conn.profile = auth.profile;
-  conn.expiresAt = auth.expiresAt;
-  for (const id of conversationIds) conn.hold(id);
   try {
-    await Promise.all([
-      registry.addUser(conn, userId),
-      ...conversationIds.map((id) => registry.addConversation(conn, id)),
-      ...conversationIds.map((id) => ctx.engine.addMembers(id, [userId])),
-    ]);
-    if (conn.isClosed()) return;
-
-    // 4. Welcome.
-    const heads = await ctx.engine.heads(conversationIds);
-    const reads = await Promise.all(conversationIds.map((id) => ctx.engine.reads(id)));
-    const memberLists = await Promise.all(conversationIds.map((id) => membersOf(ctx, id)));
-    const contacts = [...new Set(memberLists.flat())].filter((u) => u !== userId);
-    const snapshot = await presence.snapshot(contacts);
-    if (conn.isClosed()) return;
-    await presence.connected(userId, conn.id, conversationIds);
-    conn.presenceRegistered = true;
-    if (conn.isClosed()) {
-      await presence.disconnected(userId, conn.id, conversationIds);
-      return;
-    }
-    conn.send({
-      type: 'welcome',
-      protocol: PROTOCOL_VERSION,
-      sessionId: conn.id,
-      user: { id: userId, ...auth.profile },
-      conversations: conversationIds.map((id, i) => {
-        const head = heads.get(id)!;
-        const { [userId]: readSeq = 0, ...others } = reads[i]!;
-        return { id, seq: head.seq, epoch: head.epoch, readSeq, reads: others };
-      }),
-      presence: snapshot,
-      heartbeat: {
-        intervalMs: ctx.config.heartbeatIntervalMs,
-        timeoutMs: ctx.config.heartbeatTimeoutMs,
-      },
-      limits: {
-        maxFrameBytes: ctx.config.maxFrameBytes,
-        maxTextLength: Limits.MAX_TEXT_LENGTH,
-        rate: { burst: ctx.config.rateBurst, perSecond: ctx.config.ratePerSecond },
-        ...(ctx.engine.dedupeWindowMs === undefined
-          ? {}
-          : { dedupeWindowMs: ctx.engine.dedupeWindowMs }),
-      },
-      ...(auth.expiresAt === undefined ? {} : { expiresAt: auth.expiresAt }),
-    });
-    conn.state = 'open';
-    metric(ctx, {
-      type: 'session.start',
-      userId,
-      conversations: conversationIds.length,
-      durationMs: Date.now() - conn.openedAt,
-    });
-    conn.flushEarly();
-    conn.startHeartbeat();
-    conn.scheduleExpiry();
-
-    // 5. Replay what the cursors say was missed, then release the held live messages.
-    const cursors = hello.cursors ?? {};
-    await Promise.all(
-      conversationIds.map(async (id) => {
-        const cursor = Object.hasOwn(cursors, id) ? cursors[id]! : { seq: 0 };
-        const head = await resume(conn, id, cursor, heads.get(id)!, undefined);
-        conn.release(id, head.seq, head.epoch);
-      }),
-    );
+    await welcome(conn, hello, userId, conversationIds, since, auth.expiresAt);
   } catch (err) {
-    ctx.logger.error({ err, userId }, 'parley: session start failed');
-    conn.close(
-      CloseCode.InternalError,
-      err instanceof HookError ? 'unavailable' : 'internal error',
-    );
+    failed(conn, err);
   }
 }
 
-/**
- * Answers a cursor with a `replay` (complete, in order) or a `reset`. Returns the head the client
- * is now covered up to. With `known` set and the cursor already at the head, sends nothing.
- */
-export async function resume(
+async function welcome(
   conn: Connection,
-  conversationId: string,
-  cursor: Cursor,
-  known: Head | undefined,
-  ref: string | undefined,
-): Promise<Head> {
-  const { ctx } = conn.services;
-  const r = ref === undefined ? {} : { ref };
-  if (
-    known !== undefined &&
-    cursor.seq === known.seq &&
-    (cursor.epoch ?? known.epoch) === known.epoch
-  ) {
-    return known;
-  }
-  const range = await ctx.engine.range(conversationId, cursor.seq, ctx.config.maxReplay);
-  const { head } = range;
-  const epochChanged =
-    (cursor.epoch !== undefined && cursor.epoch !== head.epoch) || cursor.seq > head.seq;
-  if (epochChanged || !range.complete) {
-    const reason = epochChanged ? 'epoch_changed' : 'trimmed';
-    conn.send({ type: 'reset', ...r, conversationId, epoch: head.epoch, seq: head.seq, reason });
-    metric(ctx, { type: 'reset', conversationId, reason });
-  } else {
-    const frame = {
-      type: 'replay' as const,
-      ...r,
-      conversationId,
-      epoch: head.epoch,
-      seq: head.seq,
-      messages: range.messages,
-    };
-    conn.sendRaw(JSON.stringify(frame), false, true);
-    metric(ctx, { type: 'replay', conversationId, messages: range.messages.length });
-  }
-  return head;
-}
+  hello: HelloFrame,
+  userId: string,
+  listed: string[],
+  since: number,
+  expiresAt: number | undefined,
+): Promise<void> {
+  const { ctx, registry, presence } = conn.services;
+  // 5. Subscribe everything first, holding live messages back, so nothing falls between the
+  // heads read below and the replay; then record the memberships (unless removed since).
+  for (const id of listed) conn.cursors.hold(id);
+  await Promise.all(listed.map((id) => registry.addConversation(conn, id)));
+  if (conn.isClosed()) return;
+  const kept = await Promise.all(listed.map((id) => ctx.engine.restoreMember(id, userId, since)));
+  if (conn.isClosed()) return;
+  listed.forEach((id, i) => {
+    if (kept[i]) return;
+    conn.cursors.remove(id);
+    registry.removeConversation(conn, id);
+  });
+  let ids = listed.filter((_, i) => kept[i]);
 
-/** `hub.join` reached one of the user's sockets: subscribe, tell it where the conversation stands. */
-export async function joinConversation(conn: Connection, conversationId: string): Promise<void> {
-  const { ctx, registry } = conn.services;
-  if (conn.convs.has(conversationId) || conn.state !== 'open') return;
-  if (conn.convs.size >= ctx.config.maxConversationsPerUser) {
-    ctx.logger.warn(
-      { userId: conn.userId, conversationId },
-      'parley: join over maxConversationsPerUser ignored',
-    );
-    conn.sendError({
-      code: ErrorCode.Forbidden,
-      message: 'too many conversations',
-      conversationId,
-    });
+  // 6. Where every conversation stands, and who is online.
+  const heads = await ctx.engine.heads(ids);
+  const reads = await Promise.all(ids.map((id) => ctx.engine.reads(id)));
+  const readsOf = new Map(ids.map((id, i) => [id, reads[i]!] as const));
+  const memberLists = await Promise.all(ids.map((id) => membersOf(ctx, id)));
+  const contacts = [...new Set(memberLists.flat())].filter((u) => u !== userId);
+  const snapshot = await presence.snapshot(contacts);
+  if (conn.isClosed()) return;
+
+  // 7. Counted online, within the per-user socket cap.
+  const { connections } = await presence.connected(userId, conn.id, ids);
+  conn.presenceRegistered = true;
+  if (conn.isClosed()) {
+    await presence.disconnected(userId, conn.id, ids);
     return;
   }
-  conn.hold(conversationId);
-  await registry.addConversation(conn, conversationId);
-  const head = (await ctx.engine.heads([conversationId])).get(conversationId)!;
-  if (!conn.convs.has(conversationId)) {
-    registry.removeConversation(conn, conversationId); // left meanwhile
+  if (connections > ctx.config.maxSocketsPerUser) {
+    ctx.logger.warn({ userId, connections }, 'parley: too many sockets for one user');
+    conn.close(CloseCode.TooManyConnections, 'too many connections');
     return;
   }
-  conn.send({ type: 'joined', conversationId, seq: head.seq, epoch: head.epoch });
-  conn.release(conversationId, head.seq, head.epoch);
-}
 
-/** Why `authenticate`'s user id or profile cannot go on the wire, or `undefined` when they can. */
-function identityProblem(userId: string, profile: unknown): string | undefined {
-  const id = UserId.safeParse(userId);
-  if (!id.success) return `userId: ${id.error.issues[0]?.message ?? 'invalid'}`;
-  if (profile === undefined) return undefined;
-  const p = Profile.safeParse(profile);
-  if (!p.success) return `profile.${p.error.issues[0]?.path.join('.') ?? ''}: invalid`;
-  return undefined;
+  // 8. Welcome: conversations left meanwhile are not listed (their `left` is not sent either).
+  ids = ids.filter((id) => conn.cursors.active(id));
+  conn.send({
+    type: 'welcome',
+    protocol: PROTOCOL_VERSION,
+    sessionId: conn.id,
+    user: { id: userId, ...conn.profile },
+    conversations: ids.map((id) => {
+      const head = heads.get(id)!;
+      const { [userId]: readSeq = 0, ...others } = readsOf.get(id) ?? {};
+      return { id, seq: head.seq, epoch: head.epoch, readSeq, reads: others };
+    }),
+    presence: snapshot,
+    heartbeat: {
+      intervalMs: ctx.config.heartbeatIntervalMs,
+      timeoutMs: ctx.config.heartbeatTimeoutMs,
+    },
+    limits: {
+      maxFrameBytes: ctx.config.maxFrameBytes,
+      maxTextLength: Limits.MAX_TEXT_LENGTH,
+      rate: { burst: ctx.config.rateBurst, perSecond: ctx.config.ratePerSecond },
+      ...(ctx.engine.dedupeWindowMs === undefined
+        ? {}
+        : { dedupeWindowMs: ctx.engine.dedupeWindowMs }),
+    },
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+  });
+  for (const id of ids) conn.cursors.get(id)!.announced = true;
+  conn.state = 'open';
+  metric(ctx, {
+    type: 'session.start',
+    userId,
+    conversations: ids.length,
+    durationMs: Date.now() - conn.openedAt,
+  });
+  conn.outbound.flushEarly();
+  conn.timers.sessionStarted();
+  conn.timers.scheduleExpiry(false);
+
+  // 9. Replay what the cursors say was missed, one conversation at a time (so at most one replay
+  // is built at once), then release the held live messages.
+  const cursors = hello.cursors ?? {};
+  for (const id of ids) {
+    if (conn.isClosed()) return;
+    if (!conn.cursors.active(id)) continue;
+    const cursor = Object.hasOwn(cursors, id) ? cursors[id]! : { seq: 0 };
+    const head: Head = await resume(conn, id, cursor, heads.get(id)!);
+    conn.cursors.release(id, head.seq, head.epoch);
+  }
 }

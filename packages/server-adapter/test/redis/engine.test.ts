@@ -198,8 +198,8 @@ describe.skipIf(!available)('redis engine on a shared Redis', () => {
     const now = () => clock;
     const [a, b] = [engine({ now }), engine({ now })];
     const user = `u-${randomUUID()}`;
-    expect(await a.presenceConnect(user, 'c1', 1000)).toEqual({ wasOnline: false });
-    expect(await b.presenceConnect(user, 'c2', 1000)).toEqual({ wasOnline: true });
+    expect(await a.presenceConnect(user, 'c1', 1000)).toEqual({ wasOnline: false, connections: 1 });
+    expect(await b.presenceConnect(user, 'c2', 1000)).toEqual({ wasOnline: true, connections: 2 });
     expect((await a.presence([user])).get(user)).toEqual({ online: true });
     expect(await a.connectedUsers([user, 'nobody'])).toEqual(new Set([user]));
     expect(await a.presenceSweep()).toEqual([]);
@@ -232,14 +232,20 @@ describe.skipIf(!available)('redis engine on a shared Redis', () => {
     clock += 200;
     expect(await b.presenceSweep()).toEqual([]);
     // A reconnect inside the grace period is not a transition.
-    expect(await b.presenceConnect(user, 'c2', 10_000)).toEqual({ wasOnline: true });
+    expect(await b.presenceConnect(user, 'c2', 10_000)).toEqual({
+      wasOnline: true,
+      connections: 1,
+    });
     expect(await b.presenceDisconnect(user, 'c2', 500)).toEqual({ remaining: 0 });
     const left = clock;
     clock += 501;
     expect((await a.presence([user])).get(user)).toEqual({ online: false, lastSeenAt: left });
     const swept = await Promise.all([a.presenceSweep(), b.presenceSweep()]);
     expect(swept.flat()).toEqual([{ userId: user, lastSeenAt: left }]);
-    expect(await a.presenceConnect(user, 'c3', 10_000)).toEqual({ wasOnline: false });
+    expect(await a.presenceConnect(user, 'c3', 10_000)).toEqual({
+      wasOnline: false,
+      connections: 1,
+    });
   });
 
   it('subscribes once per topic however many handlers; unsubscribe is reference counted and idempotent', async () => {
@@ -253,7 +259,7 @@ describe.skipIf(!available)('redis engine on a shared Redis', () => {
     const u1 = await e.subscribe(topic, one.push);
     const u2 = await e.subscribe(topic, two.push);
     expect(await numsub()).toBe(1);
-    const env: Envelope = { kind: 'joined', userId: 'alice', conversationId: 'c9' };
+    const env = { kind: 'left', userId: 'alice', conversationId: 'c9' } as const;
     await e.publish(topic, env);
     await one.until((i) => i.length === 1);
     await two.until((i) => i.length === 1);

@@ -203,7 +203,8 @@ export function deliverySuite(env: SuiteEnv): void {
       });
       mode = 'invalid';
       alice.send({ type: 'send', ref: '2b', conversationId: 'c1', clientMsgId: 'm2b', text: 'x' });
-      expect(await alice.next(is('error'))).toMatchObject({ code: 'internal', ref: '2b' });
+      // The app's hook made it invalid: a typed refusal the client does not retry.
+      expect(await alice.next(is('error'))).toMatchObject({ code: 'rejected', ref: '2b' });
       mode = 'throw';
       alice.send({ type: 'send', ref: '3', conversationId: 'c1', clientMsgId: 'm3', text: 'x' });
       expect(await alice.next(is('error'))).toMatchObject({ code: 'unavailable', ref: '3' });

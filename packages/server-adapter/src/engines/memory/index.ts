@@ -10,12 +10,15 @@ import type {
   Engine,
   Envelope,
   Head,
+  Kick,
   PageResult,
   PresenceRecord,
   RangeResult,
+  SendClaim,
   Topic,
   Unsubscribe,
 } from '../types.js';
+import { ExpiringMap } from './expiring.js';
 
 /** Options of {@link createMemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -30,6 +33,15 @@ export interface MemoryEngineOptions {
     maxEntries?: number;
     /** How long a retry is recognised. @default 24 hours */
     ttlMs?: number;
+  };
+  control?: {
+    /**
+     * How long removal and kick records are kept (they only matter to session starts in flight,
+     * so this must exceed the hub's `limits.sessionStartTimeoutMs`). @default 10 minutes
+     */
+    ttlMs?: number;
+    /** Most removal/kick/lease records kept in all (the oldest are dropped first). @default 100_000 */
+    maxEntries?: number;
   };
   /** Identity of this store's history. @default a random id per engine instance */
   epoch?: string;
@@ -51,6 +63,8 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const epoch =
     options.epoch ?? `m${Math.random().toString(36).slice(2, 10)}${Date.now().toString(36)}`;
   const now = options.now ?? Date.now;
+  const controlTtl = options.control?.ttlMs ?? 10 * 60_000;
+  const controlMax = options.control?.maxEntries ?? 100_000;
 
   const conversations = new Map<string, ConversationState>();
   // conversationId -> (senderId + clientMsgId) -> record, in insertion order for eviction.
@@ -61,6 +75,13 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const graceUntil = new Map<string, number>();
   const lastSeen = new Map<string, number>();
   const subscribers = new Map<Topic, Set<(e: Envelope) => void>>();
+  let mark = 0;
+  // conversationId \0 userId -> mark of the removal; userId -> latest kick; send leases.
+  const removals = new ExpiringMap<number>(controlMax, now);
+  const kicks = new ExpiringMap<Kick & { mark: number }>(controlMax, now);
+  const leases = new ExpiringMap<true>(controlMax, now);
+  const leaseKey = (conversationId: string, senderId: string, clientMsgId: string): string =>
+    `${conversationId}\u0000${idemKey(senderId, clientMsgId)}`;
 
   const conv = (id: string): ConversationState => {
     let c = conversations.get(id);
@@ -126,6 +147,18 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     return conns.size;
   };
 
+  const addMembersNow = (conversationId: string, userIds: readonly string[]): void => {
+    let set = memberSets.get(conversationId);
+    if (set === undefined) {
+      set = new Set();
+      memberSets.set(conversationId, set);
+    }
+    for (const u of userIds) {
+      set.add(u);
+      removals.delete(`${conversationId}\u0000${u}`);
+    }
+  };
+
   const isOnline = (userId: string): boolean =>
     liveCount(userId) > 0 || (graceUntil.get(userId) ?? 0) > now();
 
@@ -134,6 +167,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
 
     async append({ draft, origin }: AppendInput): Promise<AppendResult> {
       const key = idemKey(draft.senderId, draft.clientMsgId);
+      leases.delete(`${draft.conversationId}\u0000${key}`);
       const existing = findIdem(draft.conversationId, key);
       if (existing !== undefined) return { message: existing, duplicate: true };
       const c = conv(draft.conversationId);
@@ -147,6 +181,19 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
         origin === undefined ? { kind: 'message', message } : { kind: 'message', message, origin },
       );
       return { message, duplicate: false };
+    },
+
+    async claimSend(conversationId, senderId, clientMsgId, leaseMs): Promise<SendClaim> {
+      const message = findIdem(conversationId, idemKey(senderId, clientMsgId));
+      if (message !== undefined) return { state: 'stored', message };
+      const key = leaseKey(conversationId, senderId, clientMsgId);
+      if (leases.get(key) !== undefined) return { state: 'busy' };
+      leases.set(key, true, leaseMs);
+      return { state: 'claimed' };
+    },
+
+    async releaseSend(conversationId, senderId, clientMsgId) {
+      leases.delete(leaseKey(conversationId, senderId, clientMsgId));
     },
 
     async findByClientId(conversationId, senderId, clientMsgId) {
@@ -203,23 +250,44 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     },
 
     async addMembers(conversationId, userIds) {
-      let s = memberSets.get(conversationId);
-      if (s === undefined) {
-        s = new Set();
-        memberSets.set(conversationId, s);
-      }
-      for (const u of userIds) s.add(u);
+      addMembersNow(conversationId, userIds);
     },
 
     async removeMembers(conversationId, userIds) {
+      const m = ++mark;
+      for (const u of userIds) removals.set(`${conversationId}\u0000${u}`, m, controlTtl);
       const s = memberSets.get(conversationId);
       if (s === undefined) return;
       for (const u of userIds) s.delete(u);
       if (s.size === 0) memberSets.delete(conversationId);
     },
 
+    async restoreMember(conversationId, userId, since) {
+      const removedAt = removals.get(`${conversationId}\u0000${userId}`);
+      if (removedAt !== undefined && removedAt > since) return false;
+      addMembersNow(conversationId, [userId]);
+      return true;
+    },
+
+    async isMember(conversationId, userId) {
+      return memberSets.get(conversationId)?.has(userId) ?? false;
+    },
+
     async members(conversationId) {
       return [...(memberSets.get(conversationId) ?? [])];
+    },
+
+    async controlMark() {
+      return mark;
+    },
+
+    async recordKick(userId, kick) {
+      kicks.set(userId, { code: kick.code, reason: kick.reason, mark: ++mark }, controlTtl);
+    },
+
+    async kickedSince(userId, since) {
+      const k = kicks.get(userId);
+      return k === undefined || k.mark <= since ? undefined : { code: k.code, reason: k.reason };
     },
 
     async presenceConnect(userId, connectionId, ttlMs) {
@@ -231,7 +299,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       }
       conns.set(connectionId, now() + ttlMs);
       graceUntil.delete(userId);
-      return { wasOnline };
+      return { wasOnline, connections: conns.size };
     },
 
     async presenceRefresh(entries, ttlMs) {

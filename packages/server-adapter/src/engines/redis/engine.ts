@@ -14,6 +14,7 @@ import type {
   PageResult,
   PresenceRecord,
   RangeResult,
+  SendClaim,
 } from '../types.js';
 import {
   REDIS_ENGINE_DEFAULTS,
@@ -46,6 +47,8 @@ export interface RedisEngine extends Engine {
   onStatus(listener: (status: RedisEngineStatus) => void): () => void;
   /** The command connection (scripts are defined on it as `parley*` commands). */
   readonly redis: Redis;
+  /** The prefix of every key and channel of this engine (`keyPrefix`). */
+  readonly keyPrefix: string;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -57,6 +60,11 @@ const isRedis = (v: unknown): v is Redis =>
 
 /** A fresh epoch: 12 URL-safe characters, so it can be concatenated into JSON as is. */
 const newEpoch = (): string => randomBytes(9).toString('base64url');
+
+/** Splits ids into script-sized batches (Lua's `unpack` takes a few thousand values at most). */
+function* batches(ids: readonly string[], size = 500): Generator<string[]> {
+  for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
+}
 
 const str = (v: unknown): string =>
   typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : String(v);
@@ -78,6 +86,8 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   const idemTtl = options.idempotency?.ttlMs ?? D.idempotencyTtlMs;
   const idemMax = options.idempotency?.maxEntries ?? D.idempotencyMaxEntries;
   const lastSeenTtl = options.presence?.lastSeenTtlMs ?? D.lastSeenTtlMs;
+  const controlTtl = options.control?.ttlMs ?? D.controlTtlMs;
+  const maxRemovals = options.control?.maxRemovals ?? D.maxRemovals;
   const logger: Logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
   const ageLimited = Number.isFinite(maxAgeMs) && maxAgeMs > 0;
@@ -170,6 +180,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     after: number,
     limit: number,
     withOrigins: boolean,
+    maxBytes?: number,
   ): Promise<RangeResult & { origins: (string | undefined)[] }> => {
     const k = convKeys(conversationId);
     const r = (await redis.parleyRange(
@@ -182,6 +193,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       String(Math.min(Math.max(0, Math.floor(limit)), 1e9)),
       cutoff(),
       withOrigins ? '1' : '',
+      maxBytes === undefined || !Number.isFinite(maxBytes) ? '' : String(Math.floor(maxBytes)),
     )) as unknown[];
     const head: Head = { epoch: str(r[0]), seq: Number(r[1]) };
     if (Number(r[2]) !== 1) return { head, complete: false, messages: [], origins: [] };
@@ -199,12 +211,14 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     conversationId: string,
     after: number,
     limit: number,
+    maxBytes?: number,
   ): Promise<RangeResult> => {
     const { head, complete, messages } = await rangeWithOrigins(
       conversationId,
       after,
       limit,
       false,
+      maxBytes,
     );
     return { head, complete, messages };
   };
@@ -230,10 +244,17 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       reads: `${prefix}reads:${conversationId}`,
       idemIndex: `${prefix}idem-index:${conversationId}`,
       members: `${prefix}members:${conversationId}`,
+      removed: `${prefix}removed:${conversationId}`,
     };
   }
+  const keySuffix = (conversationId: string, senderId: string, clientMsgId: string): string =>
+    `${conversationId.length}:${conversationId}:${senderId.length}:${senderId}:${clientMsgId}`;
   const idemKey = (conversationId: string, senderId: string, clientMsgId: string): string =>
-    `${prefix}idem:${conversationId.length}:${conversationId}:${senderId.length}:${senderId}:${clientMsgId}`;
+    `${prefix}idem:${keySuffix(conversationId, senderId, clientMsgId)}`;
+  const leaseKey = (conversationId: string, senderId: string, clientMsgId: string): string =>
+    `${prefix}lease:${keySuffix(conversationId, senderId, clientMsgId)}`;
+  const markKey = `${prefix}ctl-mark`;
+  const kickKey = (userId: string): string => `${prefix}kick:${userId}`;
   const connsKey = (userId: string): string => `${prefix}conns:${userId}`;
   const presenceKey = (userId: string): string => `${prefix}presence:${userId}`;
   const deadlinesKey = `${prefix}presence-deadlines`;
@@ -241,6 +262,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   const engine: RedisEngine = {
     dedupeWindowMs: idemTtl,
     redis: commandConn,
+    keyPrefix: prefix,
 
     async append({ draft, origin }): Promise<AppendResult> {
       const k = convKeys(draft.conversationId);
@@ -250,6 +272,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         k.reads,
         k.idemIndex,
         idemKey(draft.conversationId, draft.senderId, draft.clientMsgId),
+        leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId),
         JSON.stringify(draft),
         String(draft.createdAt),
         String(now()),
@@ -263,6 +286,23 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         String(idemMax),
       )) as unknown[];
       return { duplicate: Number(r[0]) === 1, message: JSON.parse(str(r[2])) as Message };
+    },
+
+    async claimSend(conversationId, senderId, clientMsgId, leaseMs): Promise<SendClaim> {
+      const r = (await redis.parleyClaimSend(
+        convKeys(conversationId).meta,
+        idemKey(conversationId, senderId, clientMsgId),
+        leaseKey(conversationId, senderId, clientMsgId),
+        String(now()),
+        String(Math.max(1, Math.floor(leaseMs))),
+      )) as unknown[];
+      const state = Number(r[0]);
+      if (state === 1) return { state: 'stored', message: JSON.parse(str(r[1])) as Message };
+      return state === 0 ? { state: 'claimed' } : { state: 'busy' };
+    },
+
+    async releaseSend(conversationId, senderId, clientMsgId) {
+      await redis.del(leaseKey(conversationId, senderId, clientMsgId));
     },
 
     async findByClientId(conversationId, senderId, clientMsgId) {
@@ -324,19 +364,63 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     },
 
     async addMembers(conversationId, userIds) {
-      if (userIds.length > 0) await redis.sadd(convKeys(conversationId).members, ...userIds);
+      const k = convKeys(conversationId);
+      for (const batch of batches(userIds))
+        await redis.parleyAddMembers(k.members, k.removed, ...batch);
     },
 
     async removeMembers(conversationId, userIds) {
-      if (userIds.length > 0) await redis.srem(convKeys(conversationId).members, ...userIds);
+      const k = convKeys(conversationId);
+      for (const batch of batches(userIds)) {
+        await redis.parleyRemoveMembers(
+          k.members,
+          k.removed,
+          markKey,
+          String(controlTtl),
+          String(maxRemovals),
+          ...batch,
+        );
+      }
+    },
+
+    async restoreMember(conversationId, userId, since) {
+      const k = convKeys(conversationId);
+      const r = await redis.parleyRestoreMember(k.members, k.removed, userId, String(since));
+      return Number(r) === 1;
+    },
+
+    async isMember(conversationId, userId) {
+      return (await redis.sismember(convKeys(conversationId).members, userId)) === 1;
     },
 
     async members(conversationId) {
       return redis.smembers(convKeys(conversationId).members);
     },
 
+    async controlMark() {
+      return Number((await redis.get(markKey)) ?? 0);
+    },
+
+    async recordKick(userId, kick) {
+      await redis.parleyRecordKick(
+        kickKey(userId),
+        markKey,
+        String(kick.code),
+        kick.reason,
+        String(controlTtl),
+      );
+    },
+
+    async kickedSince(userId, since) {
+      const rec = await redis.get(kickKey(userId));
+      if (rec === null) return undefined;
+      const [m, code, ...reason] = rec.split('\n');
+      if (Number(m) <= since) return undefined;
+      return { code: Number(code), reason: reason.join('\n') };
+    },
+
     async presenceConnect(userId, connectionId, ttlMs) {
-      const was = await redis.parleyPresenceConnect(
+      const r = (await redis.parleyPresenceConnect(
         connsKey(userId),
         presenceKey(userId),
         deadlinesKey,
@@ -344,8 +428,8 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         String(now()),
         String(ttlMs),
         userId,
-      );
-      return { wasOnline: Number(was) === 1 };
+      )) as unknown[];
+      return { wasOnline: Number(r[0]) === 1, connections: Number(r[1]) };
     },
 
     async presenceRefresh(entries, ttlMs) {

@@ -48,6 +48,17 @@ export interface RedisEngineOptions {
      */
     lastSeenTtlMs?: number;
   };
+  control?: {
+    /**
+     * How long removal (`hub.leave`) and kick (`hub.disconnectUser`) records are kept. They only
+     * matter to session starts in flight, so this must exceed the hub's
+     * `limits.sessionStartTimeoutMs`.
+     * @default 10 minutes
+     */
+    ttlMs?: number;
+    /** Removal records kept per conversation (the oldest are dropped first). @default 1000 */
+    maxRemovals?: number;
+  };
   /** Where connection problems are reported (pino-compatible). @default a silent logger */
   logger?: Logger;
   /**
@@ -72,6 +83,8 @@ export const REDIS_ENGINE_DEFAULTS = {
   idempotencyMaxEntries: 10_000,
   lastSeenTtlMs: 30 * 24 * 3600_000,
   maxGapFill: 1000,
+  controlTtlMs: 10 * 60_000,
+  maxRemovals: 1000,
 } as const;
 
 /** Connection state of one of the engine's two Redis connections. */

@@ -18,11 +18,14 @@
  * - `P conns:<user>`    sorted set connectionId -> expiry (ms).
  * - `P presence:<user>` hash {grace: until (ms), seen: lastSeenAt (ms)}.
  * - `P presence-deadlines` sorted set userId -> when the user may go offline (ms).
+ * - `P lease:<n>:<conv>:<n>:<sender>:<clientMsgId>` string, PX: a send inside the app's `persist`.
+ * - `P ctl-mark`, `P removed:<conv>`, `P kick:<user>`: control records (see `control-scripts.ts`).
  *
  * The scripts build the per-user keys of the sweep from the prefix, and `PUBLISH` to a channel
  * that is not a key: fine on a single Redis (or a primary with replicas), not Redis Cluster.
  */
 import type { Redis } from 'ioredis';
+import { CONTROL_COMMANDS, type ControlCommands } from './control-scripts.js';
 
 /**
  * Creates the epoch of a conversation seen for the first time (or again after its data was lost)
@@ -57,13 +60,14 @@ end
 `;
 
 /**
- * append. KEYS: meta, log, reads, idempotency index, idempotency record. ARGV: 1 draft JSON,
+ * append. KEYS: meta, log, reads, idempotency index, idempotency record, send lease. ARGV: 1 draft JSON,
  * 2 createdAt, 3 now, 4 maxMessages, 5 maxAgeMs (0 = off), 6 idempotency ttl, 7 epoch candidate,
  * 8 channel, 9 origin as JSON ('' = none), 10 origin as is ('' = none; stored so that a gap fill
  * can still route the sender's ack), 11 idempotency records kept per conversation (0 = no limit).
  * Returns {duplicate 0|1, epoch, message JSON}.
  */
 const APPEND = `${ENSURE_EPOCH('ARGV[7]')}${READ_RECORD}
+redis.call('DEL', KEYS[6])
 local now = tonumber(ARGV[3])
 local stored = readRecord(redis.call('GET', KEYS[5]), epoch, now)
 if stored then return {1, epoch, stored} end
@@ -120,8 +124,8 @@ return {epoch, head}
 
 /**
  * range. KEYS: meta, log, reads, idempotency index. ARGV: 1 epoch candidate, 2 after, 3 limit, 4 age cutoff ('' =
- * none), 5 '1' to return (message JSON, origin or '') pairs. Returns {epoch, seq, complete 0|1,
- * message JSON...}: all of after+1..seq, or nothing.
+ * none), 5 '1' to return (message JSON, origin or '') pairs, 6 most bytes of message JSON ('' =
+ * no limit). Returns {epoch, seq, complete 0|1, message JSON...}: all of after+1..seq, or nothing.
  */
 const RANGE = `${ENSURE_EPOCH('ARGV[1]')}
 local after = tonumber(ARGV[2])
@@ -132,6 +136,14 @@ local first = string.format('%d', after + 1) .. '-0'
 local entries = redis.call('XRANGE', KEYS[2], first, '+', 'COUNT', count)
 if #entries ~= count or entries[1][1] ~= first then return {epoch, head, 0} end
 if ARGV[4] ~= '' and tonumber(entries[1][2][4]) < tonumber(ARGV[4]) then return {epoch, head, 0} end
+if ARGV[6] ~= '' then
+  local max = tonumber(ARGV[6])
+  local bytes = 0
+  for _, e in ipairs(entries) do
+    bytes = bytes + #e[2][2]
+    if bytes > max then return {epoch, head, 0} end
+  end
+end
 local out = {epoch, head, 1}
 for _, e in ipairs(entries) do
   out[#out + 1] = e[2][2]
@@ -212,7 +224,7 @@ end
 
 /**
  * presenceConnect. KEYS: conns, presence, deadlines. ARGV: 1 connectionId, 2 now, 3 ttl,
- * 4 userId. Returns wasOnline 0|1.
+ * 4 userId. Returns {wasOnline 0|1, live connections including this one}.
  */
 const PRESENCE_CONNECT = `${PRUNE}
 local now = tonumber(ARGV[2])
@@ -229,7 +241,7 @@ redis.call('PEXPIRE', KEYS[1], math.max(1, deadline - now) + 60000)
 redis.call('ZADD', KEYS[3], deadline, ARGV[4])
 -- Deadlines nobody swept for an hour (no process runs the sweep) are dropped: bounded memory.
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - 3600000)
-return was
+return {was, redis.call('ZCARD', KEYS[1])}
 `;
 
 /**
@@ -323,7 +335,7 @@ return out
 type Reply = Promise<unknown>;
 
 /** The engine's commands, as ioredis adds them to a connection (and its pipelines). */
-export interface ParleyCommands {
+export interface ParleyCommands extends ControlCommands {
   parleyAppend(...args: string[]): Reply;
   parleyHead(...args: string[]): Reply;
   parleyRange(...args: string[]): Reply;
@@ -343,7 +355,7 @@ export interface ParleyCommands {
  */
 export function defineParleyCommands(redis: Redis): Redis & ParleyCommands {
   const fixed: [keyof ParleyCommands, string, number][] = [
-    ['parleyAppend', APPEND, 5],
+    ['parleyAppend', APPEND, 6],
     ['parleyHead', HEAD, 4],
     ['parleyRange', RANGE, 4],
     ['parleyPage', PAGE, 1],
@@ -352,6 +364,7 @@ export function defineParleyCommands(redis: Redis): Redis & ParleyCommands {
     ['parleyPresenceConnect', PRESENCE_CONNECT, 3],
     ['parleyPresenceDisconnect', PRESENCE_DISCONNECT, 3],
     ['parleyPresenceSweep', PRESENCE_SWEEP, 1],
+    ...CONTROL_COMMANDS,
   ];
   for (const [name, lua, numberOfKeys] of fixed) redis.defineCommand(name, { lua, numberOfKeys });
   redis.defineCommand('parleyPresenceRefresh', { lua: PRESENCE_REFRESH });

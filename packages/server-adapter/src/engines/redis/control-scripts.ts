@@ -1,0 +1,94 @@
+/**
+ * The Redis engine's control-plane scripts (issue 13): send leases, membership removal records
+ * and kick records, each one atomic script. Marks come from one counter (`P ctl-mark`, `INCR`), so
+ * "removed after the mark a session start read" is decided the same way on every process.
+ *
+ * Keys (P = keyPrefix):
+ * - `P ctl-mark`          integer: the control mark, only grows.
+ * - `P removed:<conv>`    sorted set userId -> mark of the removal; PX the control ttl, at most
+ *                         `maxRemovals` entries (the oldest marks are dropped first).
+ * - `P kick:<user>`       string `<mark>\n<code>\n<reason>`, PX the control ttl.
+ * - `P lease:…`           string, PX: a send inside the app's `persist` (see the engine).
+ */
+
+/**
+ * claimSend. KEYS: meta, idempotency record, lease. ARGV: 1 now, 2 lease ms. Returns {1, message}
+ * for a stored message, {0} when the lease was taken, {2} while another send holds it.
+ */
+const CLAIM_SEND = `
+local function readRecord(rec, epoch, now)
+  if not rec then return nil end
+  local a = string.find(rec, '\\n', 1, true)
+  if not a then return nil end
+  local b = string.find(rec, '\\n', a + 1, true)
+  if not b or string.sub(rec, 1, a - 1) ~= epoch then return nil end
+  if tonumber(string.sub(rec, a + 1, b - 1)) <= now then return nil end
+  return string.sub(rec, b + 1)
+end
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if epoch then
+  local stored = readRecord(redis.call('GET', KEYS[2]), epoch, tonumber(ARGV[1]))
+  if stored then return {1, stored} end
+end
+if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[2]) then return {0} end
+return {2}
+`;
+
+/** addMembers. KEYS: members, removed. ARGV: user ids. */
+const ADD_MEMBERS = `
+redis.call('SADD', KEYS[1], unpack(ARGV))
+redis.call('ZREM', KEYS[2], unpack(ARGV))
+return 0
+`;
+
+/**
+ * removeMembers. KEYS: members, removed, mark. ARGV: 1 control ttl ms, 2 most removal records,
+ * 3.. user ids. Returns the mark.
+ */
+const REMOVE_MEMBERS = `
+local m = redis.call('INCR', KEYS[3])
+for i = 3, #ARGV do
+  redis.call('SREM', KEYS[1], ARGV[i])
+  redis.call('ZADD', KEYS[2], m, ARGV[i])
+end
+local n = redis.call('ZCARD', KEYS[2])
+local cap = tonumber(ARGV[2])
+if n > cap then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - cap - 1) end
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return m
+`;
+
+/** restoreMember. KEYS: members, removed. ARGV: 1 user id, 2 since. Returns 1 when a member. */
+const RESTORE_MEMBER = `
+local r = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if r and tonumber(r) > tonumber(ARGV[2]) then return 0 end
+redis.call('SADD', KEYS[1], ARGV[1])
+return 1
+`;
+
+/** recordKick. KEYS: kick, mark. ARGV: 1 code, 2 reason, 3 control ttl ms. Returns the mark. */
+const RECORD_KICK = `
+local m = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], string.format('%d', m) .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2], 'PX', ARGV[3])
+return m
+`;
+
+type Reply = Promise<unknown>;
+
+/** The control commands, as ioredis adds them to a connection. */
+export interface ControlCommands {
+  parleyClaimSend(...args: string[]): Reply;
+  parleyAddMembers(...args: string[]): Reply;
+  parleyRemoveMembers(...args: string[]): Reply;
+  parleyRestoreMember(...args: string[]): Reply;
+  parleyRecordKick(...args: string[]): Reply;
+}
+
+/** Name, script and number of keys of each control command. */
+export const CONTROL_COMMANDS: [keyof ControlCommands, string, number][] = [
+  ['parleyClaimSend', CLAIM_SEND, 3],
+  ['parleyAddMembers', ADD_MEMBERS, 2],
+  ['parleyRemoveMembers', REMOVE_MEMBERS, 3],
+  ['parleyRestoreMember', RESTORE_MEMBER, 2],
+  ['parleyRecordKick', RECORD_KICK, 2],
+];

@@ -1,0 +1,197 @@
+/**
+ * Per-conversation delivery state of one connection: the highest seq it has covered, live
+ * messages held back while a replay (or a join) is prepared, the epoch it counts in, and the acks
+ * its own sends wait for. Messages reach the socket in seq order, each once; a conversation the
+ * user left (`revoked`) receives nothing more but the user's own acks.
+ */
+import type { Message, ServerFrame } from '@parley/protocol';
+import { type HubContext, metric } from './context.js';
+import { frameBytes, type Outbound } from './outbound.js';
+
+interface Held {
+  message: Message;
+  frame: string;
+  origin: string | undefined;
+  epoch: string | undefined;
+  bytes: number;
+}
+
+/** One conversation as this socket sees it. */
+export interface Cursor {
+  /** Highest seq delivered (or covered by a replay/reset) on this socket. */
+  upTo: number;
+  /** While a replay is being prepared: live messages held back, in arrival order. */
+  held: Held[] | null;
+  /** Epoch of the history `upTo` counts in (from welcome/joined/replay, or the live messages). */
+  epoch: string | undefined;
+  /** The user left (`hub.leave`): nothing more is delivered; the `left` frame follows in order. */
+  revoked: boolean;
+  /** The client was told about it (`welcome` or `joined`), so a leave is announced with `left`. */
+  announced: boolean;
+}
+
+/** What the cursors need from their connection. */
+export interface CursorOwner {
+  readonly id: string;
+  /** For the metrics hook. */
+  readonly ctx: HubContext;
+  /** Sends a hub-built frame (a `reset` or an `ack`). */
+  send(frame: ServerFrame): boolean;
+}
+
+export class Cursors {
+  private readonly map = new Map<string, Cursor>();
+  /** Refs of sends waiting for their fan-out, by conversation + clientMsgId. */
+  private readonly acks = new Map<string, string | undefined>();
+
+  constructor(
+    private readonly owner: CursorOwner,
+    private readonly outbound: Outbound,
+  ) {}
+
+  /** Conversations this socket is subscribed to and still a member of. */
+  activeIds(): string[] {
+    const out: string[] = [];
+    for (const [id, c] of this.map) if (!c.revoked) out.push(id);
+    return out;
+  }
+
+  /** Every conversation with a cursor, revoked ones included (for cleanup). */
+  allIds(): string[] {
+    return [...this.map.keys()];
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(conversationId: string): Cursor | undefined {
+    return this.map.get(conversationId);
+  }
+
+  /** Subscribed and not left: the default membership check of every conversation frame. */
+  active(conversationId: string): boolean {
+    const c = this.map.get(conversationId);
+    return c !== undefined && !c.revoked;
+  }
+
+  /** Starts holding live messages of a conversation back (before its replay or `joined`). */
+  hold(conversationId: string, upTo = 0, epoch?: string): Cursor {
+    const cursor: Cursor = { upTo, held: [], epoch, revoked: false, announced: false };
+    this.map.set(conversationId, cursor);
+    return cursor;
+  }
+
+  /** Marks `upTo` as covered and releases held messages above it, in order. */
+  release(conversationId: string, upTo: number, epoch?: string): void {
+    const cur = this.map.get(conversationId);
+    if (cur === undefined) return;
+    const held = cur.held ?? [];
+    cur.held = null;
+    cur.upTo = Math.max(cur.upTo, upTo);
+    cur.epoch = epoch ?? cur.epoch;
+    for (const h of held) {
+      this.outbound.unreserve(h.bytes);
+      this.deliver(h.message, h.frame, h.origin, h.epoch);
+    }
+  }
+
+  /** The user left: deliver nothing more (held messages are dropped); acks still answer. */
+  revoke(conversationId: string): Cursor | undefined {
+    const cur = this.map.get(conversationId);
+    if (cur === undefined) return undefined;
+    cur.revoked = true;
+    for (const h of cur.held ?? []) {
+      this.outbound.unreserve(h.bytes);
+      if (h.origin === this.owner.id) this.ack(h.message);
+    }
+    if (cur.held !== null) cur.held = [];
+    return cur;
+  }
+
+  /** Forgets a conversation (left, or the connection closed). */
+  remove(conversationId: string): void {
+    const cur = this.map.get(conversationId);
+    if (cur === undefined) return;
+    this.revoke(conversationId);
+    this.map.delete(conversationId);
+  }
+
+  clear(): void {
+    for (const id of [...this.map.keys()]) this.remove(id);
+    this.acks.clear();
+  }
+
+  /** A send of this connection is about to be appended: its ack waits for the fan-out. */
+  expectAck(conversationId: string, clientMsgId: string, ref: string | undefined): void {
+    this.acks.set(`${conversationId}\u0000${clientMsgId}`, ref);
+  }
+
+  /**
+   * Answers a send of this connection with its `ack`, if nobody did yet. Returns false when it was
+   * answered already (at its place in the stream).
+   */
+  ack(message: Message, duplicate = false): boolean {
+    const key = `${message.conversationId}\u0000${message.clientMsgId}`;
+    if (!this.acks.has(key)) return false;
+    const ref = this.acks.get(key);
+    this.acks.delete(key);
+    this.owner.send({
+      type: 'ack',
+      ...(ref === undefined ? {} : { ref }),
+      clientMsgId: message.clientMsgId,
+      message,
+      duplicate,
+    });
+    return true;
+  }
+
+  /** Drops an expected ack (the send failed before it was stored). */
+  forgetAck(conversationId: string, clientMsgId: string): void {
+    this.acks.delete(`${conversationId}\u0000${clientMsgId}`);
+  }
+
+  /** A live message of a subscribed conversation (or this connection's own ack), in seq order. */
+  deliver(message: Message, frame: string, origin: string | undefined, epoch?: string): void {
+    const cur = this.map.get(message.conversationId);
+    if (cur === undefined || cur.revoked) {
+      if (origin === this.owner.id) this.ack(message);
+      return;
+    }
+    if (cur.held !== null) {
+      // Bounded by the connection's byte budget: a replay that takes forever closes it (1013).
+      const bytes = frameBytes(frame, Number.POSITIVE_INFINITY);
+      if (this.outbound.reserve(bytes)) cur.held.push({ message, frame, origin, epoch, bytes });
+      return;
+    }
+    if (epoch !== undefined && cur.epoch !== undefined && epoch !== cur.epoch) {
+      // The store lost its history (a flushed Redis) and seqs restarted under a new epoch: say so,
+      // instead of dropping the new seqs as already delivered (a silent hole).
+      cur.epoch = epoch;
+      cur.upTo = message.seq - 1;
+      this.owner.send({
+        type: 'reset',
+        conversationId: message.conversationId,
+        epoch,
+        seq: cur.upTo,
+        reason: 'epoch_changed',
+      });
+      metric(this.owner.ctx, {
+        type: 'reset',
+        conversationId: message.conversationId,
+        reason: 'epoch_changed',
+      });
+    }
+    cur.epoch ??= epoch;
+    if (message.seq <= cur.upTo) {
+      // Already covered by a replay; this connection's own send still gets its ack.
+      if (origin === this.owner.id) this.ack(message);
+      return;
+    }
+    cur.upTo = message.seq;
+    // This connection's own send: answered with its ack at the message's place in the stream
+    // (never also as a `message`: an ack already answered elsewhere needs nothing more).
+    if (origin === this.owner.id) this.ack(message);
+    else this.outbound.send(frame);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Everything a connection sends, and the one byte budget that bounds what the hub holds for it
+ * (issue 13): the socket's send buffer, frames buffered before `welcome`, live messages held back
+ * while a replay or join is prepared, and a replay being built. Past the budget the socket is
+ * closed with 1013 ("try again later"); the client resumes from its cursors.
+ */
+import { byteLength, CloseCode } from '@parley/protocol';
+import type { HubContext } from './context.js';
+import { metric } from './context.js';
+
+/** The minimal socket an adapter hands to the hub. */
+export interface HubSocket {
+  /** Queues a text frame. */
+  send(data: string): void;
+  /** Bytes queued but not yet written to the network. */
+  bufferedAmount(): number;
+  /** Starts the closing handshake. */
+  close(code: number, reason: string): void;
+  /** Destroys the connection at once. */
+  terminate(): void;
+  /** Sends a WebSocket ping; without it the hub relies on the client's app-level pings. */
+  ping?(): void;
+}
+
+/** UTF-8 bytes of a frame, measured exactly only when the cheap bound (3 bytes per unit) is not enough. */
+export function frameBytes(frame: string, within: number): number {
+  return frame.length * 3 <= within ? frame.length : byteLength(frame);
+}
+
+/** What the outbound side needs from its connection. */
+export interface OutboundOwner {
+  readonly id: string;
+  readonly userId: string | undefined;
+  isClosed(): boolean;
+  close(code: number, reason: string): void;
+}
+
+export class Outbound {
+  /** Bytes the hub holds for this socket outside its send buffer (see the file comment). */
+  private held = 0;
+  /** Frames fanned out before `welcome` (typing, reads, events, presence): sent right after it. */
+  private early: { frame: string; ephemeral: boolean; bytes: number }[] | null = [];
+
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly socket: HubSocket,
+    private readonly owner: OutboundOwner,
+  ) {}
+
+  /** Bytes held for this socket now: its send buffer plus what the hub holds. */
+  used(): number {
+    return this.socket.bufferedAmount() + this.held;
+  }
+
+  /** Room left in the budget, in bytes. */
+  room(): number {
+    return this.ctx.config.hardLimitBytes - this.used();
+  }
+
+  /**
+   * Counts `bytes` the hub starts holding for this socket (held live messages). Past the budget
+   * the socket is closed 1013 and false returned: the caller drops what it wanted to hold.
+   */
+  reserve(bytes: number, why = 'fell behind'): boolean {
+    if (this.owner.isClosed()) return false;
+    if (this.used() + bytes > this.ctx.config.hardLimitBytes) {
+      this.overflow(why);
+      return false;
+    }
+    this.held += bytes;
+    return true;
+  }
+
+  /** The hub no longer holds `bytes` (sent, or dropped). */
+  unreserve(bytes: number): void {
+    this.held = Math.max(0, this.held - bytes);
+  }
+
+  /**
+   * Sends a serialised frame within the budget: past the soft limit ephemeral frames are dropped;
+   * a frame that would take the socket past the budget is not sent and the socket is closed 1013.
+   */
+  send(frame: string, ephemeral = false): boolean {
+    if (this.owner.isClosed()) return false;
+    const { softLimitBytes, hardLimitBytes } = this.ctx.config;
+    const used = this.used();
+    if (ephemeral && used > softLimitBytes) {
+      this.ctx.counters.droppedEphemeral++;
+      return false;
+    }
+    if (used + frameBytes(frame, hardLimitBytes - used) > hardLimitBytes) {
+      this.overflow('slow consumer');
+      return false;
+    }
+    try {
+      this.socket.send(frame);
+    } catch (err) {
+      this.ctx.logger.debug({ err, connectionId: this.owner.id }, 'parley: send failed');
+      return false;
+    }
+    this.ctx.counters.framesOut++;
+    return true;
+  }
+
+  /** Before `welcome`: held (within the budget) and sent right after it; then like {@link send}. */
+  sendOrHold(frame: string, ephemeral: boolean): void {
+    if (this.early === null) {
+      this.send(frame, ephemeral);
+      return;
+    }
+    const bytes = frameBytes(frame, Number.POSITIVE_INFINITY);
+    if (this.reserve(bytes)) this.early.push({ frame, ephemeral, bytes });
+  }
+
+  /** Sends what {@link sendOrHold} held during the session start (right after `welcome`). */
+  flushEarly(): void {
+    const held = this.early ?? [];
+    this.early = null;
+    for (const h of held) {
+      this.unreserve(h.bytes);
+      this.send(h.frame, h.ephemeral);
+    }
+  }
+
+  private overflow(why: string): void {
+    const bufferedAmount = this.used();
+    this.ctx.counters.slowConsumerCloses++;
+    metric(this.ctx, {
+      type: 'slow_consumer',
+      bufferedAmount,
+      ...(this.owner.userId === undefined ? {} : { userId: this.owner.userId }),
+    });
+    this.ctx.logger.warn(
+      { connectionId: this.owner.id, userId: this.owner.userId, bufferedAmount, why },
+      'parley: slow consumer closed',
+    );
+    this.owner.close(CloseCode.TryAgainLater, why);
+  }
+}

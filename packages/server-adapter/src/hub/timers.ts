@@ -1,0 +1,122 @@
+/**
+ * The deadlines of one connection: `hello`, session start, the heartbeat, and the credential's
+ * refresh request and expiry. Each is one timer with one documented bound; `clear()` cancels all.
+ */
+import { CloseCode } from '@parley/protocol';
+import { type HubContext, metric } from './context.js';
+
+const MAX_TIMER = 2_147_483_647;
+const clamp = (ms: number): number => Math.min(MAX_TIMER, Math.max(0, ms));
+
+/** What the timers act on. */
+export interface TimerOwner {
+  readonly id: string;
+  readonly userId: string | undefined;
+  readonly expiresAt: number | undefined;
+  isClosed(): boolean;
+  isOpen(): boolean;
+  close(code: number, reason: string): void;
+  terminate(): void;
+  ping(): void;
+  /** Asks the client for a fresh token (`reauth`). */
+  requestReauth(deadlineMs: number): void;
+  /** A pong arrived in time: refresh the presence entry. */
+  alive(): void;
+}
+
+export class Timers {
+  private hello: ReturnType<typeof setTimeout> | undefined;
+  private session: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setTimeout> | undefined;
+  private pong: ReturnType<typeof setTimeout> | undefined;
+  private reauth: ReturnType<typeof setTimeout> | undefined;
+  private expiry: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly owner: TimerOwner,
+  ) {
+    this.hello = setTimeout(
+      () => owner.close(CloseCode.HelloTimeout, 'hello timeout'),
+      ctx.config.helloTimeoutMs,
+    );
+  }
+
+  /**
+   * `hello` arrived: the session must start (authenticate, conversationsOf, welcome) within
+   * `sessionStartTimeoutMs`, else 1013: a hung app hook never leaves a client waiting forever.
+   */
+  helloReceived(): void {
+    clearTimeout(this.hello);
+    this.session = setTimeout(
+      () => this.owner.close(CloseCode.TryAgainLater, 'session start timeout'),
+      this.ctx.config.sessionStartTimeoutMs,
+    );
+  }
+
+  /** `welcome` was sent: the session started in time. */
+  sessionStarted(): void {
+    clearTimeout(this.session);
+    this.startHeartbeat();
+  }
+
+  /** Sends a WebSocket ping `intervalMs` after welcome (or the last pong); no pong: terminate. */
+  private startHeartbeat(): void {
+    clearTimeout(this.pingTimer);
+    this.pingTimer = setTimeout(() => {
+      if (this.owner.isClosed()) return;
+      this.owner.ping();
+      this.pong = setTimeout(() => {
+        this.ctx.counters.heartbeatTimeouts++;
+        metric(this.ctx, {
+          type: 'heartbeat.timeout',
+          ...(this.owner.userId === undefined ? {} : { userId: this.owner.userId }),
+        });
+        this.ctx.logger.debug({ connectionId: this.owner.id }, 'parley: heartbeat timeout');
+        this.owner.terminate();
+      }, this.ctx.config.heartbeatTimeoutMs);
+    }, this.ctx.config.heartbeatIntervalMs);
+  }
+
+  /** A pong: the link is alive (a pong nobody waited for is ignored). */
+  onPong(): void {
+    if (this.pong === undefined || this.owner.isClosed()) return;
+    clearTimeout(this.pong);
+    this.pong = undefined;
+    if (this.owner.isOpen()) this.owner.alive();
+    this.startHeartbeat();
+  }
+
+  /**
+   * (Re)schedules the `reauth` request and the expiry close for the current credential. At
+   * welcome the request goes out `refreshLeadMs` before expiry (at once if less is left). After a
+   * refresh (`afterRefresh`) it never goes out sooner than `minRefreshIntervalMs` later, and not
+   * at all when the credential expires before that: a token provider that hands back the same
+   * cached token is not asked again at once (issue 13: a refresh storm).
+   */
+  scheduleExpiry(afterRefresh: boolean): void {
+    clearTimeout(this.reauth);
+    clearTimeout(this.expiry);
+    const expiresAt = this.owner.expiresAt;
+    if (expiresAt === undefined) return;
+    const left = expiresAt - Date.now();
+    const { refreshLeadMs, minRefreshIntervalMs } = this.ctx.config;
+    let delay = left - refreshLeadMs;
+    if (afterRefresh) delay = Math.max(delay, minRefreshIntervalMs);
+    if (!afterRefresh || delay < left) {
+      this.reauth = setTimeout(
+        () => this.owner.requestReauth(Math.max(0, Math.round(expiresAt - Date.now()))),
+        clamp(delay),
+      );
+    }
+    this.expiry = setTimeout(
+      () => this.owner.close(CloseCode.Unauthenticated, 'token expired'),
+      clamp(left),
+    );
+  }
+
+  clear(): void {
+    for (const t of [this.hello, this.session, this.pingTimer, this.pong, this.reauth, this.expiry])
+      clearTimeout(t);
+  }
+}
