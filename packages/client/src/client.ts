@@ -441,7 +441,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   }
 
   private inboxChanged(): void {
-    if (this._events.listenerCount('inbox') > 0) this._emit('inbox', this.inbox());
+    if (this.listenerCount('inbox') > 0) this._emit('inbox', this.inbox());
   }
 }
 
