@@ -41,6 +41,7 @@ export {
   DEFAULT_RECONNECT,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_TYPING,
+  DEFAULT_WELCOME_TIMEOUT_MS,
   type HeartbeatOptions,
   type Logger,
   type OutboxOptions,

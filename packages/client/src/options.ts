@@ -96,6 +96,11 @@ export interface ClientOptions<E extends EventSchemas> {
   ackTimeoutMs?: number;
   /** Answer timeout of history/sync requests. @default 15_000 */
   requestTimeoutMs?: number;
+  /**
+   * From opening the socket to the hub's `welcome`: a hung upgrade or server-side authentication
+   * is given up (state event code 3006) and retried with backoff. @default 15_000
+   */
+  welcomeTimeoutMs?: number;
   /** @see OutboxOptions */
   outbox?: OutboxOptions;
   /** @see TypingOptions */
@@ -145,6 +150,7 @@ export const DEFAULT_TYPING = {
 export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 export const DEFAULT_OUTBOX_MAX_ITEMS = 1_000;
+export const DEFAULT_WELCOME_TIMEOUT_MS = 15_000;
 
 const noop = () => {};
 /** A logger that discards everything. */
@@ -160,6 +166,7 @@ export interface ResolvedOptions<E extends EventSchemas> {
   typing: Required<TypingOptions>;
   ackTimeoutMs: number;
   requestTimeoutMs: number;
+  welcomeTimeoutMs: number;
   outboxMaxItems: number;
   outboxStorage: OutboxStorage | undefined;
   events: E | undefined;
@@ -182,6 +189,7 @@ export function resolveOptions<E extends EventSchemas>(o: ClientOptions<E>): Res
     typing: { ...DEFAULT_TYPING, ...o.typing },
     ackTimeoutMs: o.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
     requestTimeoutMs: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    welcomeTimeoutMs: o.welcomeTimeoutMs ?? DEFAULT_WELCOME_TIMEOUT_MS,
     outboxMaxItems: o.outbox?.maxItems ?? DEFAULT_OUTBOX_MAX_ITEMS,
     outboxStorage: o.outbox?.storage,
     events: o.events,

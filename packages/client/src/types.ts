@@ -30,6 +30,10 @@ export const ClientCode = {
   Connected: 3004,
   /** A connect attempt started. */
   Connecting: 3005,
+  /** No `welcome` within `welcomeTimeoutMs` of opening the socket. */
+  WelcomeTimeout: 3006,
+  /** A gap fill (`sync`) got no answer within `requestTimeoutMs`: resume on a new link. */
+  SyncTimeout: 3007,
 } as const;
 export type ClientCode = (typeof ClientCode)[keyof typeof ClientCode];
 
