@@ -22,13 +22,7 @@ import {
 import { Connection, type ReconnectInfo } from './connection.js';
 import { Conversation, type ConversationHost } from './conversation.js';
 import { Emitter } from './emitter.js';
-import {
-  ClientClosedError,
-  DisconnectedError,
-  type ParleyError,
-  ServerError,
-  TimeoutError,
-} from './errors.js';
+import { ClientClosedError, DisconnectedError, type ParleyError, ServerError } from './errors.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import type { OutboxItem } from './outbox-storage.js';
@@ -279,7 +273,11 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     }
   }
 
-  /** A gap fill with a deadline: a refusal stops it, silence drops the link (the resume decides). */
+  /**
+   * A gap fill with a deadline. When it fails (silence, or any refusal: rate limited, not a member
+   * any more, …) the link is replaced: the resume is the all-or-nothing recovery (a replay or a
+   * reset, and a membership check), so no gap stays open for want of a next message.
+   */
   private sync(conv: Conversation<E>, after: number, epoch: string | undefined): boolean {
     if (!this.conn.isReady) return false;
     const frame: SyncFrame = { type: 'sync', conversationId: conv.id, after };
@@ -288,13 +286,9 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
       () => {},
       (err: ParleyError) => {
         conv._unfilled();
-        if (err instanceof TimeoutError)
-          this.conn.restart(ClientCode.SyncTimeout, 'gap fill timeout');
-        else if (err instanceof ServerError)
-          this.o.logger.warn(
-            { code: err.code, conversationId: conv.id },
-            'parley: gap fill refused',
-          );
+        if (err instanceof DisconnectedError) return;
+        this.o.logger.warn({ code: err.code, conversationId: conv.id }, 'parley: gap fill failed');
+        this.conn.restart(ClientCode.GapFillFailed, `gap fill failed: ${err.code}`);
       },
     );
     return true;

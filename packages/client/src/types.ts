@@ -32,8 +32,11 @@ export const ClientCode = {
   Connecting: 3005,
   /** No `welcome` within `welcomeTimeoutMs` of opening the socket. */
   WelcomeTimeout: 3006,
-  /** A gap fill (`sync`) got no answer within `requestTimeoutMs`: resume on a new link. */
-  SyncTimeout: 3007,
+  /**
+   * A gap fill (`sync`) failed — no answer within `requestTimeoutMs`, or refused (e.g. rate
+   * limited): the link is replaced and the resume replays or resets.
+   */
+  GapFillFailed: 3007,
 } as const;
 export type ClientCode = (typeof ClientCode)[keyof typeof ClientCode];
 

@@ -100,6 +100,34 @@ describe('gap fill timeout (defect 7)', () => {
   });
 });
 
+describe('a refused gap fill (defect 7)', () => {
+  it('replaces the link: the resume fills the gap, even with no later message', async () => {
+    const hub = mockHub({
+      onFrame: (f, conn) => {
+        if (f.type !== 'sync' || conn.index !== 0) return false;
+        conn.send({
+          type: 'error',
+          ref: f.ref,
+          code: 'rate_limited',
+          message: 'slow down',
+          retryAfterMs: 10,
+        });
+        return true;
+      },
+    });
+    const c = client();
+    await opened(c);
+    const conv = c.conversation('c1');
+    const m1 = hub.store('c1', 'one');
+    hub.store('c1', 'two');
+    const m3 = hub.store('c1', 'three');
+    hub.conns[0]!.send({ type: 'message', message: m1 });
+    hub.conns[0]!.send({ type: 'message', message: m3 });
+    await until(() => expect(conv.messages.map((m) => m.seq)).toEqual([1, 2, 3]));
+    expect(hub.conns).toHaveLength(2);
+  });
+});
+
 describe('emit (defect 9)', () => {
   it('resolves on the hub’s ok', async () => {
     const hub = mockHub();

@@ -241,6 +241,26 @@ describe('every retry path ends (defect 4)', () => {
     expect(await settled).toMatchObject({ code: 'timeout', name: 'TimeoutError' });
     expect(hub.frames('send')).toHaveLength(3);
   });
+  it('a send the hub keeps closing with 1009 fails with too_large after outbox.maxRetries', async () => {
+    // A hub whose real frame limit is below the one it announced.
+    const hub = mockHub({
+      onFrame: (f, conn) => {
+        if (f.type !== 'send') return false;
+        conn.close(1009, 'frame too large');
+        return true;
+      },
+    });
+    const c = client({ outbox: { maxRetries: 2 } });
+    await opened(c);
+    const err = await c
+      .conversation('c1')
+      .send('big for this hub')
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'too_large' });
+    // The first attempt and two retries, each on a new link.
+    expect(hub.frames('send')).toHaveLength(3);
+    expect(hub.conns.length).toBeGreaterThanOrEqual(3);
+  });
 });
 
 describe('the dedupe window bounds the outbox (defect 12)', () => {

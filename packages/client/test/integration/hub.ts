@@ -45,6 +45,8 @@ export interface TestHub {
    * happened.
    */
   loseNext(type: string): Promise<void>;
+  /** Forgets the losses `loseNext` armed that have not happened yet. */
+  cancelLosses(): void;
   dispose(): Promise<void>;
 }
 
@@ -134,6 +136,9 @@ export async function startHub(
       return n;
     },
     loseNext: (type) => new Promise<void>((done) => losses.push({ type, done })),
+    cancelLosses: () => {
+      losses.length = 0;
+    },
     async dispose() {
       await hub.close();
       await detach.close();

@@ -5,8 +5,10 @@
  * while the others go on (it comes back to a `reset` when it fell behind the history), restart
  * the hub (graceful or crash-like; over the same engine, or a fresh one — a new epoch: resets),
  * make the persist hook throw `UnavailableError`, lose acks (the link is cut right after the hub
- * stored the message), and pause. The hub keeps a history of 4 messages (a device that falls behind gets a `reset`) and a
- * small rate limit (the outbox is paced). Every message stored is recorded from the engine.
+ * stored the message), and pause. The hub keeps a history of 4 messages (a device that falls
+ * behind gets a `reset`) and a small rate limit: the outbox paces itself by it, except on
+ * alice#2, which is told a limit ten times the real one, so it meets `rate_limited` answers (and
+ * a 4429 close when it floods). Every message stored is recorded from the engine.
  *
  * Checked after each run, once every promise settled and every device caught up (Jepsen style: a
  * history recorded, checked at the end):
@@ -27,9 +29,12 @@ import { describe, expect, it } from 'vitest';
 import type { WebSocket } from 'ws';
 import {
   type ClientMessage,
+  type Conversation,
   createClient,
+  DisconnectedError,
   type ParleyClient,
   ParleyError,
+  ServerError,
   type StoredMessage,
 } from '../../src/index.js';
 import { opened, until } from '../helpers/mock-hub.js';
@@ -207,13 +212,33 @@ const commands = fc.commands(
   { maxCommands: 40, size: 'max' },
 );
 
+/** The device told a rate limit ten times the hub's real one. */
+const OVERDRIVE = 1;
+
+/** A welcome frame with its advertised rate limit multiplied by 10. */
+function overstated(data: unknown): unknown {
+  const text = String(data);
+  if (!text.startsWith('{"type":"welcome"')) return data;
+  const f = JSON.parse(text) as { limits: { rate?: { burst: number; perSecond: number } } };
+  const rate = f.limits.rate;
+  if (rate !== undefined)
+    f.limits.rate = { burst: rate.burst * 10, perSecond: rate.perSecond * 10 };
+  return Buffer.from(JSON.stringify(f));
+}
+
 async function setup(seed: number): Promise<World> {
   const logs = new Map<Engine, Message[]>();
   const unavailable = { left: 0, thrown: 0 };
+  const counters: Record<string, number> = {};
   const hub = await startHub(
     {
       conversationsOf: async () => [...CONVERSATIONS],
       limits: { rate: { burst: 8, perSecond: 60, floodThreshold: 100 } },
+      metrics: (e) => {
+        if (e.type !== 'rate_limited') return;
+        const k = e.flood ? 'closed.4429' : 'rate_limited';
+        counters[k] = (counters[k] ?? 0) + 1;
+      },
       persist: async () => {
         if (unavailable.left > 0) {
           unavailable.left--;
@@ -256,6 +281,10 @@ async function setup(seed: number): Promise<World> {
           super(held.has(i) ? DEAD_URL : url, protocols);
           sockets[i] = this;
         }
+        override emit(event: string | symbol, ...args: unknown[]): boolean {
+          if (i === OVERDRIVE && event === 'message') args[0] = overstated(args[0]);
+          return super.emit(event, ...args);
+        }
       },
       random,
       reconnect: { minDelayMs: 5, maxDelayMs: 40 },
@@ -264,7 +293,7 @@ async function setup(seed: number): Promise<World> {
     }),
   );
   await Promise.all(clients.map((c) => opened(c)));
-  const w: World = { hub, clients, held, sockets, sends: [], logs, unavailable, counters: {} };
+  const w: World = { hub, clients, held, sockets, sends: [], logs, unavailable, counters };
   for (const c of clients) c.on('reset', (e) => bump(w, `reset.${e.reason}`));
   return w;
 }
@@ -273,6 +302,7 @@ const line = (m: ClientMessage) => `${m.seq ?? '-'}:${m.text}:${m.status}`;
 
 async function verify(w: World): Promise<void> {
   w.held.clear();
+  w.hub.cancelLosses();
   // 1. Every promise settles (the hub is up; the clients reconnect on their own).
   await within(
     Promise.all(w.sends.map((s) => s.promise)),
@@ -332,7 +362,7 @@ async function verify(w: World): Promise<void> {
       for (let i = 0; i < 20; i++) {
         const first = c.messages.find((m) => m.status === 'sent')?.seq ?? head + 1;
         if (first <= oldest || !c.hasMore) break;
-        await c.loadOlder(200);
+        await page(c, w.clients[d]!);
       }
       const shown = c.messages;
       const sent = shown.filter((m) => m.status === 'sent');
@@ -353,6 +383,25 @@ async function verify(w: World): Promise<void> {
       for (const f of shown.filter((m) => m.status === 'failed')) {
         expect(ids.has(f.clientMsgId), `failed but stored: ${label}`).toBe(false);
       }
+    }
+  }
+}
+
+/**
+ * `loadOlder`, again when the link dropped meanwhile (once it is back) or the hub rate-limited it
+ * (after its delay): the app's part, which the client leaves to it for requests.
+ */
+async function page(c: Conversation, client: ParleyClient): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      await c.loadOlder(200);
+      return;
+    } catch (err) {
+      if (tries >= 10) throw err;
+      if (err instanceof DisconnectedError) await opened(client);
+      else if (err instanceof ServerError && err.code === 'rate_limited')
+        await new Promise((r) => setTimeout(r, err.retryAfterMs ?? 100));
+      else throw err;
     }
   }
 }
