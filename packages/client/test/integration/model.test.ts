@@ -356,7 +356,7 @@ async function verify(w: World): Promise<void> {
       const stored = log.filter((m) => m.conversationId === conv);
       const head = stored.at(-1)?.seq ?? 0;
       const c = w.clients[d]!.conversation(conv);
-      await until(() => expect(c.seq).toBe(head), 1_000);
+      await until(() => expect(c.seq).toBe(head), 1_000); // up to 1,000 checks, 5 ms apart
       // Page the history in while the hub still holds what is missing.
       const oldest = Math.max(1, head - HISTORY + 1);
       for (let i = 0; i < 20; i++) {
