@@ -223,6 +223,8 @@ async function runChaos(
       reconnect: { minDelayMs: 5, maxDelayMs: 200, minUptimeMs: 500 },
       heartbeat: { intervalMs: 1_000, timeoutMs: 1_000 },
       ackTimeoutMs: 1_000,
+      // The checks read every device's whole history (longer runs pass the default window).
+      maxMessages: Number.POSITIVE_INFINITY,
     });
     cleanup.push(() => c.close());
     return { ...d, client: c };

@@ -104,6 +104,8 @@ describe('fuzz: hostile client frames against a live hub', () => {
           WebSocket: WebSocket as never,
           random: prng(seed),
           reconnect: { minDelayMs: 5, maxDelayMs: 100 },
+          // The checks read the whole history (longer runs store more than the default window).
+          maxMessages: Number.POSITIVE_INFINITY,
         });
         bystanders.push(c);
         return c;

@@ -137,7 +137,8 @@ describe('call signalling over typed custom events', () => {
     await expect(bad).rejects.toMatchObject({ code: 'invalid_frame' });
 
     // 2. A client built with looser (e.g. outdated) schemas sends it anyway: the hub validates
-    //    with the app's schemas and answers `invalid_frame`; Bob gets nothing.
+    //    with the app's schemas and refuses it; `emit` rejects with that refusal (correlated by
+    //    ref, not an unlinked `error` event). Bob gets nothing.
     const loose = createClient({
       url: server.wsUrl,
       token: 'carol-token',
@@ -151,14 +152,13 @@ describe('call signalling over typed custom events', () => {
     );
     const errors: ServerError[] = [];
     loose.on('error', (e) => errors.push(e));
-    await loose.emit('call.offer', { userId: 'bob' }, { callId: 'c3', sdp: 42 });
-    await waitUntil(
-      (fn) => loose.on('error', fn),
-      () => errors.length === 1,
-      'hub error',
-    );
-    expect(errors[0]).toMatchObject({ code: 'invalid_frame' });
-    expect(errors[0]!.field).toMatch(/payload/);
+    const refused = await loose
+      .emit('call.offer', { userId: 'bob' }, { callId: 'c3', sdp: 42 })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ServerError);
+    expect(refused).toMatchObject({ code: 'invalid_frame' });
+    expect((refused as ServerError).field).toMatch(/payload/);
+    expect(errors).toEqual([]);
 
     // 3. Server code is held to the same schemas.
     await expect(

@@ -1,6 +1,7 @@
 /**
  * `createClient`: one reliable connection per user session. Routes every server frame by
- * `conversationId` to the conversation registry, owns the outbox and the request map.
+ * `conversationId` to the conversation registry, owns the outbox and the request map, and is the
+ * one place where a send is settled (its promise and its optimistic entry, together).
  */
 import {
   type ClientFrame,
@@ -9,9 +10,9 @@ import {
   type EventInput,
   type EventName,
   type EventSchemas,
-  type HistoryRequestFrame,
   type JsonValue,
   Limits,
+  type Message,
   type NoEvents,
   type ServerFrame,
   type SyncFrame,
@@ -21,7 +22,7 @@ import {
 import { Connection, type ReconnectInfo } from './connection.js';
 import { Conversation, type ConversationHost } from './conversation.js';
 import { Emitter } from './emitter.js';
-import { ClientClosedError, DisconnectedError, ServerError } from './errors.js';
+import { ClientClosedError, DisconnectedError, type ParleyError, ServerError } from './errors.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { Outbox } from './outbox.js';
 import type { OutboxItem } from './outbox-storage.js';
@@ -54,22 +55,14 @@ export type ClientEvents<E extends EventSchemas> = {
   presence: (presence: Presence) => void;
   /** A custom event sent to this user (not to a conversation), validated with the app's schemas. */
   event: (event: AppEvent<E>) => void;
-  /** The user was added to (`joined`) or removed from (`left`) a conversation. */
+  /**
+   * The user was added to (`joined`) or removed from (`left`) a conversation — live, or found
+   * missing from the `welcome` of a reconnect.
+   */
   conversation: (change: { type: 'joined' | 'left'; conversationId: string }) => void;
   /** An uncorrelated error frame from the server. */
   error: (error: ServerError) => void;
 };
-
-/**
- * Send errors that are retried with the same clientMsgId (after `retryAfterMs`, or on the next
- * connection for `unauthenticated`); every other code fails the send for good.
- */
-const RETRYABLE: ReadonlySet<string> = new Set([
-  ErrorCode.RateLimited,
-  ErrorCode.Unavailable,
-  ErrorCode.Internal,
-  ErrorCode.Unauthenticated,
-]);
 
 /** A Parley client. Create with {@link createClient}. */
 export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<ClientEvents<E>> {
@@ -78,7 +71,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   private readonly outbox: Outbox;
   private readonly convs = new Map<string, Conversation<E>>();
   private readonly presences = new Map<string, Presence>();
-  private readonly requests: Requests<Conversation<E>>;
+  private readonly requests: Requests;
   private _userId: string | undefined;
   private _sessionId: string | undefined;
   private limits: WelcomeFrame['limits'] = {
@@ -92,12 +85,12 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     const o = resolveOptions(options);
     super((err) => o.logger.error({ err }, 'parley: a listener threw'));
     this.o = o;
-    this.outbox = new Outbox({
-      send: (frame) => this.conn.send(frame),
-      ackTimeoutMs: o.ackTimeoutMs,
-      maxItems: o.outboxMaxItems,
-      storage: o.outboxStorage,
-      logger: o.logger,
+    this.outbox = new Outbox(o, {
+      send: (raw) => this.conn.send(raw),
+      wait: () => this.conn.pacer.wait(),
+      pause: (ms) => this.conn.pacer.pause(ms),
+      limits: () => this.limits,
+      failed: (item, err) => this.conversation(item.conversationId)._failed(item, err),
     });
     this.requests = new Requests((frame) => this.sendFrame(frame), o.requestTimeoutMs);
     const self = this;
@@ -107,26 +100,19 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
         return self._userId;
       },
       isReady: () => this.conn.isReady,
-      sendFrame: (frame: ClientFrame) => this.sendFrame(frame),
-      send: (conv: Conversation<E>, text: string, data: JsonValue | undefined) =>
-        this.send(conv, text, data),
-      resend: (item: OutboxItem) => this.outbox.add(item),
-      request: (frame: HistoryRequestFrame) =>
+      sendFrame: (frame) => this.sendFrame(frame),
+      send: (conv, text, data) => this.send(conv, text, data),
+      retry: (conv, item) => this.retry(conv, item),
+      history: (frame) =>
         this.conn.state === 'closed'
           ? Promise.reject(new ClientClosedError('client is closed'))
-          : this.requests.history(frame),
-      sync: (conv: Conversation<E>, frame: SyncFrame) => this.requests.sync(conv, frame),
-      emitEvent: (
-        target: { conversationId: string } | { userId: string },
-        name: string,
-        payload: unknown,
-      ) => this.emitEvent(target, name, payload),
-      delivered: (_conv: Conversation<E>, m: StoredMessage) => {
-        this.outbox.settle(m.clientMsgId, m);
-        this._emit('message', m);
-      },
+          : this.requests.request(frame),
+      sync: (conv, after, epoch) => this.sync(conv, after, epoch),
+      emitEvent: (target, name, payload) => this.emitEvent(target, name, payload),
+      settle: (conv, m) => this.settle(conv, m),
+      delivered: (_conv, m) => this._emit('message', m),
       changed: () => this.inboxChanged(),
-      reset: (ev: ResetEvent) => this._emit('reset', ev),
+      reset: (ev) => this._emit('reset', ev),
     };
     this.conn = new Connection(o, {
       cursors: () => {
@@ -139,7 +125,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
       },
       welcome: (f) => this.onWelcome(f),
       frame: (f) => this.onFrame(f),
-      down: () => this.onDown(),
+      down: (code) => this.onDown(code),
       state: (change) => this.onState(change),
       reconnect: (info) => this._emit('reconnect', info),
     });
@@ -167,7 +153,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     this.conn.connect();
   }
 
-  /** The handle of conversation `id`; the same object every time. */
+  /** The handle of conversation `id`; the same object every time (also after leave and rejoin). */
   conversation(id: string): Conversation<E> {
     let c = this.convs.get(id);
     if (c === undefined) {
@@ -177,7 +163,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     return c;
   }
 
-  /** Every conversation the client knows. */
+  /** Every conversation the client knows (joined or not). */
   conversations(): Conversation<E>[] {
     return [...this.convs.values()];
   }
@@ -203,7 +189,11 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     return this.presences.get(userId);
   }
 
-  /** Sends a custom event to one user (all of their sockets). Resolves once sent. */
+  /**
+   * Sends a custom event to one user (all of their sockets). Resolves once the hub published it
+   * (`ok`); rejects with its refusal (`ServerError`: `forbidden`, `invalid_frame`, `not_found`),
+   * `TimeoutError` after `requestTimeoutMs`, or `DisconnectedError` (not queued while offline).
+   */
   emit<K extends EventName<E>>(
     name: K,
     target: { userId: string },
@@ -240,10 +230,38 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
       createdAt: this.o.now(),
     };
     if (data !== undefined) item.data = data;
+    return this.enqueue(conv, item, false);
+  }
+
+  /** `message.retry()`: the same id, unless the hub would no longer recognise it (then a fresh one). */
+  private retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage> {
+    if (this.conn.state === 'closed') {
+      return Promise.reject(new ClientClosedError('client is closed'));
+    }
+    let next = item;
+    if (this.outbox.expired(item)) {
+      conv._forget(item.clientMsgId);
+      next = { ...item, clientMsgId: uuid(this.o.random), createdAt: this.o.now() };
+    }
+    return this.enqueue(conv, next, true);
+  }
+
+  private enqueue(conv: Conversation<E>, item: OutboxItem, retry: boolean): Promise<StoredMessage> {
     const promise = this.outbox.add(item);
-    // Outbox full rejects synchronously-settled; show the optimistic entry only if it was queued.
-    if (this.outbox.has(item.clientMsgId)) conv._addPending(item);
+    // Refused at once (full, too large, expired): a new send shows nothing, a retry stays failed.
+    if (this.outbox.has(item.clientMsgId)) conv._pending(item);
+    else if (retry) promise.catch((err: ParleyError) => conv._failed(item, err));
     return promise;
+  }
+
+  /**
+   * THE settlement of a send, whatever told the client it is stored (its ack, its message in the
+   * stream, a history page): the promise resolves and the optimistic entry goes — at once when the
+   * conversation is past its seq, else when the message is delivered in order or a reset voids it.
+   */
+  private settle(conv: Conversation<E>, m: Message): void {
+    this.outbox.settle(m);
+    conv._settled(m);
   }
 
   private sendFrame(frame: ClientFrame): boolean {
@@ -253,6 +271,27 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
       this.o.logger.warn({ err, type: frame.type }, 'parley: not sending an invalid frame');
       return false;
     }
+  }
+
+  /**
+   * A gap fill with a deadline. When it fails (silence, or any refusal: rate limited, not a member
+   * any more, …) the link is replaced: the resume is the all-or-nothing recovery (a replay or a
+   * reset, and a membership check), so no gap stays open for want of a next message.
+   */
+  private sync(conv: Conversation<E>, after: number, epoch: string | undefined): boolean {
+    if (!this.conn.isReady) return false;
+    const frame: SyncFrame = { type: 'sync', conversationId: conv.id, after };
+    if (epoch !== undefined) frame.epoch = epoch;
+    this.requests.request(frame).then(
+      () => {},
+      (err: ParleyError) => {
+        conv._unfilled();
+        if (err instanceof DisconnectedError) return;
+        this.o.logger.warn({ code: err.code, conversationId: conv.id }, 'parley: gap fill failed');
+        this.conn.restart(ClientCode.GapFillFailed, `gap fill failed: ${err.code}`);
+      },
+    );
+    return true;
   }
 
   private async emitEvent(
@@ -265,9 +304,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     if (!isJson(payload))
       throw new ServerError(ErrorCode.InvalidFrame, 'payload must be JSON', { field: 'payload' });
     if (this.conn.state === 'closed') throw new ClientClosedError('client is closed');
-    if (!this.sendFrame({ type: 'event', name, payload, ...target })) {
-      throw new DisconnectedError('custom events are not queued; not connected');
-    }
+    await this.requests.request({ type: 'event', name, payload, ...target });
   }
 
   // --- receiving -----------------------------------------------------------------------------
@@ -276,10 +313,16 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     this._userId = f.user.id;
     this._sessionId = f.sessionId;
     this.limits = f.limits;
-    for (const c of f.conversations) this.conversation(c.id)._welcome(c);
+    const listed = new Set<string>();
+    for (const c of f.conversations) {
+      listed.add(c.id);
+      this.conversation(c.id)._welcome(c);
+    }
+    // Removed while disconnected: the welcome no longer lists it.
+    for (const c of this.convs.values()) if (c.joined && !listed.has(c.id)) this.left(c.id);
     for (const p of f.presence) this.setPresence(p);
-    // The outbox flushes (in order) before `open` is announced and before any new send.
-    this.outbox.flush();
+    // The outbox flushes (in order, paced) before `open` is announced and before any new send.
+    this.outbox.pump();
     for (const c of this.convs.values()) c._flushRead();
   }
 
@@ -290,23 +333,24 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
         return;
       case 'ack': {
         const conv = this.conversation(f.message.conversationId);
-        conv._ack(f.message);
-        this.outbox.settle(f.clientMsgId, f.message);
+        conv._receive(f.message);
+        this.settle(conv, f.message);
         return;
       }
       case 'error':
         this.onError(f);
         return;
       case 'replay':
-        this.requests.answered(f.ref);
+        this.requests.answer(f.ref, f);
         this.conversation(f.conversationId)._replay(f);
         return;
       case 'reset':
-        this.requests.answered(f.ref);
+        this.requests.answer(f.ref, f);
         this.conversation(f.conversationId)._reset(f);
         return;
       case 'history':
-        this.requests.page(f);
+      case 'ok':
+        this.requests.answer(f.ref, f);
         return;
       case 'typing':
         this.convs.get(f.conversationId)?._typing(f);
@@ -324,16 +368,9 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
         this.conversation(f.conversationId)._joinedAt(f.seq, f.epoch);
         this._emit('conversation', { type: 'joined', conversationId: f.conversationId });
         return;
-      case 'left': {
-        const c = this.convs.get(f.conversationId);
-        if (c !== undefined) {
-          this.convs.delete(f.conversationId);
-          c._dispose();
-          c._left();
-        }
-        this._emit('conversation', { type: 'left', conversationId: f.conversationId });
+      case 'left':
+        this.left(f.conversationId);
         return;
-      }
       case 'event':
         void this.onEvent(f.name, f.from, f.conversationId, f.payload);
         return;
@@ -342,31 +379,20 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     }
   }
 
+  private left(conversationId: string): void {
+    this.convs.get(conversationId)?._left();
+    this._emit('conversation', { type: 'left', conversationId });
+  }
+
   private onError(f: ErrorFrame): void {
     const err = new ServerError(f.code, f.message, {
       field: f.field,
       retryAfterMs: f.retryAfterMs,
     });
-    const clientMsgId =
-      f.clientMsgId ?? (f.ref !== undefined && this.outbox.has(f.ref) ? f.ref : undefined);
-    if (clientMsgId !== undefined && this.outbox.has(clientMsgId)) {
-      if (RETRYABLE.has(f.code)) {
-        this.outbox.retryLater(clientMsgId, f.retryAfterMs ?? this.o.reconnect.minDelayMs * 2);
-        return;
-      }
-      const item = this.outbox.fail(clientMsgId, err);
-      if (item !== undefined) this.convs.get(item.conversationId)?._failed(item, err);
-      return;
-    }
-    const settled = this.requests.fail(f.ref, err);
-    if (settled === true) return;
-    if (settled !== false) {
-      settled.sync._syncFailed();
-      this.o.logger.warn(
-        { code: f.code, conversationId: settled.sync.id },
-        'parley: gap fill refused',
-      );
-    }
+    // A send's answer names its clientMsgId (which is also its ref).
+    const clientMsgId = f.clientMsgId ?? f.ref;
+    if (clientMsgId !== undefined && this.outbox.error(clientMsgId, err)) return;
+    if (this.requests.fail(f.ref, err)) return;
     this.o.logger.warn({ code: f.code, field: f.field }, `parley: server error: ${f.message}`);
     this._emit('error', err);
   }
@@ -401,8 +427,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     this._emit('presence', p);
   }
 
-  private onDown(): void {
-    this.outbox.down();
+  private onDown(code: number): void {
+    this.outbox.down(code);
     for (const c of this.convs.values()) c._down();
     this.requests.rejectAll(new DisconnectedError('the connection dropped before the answer'));
   }
@@ -425,8 +451,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     if (storage === undefined) return;
     const apply = (items: readonly OutboxItem[]) => {
       for (const item of this.outbox.restore(items))
-        this.conversation(item.conversationId)._addPending(item);
-      this.outbox.flush();
+        this.conversation(item.conversationId)._pending(item);
+      this.outbox.pump();
     };
     try {
       const loaded = storage.load();
@@ -441,7 +467,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   }
 
   private inboxChanged(): void {
-    if (this._events.listenerCount('inbox') > 0) this._emit('inbox', this.inbox());
+    if (this.listenerCount('inbox') > 0) this._emit('inbox', this.inbox());
   }
 }
 

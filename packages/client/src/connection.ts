@@ -1,7 +1,8 @@
 /**
  * The connection: one WebSocket at a time, a state machine with ONE `setState` and ONE
  * `disconnect` path (centrifuge-js), full-jitter reconnects whose attempt counter resets only after
- * `minUptimeMs` of uptime (partysocket), an app-level heartbeat, and lifecycle probes.
+ * `minUptimeMs` of uptime (partysocket), an app-level heartbeat, a deadline for the `welcome`,
+ * one token request at a time, the hub's rate limit mirrored, and lifecycle probes.
  */
 import {
   type ClientFrame,
@@ -19,6 +20,7 @@ import {
 import { backoffDelay } from './backoff.js';
 import type { LifecycleSignal } from './lifecycle.js';
 import type { ResolvedOptions, WebSocketLike } from './options.js';
+import { Pacer } from './pacer.js';
 import { ClientCode, type ConnectionState, type StateChange } from './types.js';
 
 /** Information about a scheduled reconnect. */
@@ -39,8 +41,8 @@ export interface ConnectionHandlers {
   welcome(frame: WelcomeFrame): void;
   /** Any other frame. */
   frame(frame: ServerFrame): void;
-  /** A welcomed link went down: in-flight requests go back to the outbox. */
-  down(): void;
+  /** A welcomed link went down (`code`: why): in-flight requests go back to the outbox. */
+  down(code: number): void;
   state(change: StateChange): void;
   reconnect(info: ReconnectInfo): void;
 }
@@ -59,6 +61,12 @@ export class Connection<E extends EventSchemas> {
   private openedAt: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
+  private welcomeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The token request in flight: concurrent callers share it (one provider call). */
+  private tokenRequest: Promise<string | undefined> | undefined;
+  private reauthing = false;
+  /** The hub's rate limit, mirrored: every frame sent spends from it; the outbox waits on it. */
+  readonly pacer: Pacer;
   private lastRxAt = 0;
   private pingSentAt: number | undefined;
   private pingCount = 0;
@@ -71,6 +79,7 @@ export class Connection<E extends EventSchemas> {
     private readonly o: ResolvedOptions<E>,
     private readonly h: ConnectionHandlers,
   ) {
+    this.pacer = new Pacer(o.now);
     this.stopLifecycle = o.lifecycle.subscribe((s) => this.onLifecycle(s));
   }
 
@@ -93,11 +102,17 @@ export class Connection<E extends EventSchemas> {
     void this.open();
   }
 
-  /** Sends a frame on a welcomed link. Returns false (nothing sent) otherwise. */
-  send(frame: ClientFrame): boolean {
+  /** Sends a frame (or an encoded one) on a welcomed link. Returns false (nothing sent) otherwise. */
+  send(frame: ClientFrame | string): boolean {
     if (!this.ready || this.socket === undefined) return false;
-    this.socket.send(encode(frame));
+    this.socket.send(typeof frame === 'string' ? frame : encode(frame));
+    this.pacer.spend();
     return true;
+  }
+
+  /** Drops a live link and resumes on a new one (e.g. a gap fill got no answer). */
+  restart(code: number, reason: string): void {
+    if (this.ready) this.disconnect(code, reason, 'retry');
   }
 
   /** Checks the link now: ping when open (dead if unanswered in `timeoutMs`), connect when down. */
@@ -115,19 +130,30 @@ export class Connection<E extends EventSchemas> {
     this.disconnect(code, reason, 'stop');
   }
 
-  /** Asks the token provider for a fresh token and sends it in-band (server `reauth`). */
+  /**
+   * Asks the token provider for a fresh token and sends it in-band (server `reauth`). A `reauth`
+   * arriving while one is being answered is covered by that answer.
+   */
   async reauth(): Promise<void> {
+    if (this.reauthing) return;
+    this.reauthing = true;
     try {
       const token = await this.token();
       if (token !== undefined) this.send({ type: 'auth', token });
     } catch (cause) {
       this.o.logger.warn({ err: cause }, 'parley: token provider failed on reauth');
+    } finally {
+      this.reauthing = false;
     }
   }
 
-  private async token(): Promise<string | undefined> {
+  /** One provider call at a time: concurrent callers (connect, reauth) share its answer. */
+  private token(): Promise<string | undefined> {
     const t = this.o.token;
-    return typeof t === 'function' ? await t() : t;
+    this.tokenRequest ??= (async () => (typeof t === 'function' ? await t() : t))().finally(() => {
+      this.tokenRequest = undefined;
+    });
+    return this.tokenRequest;
   }
 
   private async open(): Promise<void> {
@@ -153,6 +179,10 @@ export class Connection<E extends EventSchemas> {
       return;
     }
     this.socket = ws;
+    this.welcomeTimer = setTimeout(
+      () => this.disconnect(ClientCode.WelcomeTimeout, 'no welcome in time', 'retry'),
+      this.o.welcomeTimeoutMs,
+    );
     ws.onopen = () => {
       this.lastRxAt = this.o.now();
       const hello: HelloFrame = { type: 'hello', protocol: 1, cursors: this.h.cursors() };
@@ -199,8 +229,11 @@ export class Connection<E extends EventSchemas> {
     }
     switch (frame.type) {
       case 'welcome':
+        if (this.ready) return;
+        clearTimeout(this.welcomeTimer);
         this.ready = true;
         this.openedAt = this.o.now();
+        this.pacer.reset(frame.limits.rate);
         try {
           this.h.welcome(frame);
         } finally {
@@ -284,6 +317,7 @@ export class Connection<E extends EventSchemas> {
     this.ready = false;
     this.pingSentAt = undefined;
     clearTimeout(this.heartbeatTimer);
+    clearTimeout(this.welcomeTimer);
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const ws = this.socket;
@@ -299,7 +333,7 @@ export class Connection<E extends EventSchemas> {
       this.attempt = 0;
     }
     this.openedAt = undefined;
-    if (wasReady) this.h.down();
+    if (wasReady) this.h.down(code);
 
     if (action === 'stop') {
       this.stopLifecycle();

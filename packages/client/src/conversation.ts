@@ -1,8 +1,8 @@
 /**
  * A conversation handle: the client owns one per conversation id (`client.conversation(id)`
- * always returns the same object). It holds messages in seq order with no holes (later messages
- * wait in a buffer while a `sync` fills the gap), optimistic sends after them, typing, reads and
- * the conversation's custom events.
+ * always returns the same object, across leave and rejoin). It joins the ordering core
+ * ({@link Sequencer}: cursor, buffer, gap fill) to the view ({@link Timeline}: the bounded window
+ * the app renders), and holds typing, reads and the conversation's custom events.
  */
 import type {
   ClientFrame,
@@ -15,13 +15,14 @@ import type {
   Message,
   ReplayFrame,
   ResetFrame,
-  SyncFrame,
   TypingStateFrame,
 } from '@parley/protocol/core';
 import { Emitter } from './emitter.js';
 import type { ParleyError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { OutboxItem } from './outbox-storage.js';
+import { Sequencer } from './sequencer.js';
+import { Timeline } from './timeline.js';
 import type {
   AppEvent,
   ClientMessage,
@@ -37,7 +38,7 @@ import { LocalTyping, RemoteTyping } from './typing.js';
 export type ConversationEvents<E extends EventSchemas> = {
   /** A stored message was appended in seq order (live, replayed or gap-filled). */
   message: (message: StoredMessage) => void;
-  /** Anything changed (messages, statuses, typing, reads): re-render. */
+  /** Anything changed (messages, statuses, typing, reads, membership): re-render. */
   update: () => void;
   typing: (event: TypingEvent) => void;
   read: (event: ReadEvent) => void;
@@ -56,11 +57,13 @@ export interface ConversationHost<E extends EventSchemas> {
   isReady(): boolean;
   sendFrame(frame: ClientFrame): boolean;
   send(conv: Conversation<E>, text: string, data: JsonValue | undefined): Promise<StoredMessage>;
-  resend(item: OutboxItem): Promise<StoredMessage>;
-  request(frame: HistoryRequestFrame): Promise<HistoryPageFrame>;
-  /** Sends a gap-fill `sync` with a ref the client correlates with a `replay`/`reset`/`error`. */
-  sync(conv: Conversation<E>, frame: SyncFrame): boolean;
+  retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage>;
+  history(frame: HistoryRequestFrame): Promise<HistoryPageFrame>;
+  /** Sends a gap-fill `sync`; false when it could not be sent. */
+  sync(conv: Conversation<E>, after: number, epoch: string | undefined): boolean;
   emitEvent(target: { conversationId: string }, name: string, payload: unknown): Promise<void>;
+  /** One of this user's messages is stored: settles its send. */
+  settle(conv: Conversation<E>, message: Message): void;
   delivered(conv: Conversation<E>, message: StoredMessage): void;
   changed(conv: Conversation<E>): void;
   reset(event: ResetEvent): void;
@@ -69,21 +72,17 @@ export interface ConversationHost<E extends EventSchemas> {
 export class Conversation<E extends EventSchemas = Record<never, never>> extends Emitter<
   ConversationEvents<E>
 > {
-  private stored: StoredMessage[] = [];
-  private pending: OptimisticMessage[] = [];
-  private cache: ClientMessage[] | undefined;
-  private cursor = 0;
-  private _epoch: string | undefined;
-  private head = 0;
-  private readonly buffer = new Map<number, Message>();
-  private syncing = false;
+  private readonly core: Sequencer;
+  private readonly view: Timeline;
   private _readSeq = 0;
   private unsentRead: number | undefined;
   private readonly _reads = new Map<string, number>();
   private readonly localTyping: LocalTyping;
   private readonly remoteTyping: RemoteTyping;
   private _hasMore = true;
-  private _joined = true;
+  private _joined = false;
+  private _lastReset: ResetEvent | undefined;
+  private loading: Promise<readonly StoredMessage[]> | undefined;
 
   /** @internal */
   constructor(
@@ -92,6 +91,11 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     private readonly host: ConversationHost<E>,
   ) {
     super((err) => host.o.logger.error({ err, conversationId: id }, 'parley: a listener threw'));
+    this.core = new Sequencer(
+      (m) => this.deliver(m),
+      (after, epoch) => host.sync(this, after, epoch),
+    );
+    this.view = new Timeline(host.o.maxMessages);
     this.localTyping = new LocalTyping(host.o.typing, host.o.now, (state) =>
       host.sendFrame({ type: 'typing', conversationId: id, state }),
     );
@@ -101,20 +105,22 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     });
   }
 
-  /** Stored messages in seq order, then this client's optimistic ones in send order. A new array after every change. */
+  /**
+   * Stored messages in seq order (at most `maxMessages`, the newest, plus what `loadOlder`
+   * added), then this client's optimistic ones in send order. A new array after every change.
+   */
   get messages(): readonly ClientMessage[] {
-    this.cache ??= [...this.stored, ...this.pending];
-    return this.cache;
+    return this.view.list;
   }
 
   /** Highest contiguous seq held (the resume cursor). */
   get seq(): number {
-    return this.cursor;
+    return this.core.cursor;
   }
 
   /** Epoch of the local history. */
   get epoch(): string | undefined {
-    return this._epoch;
+    return this.core.epoch;
   }
 
   /** This user's read position (monotonic). */
@@ -127,16 +133,19 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     return this._reads;
   }
 
-  /** Stored messages after the own read position that someone else sent. */
+  /**
+   * Messages after the own read position that someone else sent. Messages after it that are not
+   * held (before the window, e.g. after a `reset`) count as unread until `loadOlder` brings them.
+   */
   get unreadCount(): number {
     const me = this.host.userId;
+    const held = this.view.messages;
     let n = 0;
-    for (let i = this.stored.length - 1; i >= 0; i--) {
-      const m = this.stored[i]!;
-      if (m.seq <= this._readSeq) break;
-      if (m.senderId !== me) n++;
+    for (let i = held.length - 1; i >= 0 && held[i]!.seq > this._readSeq; i--) {
+      if (held[i]!.senderId !== me) n++;
     }
-    return n;
+    const first = held[0]?.seq ?? this.core.cursor + 1;
+    return n + Math.max(0, first - 1 - this._readSeq);
   }
 
   /** Users typing now (never this user). */
@@ -149,15 +158,20 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     return this._hasMore;
   }
 
-  /** False after the user was removed (`left`). */
+  /** True while the user is a member: listed by the hub's `welcome` or `joined`, not `left` since. */
   get joined(): boolean {
     return this._joined;
   }
 
+  /** The last `reset` (the local history was dropped), for a notice in the UI. */
+  get lastReset(): ResetEvent | undefined {
+    return this._lastReset;
+  }
+
   /**
    * Sends a message. The optimistic entry appears at once (status `pending`); the promise resolves
-   * with the stored message, or rejects with a `ParleyError` (the entry then has status `failed`
-   * and a `retry()`).
+   * with the stored message, or rejects with a `ParleyError` (the entry then has status `failed`,
+   * `error`, and a `retry()`).
    */
   send(text: string, options: { data?: JsonValue } = {}): Promise<StoredMessage> {
     this.stopTyping();
@@ -176,7 +190,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
 
   /** Marks read up to `seq` (default: the newest held message). Monotonic; sent when connected. */
   markRead(seq?: number): void {
-    const newest = Math.max(this.cursor, this.head);
+    const newest = Math.max(this.core.cursor, this.core.head);
     const target = Math.min(seq ?? newest, newest);
     if (target < 1 || target <= this._readSeq) return;
     this._readSeq = target;
@@ -187,30 +201,15 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this.touch();
   }
 
-  /** Loads up to `limit` older messages and prepends them. Resolves with the loaded messages. */
-  async loadOlder(limit = 50): Promise<readonly StoredMessage[]> {
-    const before = this.stored[0]?.seq ?? this.cursor + 1;
-    if (before <= 1) {
-      this._hasMore = false;
-      return [];
-    }
-    const page = await this.host.request({
-      type: 'history',
-      conversationId: this.id,
-      before,
-      limit,
+  /**
+   * Loads up to `limit` older messages and prepends them. Resolves with the loaded messages.
+   * Calls made while one is loading share its request.
+   */
+  loadOlder(limit = 50): Promise<readonly StoredMessage[]> {
+    this.loading ??= this.fetchOlder(limit).finally(() => {
+      this.loading = undefined;
     });
-    const first = this.stored[0]?.seq ?? this.cursor + 1;
-    const older = page.messages
-      .filter((m) => m.seq < first)
-      .sort((a, b) => a.seq - b.seq)
-      .map((m): StoredMessage => ({ ...m, status: 'sent' }));
-    this._hasMore = page.hasMore;
-    if (older.length > 0) {
-      this.stored = [...older, ...this.stored];
-      this.touch();
-    }
-    return older;
+    return this.loading;
   }
 
   /** Sends a custom event to the conversation's other members (validated with the app's schema). */
@@ -220,7 +219,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
 
   // --- driven by the client ------------------------------------------------------------------
 
-  /** @internal */
+  /** @internal Listed by a `welcome`. */
   _welcome(c: {
     seq: number;
     epoch: string;
@@ -228,13 +227,11 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     reads?: Record<string, number> | undefined;
   }): void {
     this._joined = true;
-    this._epoch ??= c.epoch;
+    this.core.epoch ??= c.epoch;
+    if (c.seq > this.core.head) this.core.head = c.seq;
     // Optimistic messages restored from storage before the first welcome did not know the user.
-    const me = this.host.userId;
-    if (me !== undefined && this.pending.some((p) => p.senderId === '')) {
-      this.pending = this.pending.map((p) => (p.senderId === '' ? { ...p, senderId: me } : p));
-    }
-    this.head = Math.max(this.head, c.seq);
+    const me = this.host.userId ?? '';
+    this.view.relabel((p) => (p.senderId === '' ? { ...p, senderId: me } : p));
     if (c.readSeq > this._readSeq) this._readSeq = c.readSeq;
     for (const [user, seq] of Object.entries(c.reads ?? {})) {
       if (seq > (this._reads.get(user) ?? 0)) this._reads.set(user, seq);
@@ -243,58 +240,52 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this.touch();
   }
 
-  /** @internal A conversation joined at runtime: its history before `seq` is available via `loadOlder`. */
+  /** @internal Joined at runtime: its history before `seq` is available via `loadOlder`. */
   _joinedAt(seq: number, epoch: string): void {
     this._joined = true;
-    if (this._epoch !== epoch) {
-      this._epoch = epoch;
-      this.cursor = seq;
-      this.stored = [];
+    if (this.core.joined(seq, epoch)) {
+      this.view.clear();
+      this._hasMore = seq > 0;
     }
-    this.head = Math.max(this.head, seq);
     this.touch();
   }
 
-  /** @internal */
+  /**
+   * @internal Removed (a `left` frame, or missing from a `welcome`): the local history goes (a
+   * rejoin starts from the hub's head); pending sends stay until the hub refuses them.
+   */
   _left(): void {
     this._joined = false;
+    this.core.clear();
+    this.view.clear();
+    this._hasMore = true;
+    this.localTyping.reset();
+    this.remoteTyping.clear();
     this._emit('left');
     this.touch();
   }
 
   /** @internal Any stored message: delivered in order, buffered past a gap, dropped when duplicate. */
   _receive(m: Message): void {
-    if (this.deliverInOrder(m)) this.touch();
+    if (this.core.receive(m)) this.touch();
   }
 
   /** @internal */
   _replay(f: ReplayFrame): void {
-    if (this._epoch !== undefined && this._epoch !== f.epoch) {
-      // A replay from another epoch cannot be appended; the server resets instead, so ignore.
+    if (this.core.epoch !== undefined && this.core.epoch !== f.epoch) {
+      // A replay from another epoch cannot be appended; the server resets instead.
       this.host.o.logger.warn(
         { conversationId: this.id },
         'parley: replay from an unexpected epoch',
       );
     }
-    this._epoch = f.epoch;
-    this.syncing = false;
-    let changed = false;
-    for (const m of [...f.messages].sort((a, b) => a.seq - b.seq)) {
-      changed = this.deliverInOrder(m) || changed;
-    }
-    this.head = Math.max(this.head, f.seq);
-    if (this.buffer.size > 0) this.fill();
-    if (changed) this.touch();
+    if (this.core.replay(f)) this.touch();
   }
 
   /** @internal */
   _reset(f: ResetFrame): void {
-    this.stored = [];
-    this.buffer.clear();
-    this.syncing = false;
-    this.cursor = f.seq;
-    this.head = f.seq;
-    this._epoch = f.epoch;
+    this.core.reset(f);
+    this.view.clear();
     this._hasMore = f.seq > 0;
     const ev: ResetEvent = {
       conversationId: this.id,
@@ -302,35 +293,32 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
       epoch: f.epoch,
       seq: f.seq,
     };
+    this._lastReset = ev;
     this._emit('reset', ev);
     this.host.reset(ev);
     this.touch();
   }
 
-  /**
-   * @internal The ack arrived. The stored message goes through the same in-order path: when it
-   * is next in seq it replaces the optimistic entry now; past a gap the optimistic entry stays
-   * visible until the fill delivers it in place (the app never sees a hole).
-   */
-  _ack(m: Message): void {
-    this._receive(m);
+  /** @internal One of this user's sends was stored (ack, stream or history): reconcile the view. */
+  _settled(m: Message): void {
+    if (this.view.settled(m.clientMsgId, m.seq <= this.core.cursor)) this.touch();
   }
 
   /** @internal */
-  _addPending(item: OutboxItem): void {
-    this.pending = [
-      ...this.pending.filter((p) => p.clientMsgId !== item.clientMsgId),
-      this.optimistic(item, 'pending'),
-    ];
+  _pending(item: OutboxItem): void {
+    this.view.put(this.optimistic(item, 'pending'));
     this.touch();
   }
 
   /** @internal */
   _failed(item: OutboxItem, error: ParleyError): void {
-    this.pending = this.pending.map((p) =>
-      p.clientMsgId === item.clientMsgId ? { ...this.optimistic(item, 'failed'), error } : p,
-    );
+    this.view.put(this.optimistic(item, 'failed', error), true);
     this.touch();
+  }
+
+  /** @internal A failed send is retried under a fresh id: its old entry goes. */
+  _forget(clientMsgId: string): void {
+    if (this.view.unpend(clientMsgId)) this.touch();
   }
 
   /** @internal */
@@ -360,21 +348,21 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this._emit('event', e);
   }
 
-  /** @internal The server refused the fill (e.g. `forbidden`): stop waiting; the next gap retries. */
-  _syncFailed(): void {
-    this.syncing = false;
+  /** @internal The fill ended without an answer (refused, timed out, link dropped). */
+  _unfilled(): void {
+    this.core.unfilled();
   }
 
   /** @internal The link went down: buffered messages will come again with the resume. */
   _down(): void {
-    this.buffer.clear();
-    this.syncing = false;
+    this.core.down();
     this.localTyping.reset();
   }
 
-  /** @internal */
+  /** @internal Resume cursor for `hello` (none while not a member). */
   _cursor(): { seq: number; epoch: string } | undefined {
-    return this._epoch === undefined ? undefined : { seq: this.cursor, epoch: this._epoch };
+    const epoch = this.core.epoch;
+    return this._joined && epoch !== undefined ? { seq: this.core.cursor, epoch } : undefined;
   }
 
   /** @internal */
@@ -383,7 +371,49 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this.remoteTyping.clear();
   }
 
-  private optimistic(item: OutboxItem, status: 'pending' | 'failed'): OptimisticMessage {
+  /** @internal Re-sends an unsent read position after reconnecting. */
+  _flushRead(): void {
+    this.flushRead();
+  }
+
+  private async fetchOlder(limit: number): Promise<readonly StoredMessage[]> {
+    const first = () => this.view.messages[0]?.seq ?? this.core.cursor + 1;
+    const before = first();
+    const epoch = this.core.epoch;
+    if (before <= 1) {
+      this._hasMore = false;
+      return [];
+    }
+    const page = await this.host.history({
+      type: 'history',
+      conversationId: this.id,
+      before,
+      limit,
+    });
+    // A reset, a rejoin or a trim meanwhile: the page no longer joins the window.
+    if (this.core.epoch !== epoch || first() !== before) return [];
+    const older: StoredMessage[] = [];
+    // Only the run that ends right before the window: never a hole.
+    const sorted = page.messages.filter((m) => m.seq < before).sort((a, b) => b.seq - a.seq);
+    for (const m of sorted) {
+      if (m.seq !== before - 1 - older.length) break;
+      older.unshift({ ...m, status: 'sent' });
+    }
+    this._hasMore = page.hasMore || older.length < sorted.length;
+    if (older.length > 0) {
+      this.view.prepend(older);
+      const me = this.host.userId;
+      for (const m of older) if (m.senderId === me) this.host.settle(this, m);
+      this.touch();
+    }
+    return older;
+  }
+
+  private optimistic(
+    item: OutboxItem,
+    status: 'pending' | 'failed',
+    error?: ParleyError,
+  ): OptimisticMessage {
     const m: OptimisticMessage = {
       status,
       clientMsgId: item.clientMsgId,
@@ -392,55 +422,23 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
       senderId: this.host.userId ?? '',
       kind: 'user',
       createdAt: item.createdAt,
-      retry: () => {
-        this._addPending(item);
-        return this.host.resend(item);
+      retry: () => this.host.retry(this, item),
+      discard: () => {
+        if (status === 'failed' && this.view.drop(m)) this.touch();
       },
     };
     if (item.data !== undefined) m.data = item.data;
+    if (error !== undefined) m.error = error;
     return m;
-  }
-
-  private deliverInOrder(m: Message): boolean {
-    if (m.seq <= this.cursor) return false;
-    if (m.seq > this.cursor + 1) {
-      this.buffer.set(m.seq, m);
-      this.fill();
-      return false;
-    }
-    this.deliver(m);
-    for (
-      let next = this.buffer.get(this.cursor + 1);
-      next !== undefined;
-      next = this.buffer.get(this.cursor + 1)
-    ) {
-      this.buffer.delete(next.seq);
-      this.deliver(next);
-    }
-    for (const seq of this.buffer.keys()) if (seq <= this.cursor) this.buffer.delete(seq);
-    if (this.buffer.size > 0) this.fill();
-    return true;
   }
 
   private deliver(m: Message): void {
     const stored: StoredMessage = { ...m, status: 'sent' };
-    this.stored.push(stored);
-    this.cache = undefined;
-    this.cursor = m.seq;
-    this.head = Math.max(this.head, m.seq);
-    if (this.pending.length > 0)
-      this.pending = this.pending.filter((p) => p.clientMsgId !== m.clientMsgId);
+    if (this.view.append(stored)) this._hasMore = true;
     if (this.remoteTyping.has(m.senderId)) this.remoteTyping.set(m.senderId, 0);
+    if (m.senderId === this.host.userId) this.host.settle(this, m);
     this.host.delivered(this, stored);
     this._emit('message', stored);
-  }
-
-  /** A seq jump while connected: ask for everything after the cursor (answered by replay/reset). */
-  private fill(): void {
-    if (this.syncing || !this.host.isReady()) return;
-    const frame: SyncFrame = { type: 'sync', conversationId: this.id, after: this.cursor };
-    if (this._epoch !== undefined) frame.epoch = this._epoch;
-    this.syncing = this.host.sync(this, frame);
   }
 
   private flushRead(): void {
@@ -450,13 +448,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     }
   }
 
-  /** @internal Re-sends an unsent read position after reconnecting. */
-  _flushRead(): void {
-    this.flushRead();
-  }
-
   private touch(): void {
-    this.cache = undefined;
     this._emit('update');
     this.host.changed(this);
   }

@@ -137,10 +137,15 @@ export function decodeFrame(data: RawData): ServerFrame {
     each(t, 'conversations', f.conversations, welcomeConversation);
     each(t, 'presence', f.presence, presence);
     check(t, 'user.', f.user as Record<string, unknown>, { id: 's' });
-    check(t, 'limits.', f.limits as Record<string, unknown>, {
-      maxFrameBytes: 'n',
-      maxTextLength: 'n',
-    });
+    const limits = f.limits as Record<string, unknown>;
+    check(t, 'limits.', limits, { maxFrameBytes: 'n', maxTextLength: 'n', dedupeWindowMs: 'n?' });
+    if (limits.rate !== undefined) {
+      if (typeof limits.rate !== 'object' || limits.rate === null) fail(t, 'limits.rate');
+      check(t, 'limits.rate.', limits.rate as Record<string, unknown>, {
+        burst: 'n',
+        perSecond: 'n',
+      });
+    }
   }
   // Every field the client reads was checked above.
   return f as unknown as ServerFrame;

@@ -1,8 +1,9 @@
 /**
- * A typed event emitter (eventemitter3 v5's generic `EventEmitter<Events>`) whose `on`/`once`
- * return an unsubscribe function, so UI bindings can clean up without keeping the listener.
+ * A small typed event emitter whose `on`/`once` return an unsubscribe function, so UI bindings can
+ * clean up without keeping the listener. (It replaced eventemitter3, a quarter of the browser
+ * bundle for the few methods used here; and here one listener that throws never keeps the others
+ * from being called.)
  */
-import { EventEmitter } from 'eventemitter3';
 
 /** A map from event name to listener signature. */
 export type EventMap = { [event: string]: (...args: never[]) => void };
@@ -12,39 +13,8 @@ export type Unsubscribe = () => void;
 
 /** Public subscription surface shared by the client and conversations. */
 export class Emitter<Events extends EventMap> {
-  /** @internal */
-  protected readonly _events = new EventEmitter<Events>();
-
-  /** Subscribes to `event`; returns the unsubscribe function. */
-  on<K extends EventEmitter.EventNames<Events>>(
-    event: K,
-    listener: EventEmitter.EventListener<Events, K>,
-  ): Unsubscribe {
-    this._events.on(event, listener);
-    return () => {
-      this._events.off(event, listener);
-    };
-  }
-
-  /** Subscribes to the next `event` only; returns the unsubscribe function. */
-  once<K extends EventEmitter.EventNames<Events>>(
-    event: K,
-    listener: EventEmitter.EventListener<Events, K>,
-  ): Unsubscribe {
-    this._events.once(event, listener);
-    return () => {
-      this._events.off(event, listener);
-    };
-  }
-
-  /**
-   * Listeners registered for `event`, or for every event when omitted. For leak checks, e.g. UI
-   * bindings asserting that unmounting released every listener.
-   */
-  listenerCount(event?: EventEmitter.EventNames<Events>): number {
-    if (event !== undefined) return this._events.listenerCount(event);
-    return this._events.eventNames().reduce((n, name) => n + this._events.listenerCount(name), 0);
-  }
+  /** @internal Listeners per event, in subscription order. */
+  protected readonly _listeners = new Map<keyof Events, Array<Events[keyof Events]>>();
 
   /**
    * @param onListenerError where an exception thrown by an app listener goes: the client state
@@ -52,15 +22,44 @@ export class Emitter<Events extends EventMap> {
    */
   constructor(private readonly onListenerError: (err: unknown) => void) {}
 
-  /** @internal */
-  protected _emit<K extends EventEmitter.EventNames<Events>>(
-    event: K,
-    ...args: EventEmitter.EventArgs<Events, K>
-  ): void {
-    try {
-      this._events.emit(event, ...args);
-    } catch (err) {
-      this.onListenerError(err);
+  /** Subscribes to `event`; returns the unsubscribe function. */
+  on<K extends keyof Events & string>(event: K, listener: Events[K]): Unsubscribe {
+    this._listeners.set(event, [...(this._listeners.get(event) ?? []), listener]);
+    return () => {
+      const list = this._listeners.get(event) ?? [];
+      const i = list.indexOf(listener);
+      if (i >= 0) this._listeners.set(event, [...list.slice(0, i), ...list.slice(i + 1)]);
+    };
+  }
+
+  /** Subscribes to the next `event` only; returns the unsubscribe function. */
+  once<K extends keyof Events & string>(event: K, listener: Events[K]): Unsubscribe {
+    const off = this.on(event, ((...args: Parameters<Events[K]>) => {
+      off();
+      listener(...args);
+    }) as Events[K]);
+    return off;
+  }
+
+  /**
+   * Listeners registered for `event`, or for every event when omitted. For leak checks, e.g. UI
+   * bindings asserting that unmounting released every listener.
+   */
+  listenerCount(event?: keyof Events & string): number {
+    let n = 0;
+    for (const [name, list] of this._listeners)
+      if (event === undefined || name === event) n += list.length;
+    return n;
+  }
+
+  /** @internal Calls every listener of `event` (those subscribed when it was emitted). */
+  protected _emit<K extends keyof Events & string>(event: K, ...args: Parameters<Events[K]>): void {
+    for (const listener of this._listeners.get(event) ?? []) {
+      try {
+        listener(...args);
+      } catch (err) {
+        this.onListenerError(err);
+      }
     }
   }
 }

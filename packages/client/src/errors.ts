@@ -10,7 +10,8 @@ export type ClientErrorCode =
   | 'connection_stopped'
   | 'outbox_full'
   | 'disconnected'
-  | 'timeout';
+  | 'timeout'
+  | 'expired';
 
 /** Base class of every error the client rejects with or emits. */
 export class ParleyError extends Error {
@@ -93,5 +94,17 @@ export class TimeoutError extends ParleyError {
   override name = 'TimeoutError';
   constructor(message: string) {
     super('timeout', message);
+  }
+}
+
+/**
+ * A send older than the hub's dedupe window (`welcome.limits.dedupeWindowMs`): retrying it with
+ * the same `clientMsgId` could store it twice, so it fails instead. `message.retry()` sends it
+ * again under a fresh id — the user's call, since it may have been stored already.
+ */
+export class ExpiredError extends ParleyError {
+  override name = 'ExpiredError';
+  constructor(message: string) {
+    super('expired', message);
   }
 }

@@ -72,10 +72,20 @@ export interface TypingOptions {
   expireMs?: number;
 }
 
-/** Offline outbox. */
+/**
+ * Offline outbox. Sends go out in send order per conversation (one in flight per conversation),
+ * paced by the hub's advertised rate limit (`welcome.limits.rate`).
+ */
 export interface OutboxOptions {
   /** Most unsent messages held; a send beyond it rejects with `OutboxFullError`. @default 1_000 */
   maxItems?: number;
+  /**
+   * Retries of one send after a retryable failure (`unavailable`, `internal`, `rate_limited`,
+   * `unauthenticated`, no ack within `ackTimeoutMs`, a 1009 close); one more fails it with the
+   * last error (`status: 'failed'`, `retry()` starts over). A link dropping is not a failure.
+   * @default 8
+   */
+  maxRetries?: number;
   /** Where unsent messages survive a page reload (e.g. `localStorageOutbox()`). @default in memory only */
   storage?: OutboxStorage;
 }
@@ -94,8 +104,22 @@ export interface ClientOptions<E extends EventSchemas> {
   heartbeat?: HeartbeatOptions;
   /** Re-send an unacknowledged message (same `clientMsgId`) after this long. @default 10_000 */
   ackTimeoutMs?: number;
-  /** Answer timeout of history/sync requests. @default 15_000 */
+  /**
+   * Answer timeout of requests: `loadOlder` (history), `emit` (custom events) and gap fills (an
+   * unanswered `sync` drops the link: the resume on a new one replays or resets). @default 15_000
+   */
   requestTimeoutMs?: number;
+  /**
+   * From opening the socket to the hub's `welcome`: a hung upgrade or server-side authentication
+   * is given up (state event code 3006) and retried with backoff. @default 15_000
+   */
+  welcomeTimeoutMs?: number;
+  /**
+   * Most stored messages a conversation keeps in `messages` (the newest). Older ones are dropped as
+   * new ones arrive; `loadOlder` pages them back (beyond this bound, until the next message).
+   * @default 1_000
+   */
+  maxMessages?: number;
   /** @see OutboxOptions */
   outbox?: OutboxOptions;
   /** @see TypingOptions */
@@ -145,6 +169,9 @@ export const DEFAULT_TYPING = {
 export const DEFAULT_ACK_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 export const DEFAULT_OUTBOX_MAX_ITEMS = 1_000;
+export const DEFAULT_OUTBOX_MAX_RETRIES = 8;
+export const DEFAULT_WELCOME_TIMEOUT_MS = 15_000;
+export const DEFAULT_MAX_MESSAGES = 1_000;
 
 const noop = () => {};
 /** A logger that discards everything. */
@@ -160,7 +187,10 @@ export interface ResolvedOptions<E extends EventSchemas> {
   typing: Required<TypingOptions>;
   ackTimeoutMs: number;
   requestTimeoutMs: number;
+  welcomeTimeoutMs: number;
+  maxMessages: number;
   outboxMaxItems: number;
+  outboxMaxRetries: number;
   outboxStorage: OutboxStorage | undefined;
   events: E | undefined;
   logger: Logger;
@@ -182,7 +212,10 @@ export function resolveOptions<E extends EventSchemas>(o: ClientOptions<E>): Res
     typing: { ...DEFAULT_TYPING, ...o.typing },
     ackTimeoutMs: o.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
     requestTimeoutMs: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    welcomeTimeoutMs: o.welcomeTimeoutMs ?? DEFAULT_WELCOME_TIMEOUT_MS,
+    maxMessages: o.maxMessages ?? DEFAULT_MAX_MESSAGES,
     outboxMaxItems: o.outbox?.maxItems ?? DEFAULT_OUTBOX_MAX_ITEMS,
+    outboxMaxRetries: o.outbox?.maxRetries ?? DEFAULT_OUTBOX_MAX_RETRIES,
     outboxStorage: o.outbox?.storage,
     events: o.events,
     logger: o.logger ?? silentLogger,

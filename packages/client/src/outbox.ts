@@ -1,14 +1,34 @@
 /**
- * The outbox (tRPC's request manager, for sends): every send is an entry, in send order, until
- * the server stores it. Entries are `queued` (not on the wire), `inflight` (sent, awaiting the
- * ack; re-sent with the SAME clientMsgId after `ackTimeoutMs`) or `waiting` (rate limited). When
- * the link drops, in-flight entries go back to `queued`; on reconnect the queue is flushed in
- * order before anything new. Persisted through an optional {@link OutboxStorage}.
+ * The outbox: every send, in send order, until the hub stores it or it fails for good. Per
+ * conversation only the oldest unsettled send is on the wire (head-of-line): a send that waits
+ * for a retry (rate limited, `unavailable`) holds back the ones behind it, so a device's own
+ * messages are stored in its send order. Heads of different conversations go out side by side,
+ * paced by the hub's rate limit (the connection's {@link Pacer}).
+ *
+ * Every path ends: stored (`settle`), refused (`fail`), out of retries (`maxRetries`), older than
+ * the hub's dedupe window (`ExpiredError`), too large for the hub's frame limit (`too_large`, at
+ * once — re-checked against every `welcome`), or the client closed. Persisted through an optional
+ * {@link OutboxStorage}.
  */
-import type { Message, SendFrame } from '@parley/protocol/core';
-import { ClientClosedError, OutboxFullError, type ParleyError } from './errors.js';
-import type { Logger } from './options.js';
-import type { OutboxItem, OutboxStorage } from './outbox-storage.js';
+import {
+  byteLength,
+  CloseCode,
+  ErrorCode,
+  type EventSchemas,
+  type Message,
+  type WelcomeFrame,
+} from '@parley/protocol/core';
+import { backoffDelay } from './backoff.js';
+import {
+  ClientClosedError,
+  ExpiredError,
+  OutboxFullError,
+  type ParleyError,
+  ServerError,
+  TimeoutError,
+} from './errors.js';
+import type { ResolvedOptions } from './options.js';
+import type { OutboxItem } from './outbox-storage.js';
 import type { StoredMessage } from './types.js';
 
 interface Waiter {
@@ -18,144 +38,196 @@ interface Waiter {
 
 interface Entry {
   item: OutboxItem;
+  /** The `send` frame, encoded once. */
+  raw: string;
+  /** `queued`: may go; `inflight`: on the wire, awaiting the ack; `waiting`: for a retry delay. */
   state: 'queued' | 'inflight' | 'waiting';
+  /** Retryable failures so far. */
+  tries: number;
   waiters: Waiter[];
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-export interface OutboxDeps {
-  /** Sends a frame if the link is ready; false when it is not. */
-  send(frame: SendFrame): boolean;
-  ackTimeoutMs: number;
-  maxItems: number;
-  storage: OutboxStorage | undefined;
-  logger: Logger;
+/** What the outbox needs from the client. */
+export interface OutboxHost {
+  /** Sends an encoded frame on a welcomed link; false when there is none. */
+  send(raw: string): boolean;
+  /** Milliseconds until the rate limit lets the next frame go (0: now). */
+  wait(): number;
+  /** The hub answered `rate_limited`: hold every paced frame for `ms`. */
+  pause(ms: number): void;
+  /** The limits of the latest `welcome` (the protocol defaults before the first). */
+  limits(): WelcomeFrame['limits'];
+  /** A queued send failed for good. */
+  failed(item: OutboxItem, error: ParleyError): void;
+}
+
+type Options = Pick<
+  ResolvedOptions<EventSchemas>,
+  | 'now'
+  | 'random'
+  | 'reconnect'
+  | 'logger'
+  | 'ackTimeoutMs'
+  | 'outboxMaxItems'
+  | 'outboxMaxRetries'
+  | 'outboxStorage'
+>;
+
+/** Errors after which a send is tried again (same id); every other code fails it. */
+const RETRYABLE: ReadonlySet<string> = new Set([
+  ErrorCode.RateLimited,
+  ErrorCode.Unavailable,
+  ErrorCode.Internal,
+  ErrorCode.Unauthenticated,
+]);
+
+/** The `send` frame of an item. */
+function encode(i: OutboxItem): string {
+  const { clientMsgId, conversationId, text, data } = i;
+  return JSON.stringify({
+    type: 'send',
+    ref: clientMsgId,
+    conversationId,
+    clientMsgId,
+    text,
+    data,
+  });
 }
 
 export class Outbox {
-  private readonly entries = new Map<string, Entry>();
+  /** Every entry by `clientMsgId`, in send order (a Map keeps insertion order). */
+  private entries = new Map<string, Entry>();
+  private pumpTimer: ReturnType<typeof setTimeout> | undefined;
   private saving: Promise<void> = Promise.resolve();
 
-  constructor(private readonly d: OutboxDeps) {}
-
-  get size(): number {
-    return this.entries.size;
-  }
+  constructor(
+    private readonly o: Options,
+    private readonly host: OutboxHost,
+  ) {}
 
   has(clientMsgId: string): boolean {
     return this.entries.has(clientMsgId);
   }
 
+  /**
+   * True when the item is older than the hub's dedupe window (with a 10 % margin): a retry with
+   * its id could be stored twice.
+   */
+  expired(item: OutboxItem): boolean {
+    const w = this.host.limits().dedupeWindowMs;
+    return w !== undefined && this.o.now() - item.createdAt > w * 0.9;
+  }
+
   /** Adds items loaded from storage ahead of everything queued since. */
   restore(items: readonly OutboxItem[]): OutboxItem[] {
     const fresh = items.filter((i) => !this.entries.has(i.clientMsgId));
-    const rest = [...this.entries];
-    this.entries.clear();
-    for (const item of fresh) {
-      this.entries.set(item.clientMsgId, { item, state: 'queued', waiters: [], timer: undefined });
-    }
-    for (const [k, v] of rest) this.entries.set(k, v);
+    this.entries = new Map([
+      ...fresh.map((i): [string, Entry] => [i.clientMsgId, this.entry(i)]),
+      ...this.entries,
+    ]);
     return fresh;
   }
 
-  /** Queues an item (or attaches to an existing entry with the same id) and sends it when possible. */
+  /**
+   * Queues a send (or joins the entry with the same id). Rejects at once when the outbox is full,
+   * the frame can never fit, or the item is expired.
+   */
   add(item: OutboxItem): Promise<StoredMessage> {
     return new Promise<StoredMessage>((resolve, reject) => {
-      const existing = this.entries.get(item.clientMsgId);
-      if (existing !== undefined) {
-        existing.waiters.push({ resolve, reject });
+      const known = this.entries.get(item.clientMsgId);
+      if (known !== undefined) {
+        known.waiters.push({ resolve, reject });
         return;
       }
-      if (this.entries.size >= this.d.maxItems) {
-        reject(new OutboxFullError(this.d.maxItems));
+      if (this.entries.size >= this.o.outboxMaxItems) {
+        reject(new OutboxFullError(this.o.outboxMaxItems));
         return;
       }
-      this.entries.set(item.clientMsgId, {
-        item,
-        state: 'queued',
-        waiters: [{ resolve, reject }],
-        timer: undefined,
-      });
+      const e = this.entry(item);
+      const bad = this.check(e);
+      if (bad !== undefined) {
+        reject(bad);
+        return;
+      }
+      e.waiters.push({ resolve, reject });
+      this.entries.set(item.clientMsgId, e);
       this.persist();
-      this.flush();
+      this.pump();
     });
   }
 
-  /** Sends every queued entry, in order. Stops at the first one the link refuses. */
-  flush(): void {
+  /** Puts every conversation's head on the wire that may go now; waits for the rate limit. */
+  pump(): void {
+    clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
+    const busy = new Set<string>();
     for (const e of this.entries.values()) {
+      const conv = e.item.conversationId;
+      if (busy.has(conv)) continue;
+      busy.add(conv);
       if (e.state !== 'queued') continue;
-      if (!this.transmit(e)) return;
+      // Limits can change with every welcome: what can never be sent fails here, in order.
+      const bad = this.check(e);
+      if (bad !== undefined) {
+        this.fail(e, bad);
+        busy.delete(conv);
+        continue;
+      }
+      const wait = this.host.wait();
+      if (wait > 0) {
+        this.pumpTimer = setTimeout(() => this.pump(), wait);
+        return;
+      }
+      if (!this.host.send(e.raw)) return;
+      e.state = 'inflight';
+      e.timer = setTimeout(() => {
+        this.retry(e, new TimeoutError(`no ack within ${this.o.ackTimeoutMs} ms`), 0);
+        this.pump();
+      }, this.o.ackTimeoutMs);
     }
   }
 
-  private transmit(e: Entry): boolean {
-    const { clientMsgId, conversationId, text, data } = e.item;
-    const frame: SendFrame = { type: 'send', ref: clientMsgId, conversationId, clientMsgId, text };
-    if (data !== undefined) frame.data = data;
-    let sent: boolean;
-    try {
-      sent = this.d.send(frame);
-    } catch (cause) {
-      // Validated before queueing, so this is a persisted item a newer protocol rejects.
-      this.d.logger.error({ err: cause, clientMsgId }, 'parley: cannot encode a queued send');
-      sent = false;
-    }
-    if (!sent) {
-      e.state = 'queued';
-      return false;
-    }
-    e.state = 'inflight';
-    clearTimeout(e.timer);
-    e.timer = setTimeout(() => {
-      e.timer = undefined;
-      if (this.entries.get(clientMsgId) !== e || e.state !== 'inflight') return;
-      this.d.logger.debug({ clientMsgId }, 'parley: ack timeout, re-sending');
-      if (!this.transmit(e)) e.state = 'queued';
-    }, this.d.ackTimeoutMs);
+  /** THE settlement of a send: the hub stored it (ack, or the message seen in the stream). */
+  settle(m: Message): boolean {
+    const e = this.entries.get(m.clientMsgId);
+    if (e === undefined || e.item.conversationId !== m.conversationId) return false;
+    this.remove(e);
+    const stored: StoredMessage = { ...m, status: 'sent' };
+    for (const w of e.waiters) w.resolve(stored);
+    this.pump();
     return true;
   }
 
-  /** The link dropped: in-flight entries go back to the queue (sent again on reconnect). */
-  down(): void {
-    for (const e of this.entries.values()) {
-      clearTimeout(e.timer);
-      e.timer = undefined;
-      e.state = 'queued';
-    }
-  }
-
-  /** Stored (ack, or the message seen in a replay/broadcast): resolves and removes the entry. */
-  settle(clientMsgId: string, message: Message): boolean {
+  /** An `error` frame for a send: retried (after a delay) or failed. False when it is not ours. */
+  error(clientMsgId: string, err: ServerError): boolean {
     const e = this.entries.get(clientMsgId);
     if (e === undefined) return false;
-    this.remove(e);
-    const stored: StoredMessage = { ...message, status: 'sent' };
-    for (const w of e.waiters) w.resolve(stored);
+    if (e.state !== 'inflight') return true;
+    if (!RETRYABLE.has(err.code)) this.fail(e, err);
+    else if (err.code === ErrorCode.RateLimited) {
+      this.host.pause(err.retryAfterMs ?? this.o.reconnect.minDelayMs);
+      this.retry(e, err, 0);
+    } else {
+      const delay = err.retryAfterMs ?? backoffDelay(e.tries, this.o.reconnect, this.o.random);
+      this.retry(e, err, delay);
+    }
+    this.pump();
     return true;
   }
 
-  /** The server refused it for good: rejects and removes the entry. Returns its item. */
-  fail(clientMsgId: string, error: ParleyError): OutboxItem | undefined {
-    const e = this.entries.get(clientMsgId);
-    if (e === undefined) return undefined;
-    this.remove(e);
-    for (const w of e.waiters) w.reject(error);
-    return e.item;
-  }
-
-  /** Rate limited or temporarily unavailable: send again after `delayMs`. */
-  retryLater(clientMsgId: string, delayMs: number): void {
-    const e = this.entries.get(clientMsgId);
-    if (e === undefined) return;
-    clearTimeout(e.timer);
-    e.state = 'waiting';
-    e.timer = setTimeout(() => {
-      e.timer = undefined;
-      if (this.entries.get(clientMsgId) !== e) return;
+  /**
+   * The link dropped: in-flight sends go back to the queue (sent again, same id, on the next
+   * link). A 1009 close means one of them was too big for the hub after all: each counts a try.
+   */
+  down(code: number): void {
+    for (const e of this.entries.values()) {
+      if (e.state !== 'inflight') continue;
+      clearTimeout(e.timer);
       e.state = 'queued';
-      this.flush();
-    }, delayMs);
+      if (code === CloseCode.MessageTooBig)
+        this.retry(e, new ServerError(ErrorCode.TooLarge, 'closed 1009: frame too big'), 0);
+    }
   }
 
   /**
@@ -163,7 +235,8 @@ export class Outbox {
    * client over the same storage delivers them (the error says so with `persisted: true`).
    */
   close(cause: { code: 'client_closed' | 'connection_stopped'; reason: string }): void {
-    const persisted = this.d.storage !== undefined;
+    clearTimeout(this.pumpTimer);
+    const persisted = this.o.outboxStorage !== undefined;
     for (const e of this.entries.values()) {
       clearTimeout(e.timer);
       const err = new ClientClosedError(
@@ -177,6 +250,47 @@ export class Outbox {
     this.entries.clear();
   }
 
+  private entry(item: OutboxItem): Entry {
+    return { item, raw: encode(item), state: 'queued', tries: 0, waiters: [], timer: undefined };
+  }
+
+  /** Why an entry can never be sent now, if it cannot. */
+  private check(e: Entry): ParleyError | undefined {
+    if (this.expired(e.item)) {
+      return new ExpiredError('older than the hub’s dedupe window');
+    }
+    const max = this.host.limits().maxFrameBytes;
+    if (byteLength(e.raw) > max) {
+      return new ServerError(ErrorCode.TooLarge, `message is larger than ${max} bytes`, {
+        field: 'text',
+      });
+    }
+    return undefined;
+  }
+
+  /** A retryable failure: queued again (after `delayMs`), unless the retries are used up. */
+  private retry(e: Entry, err: ParleyError, delayMs: number): void {
+    clearTimeout(e.timer);
+    if (++e.tries > this.o.outboxMaxRetries) {
+      this.fail(e, err);
+      return;
+    }
+    this.o.logger.debug({ clientMsgId: e.item.clientMsgId, code: err.code }, 'parley: send retry');
+    e.state = delayMs > 0 ? 'waiting' : 'queued';
+    if (delayMs > 0) {
+      e.timer = setTimeout(() => {
+        e.state = 'queued';
+        this.pump();
+      }, delayMs);
+    }
+  }
+
+  private fail(e: Entry, err: ParleyError): void {
+    this.remove(e);
+    for (const w of e.waiters) w.reject(err);
+    this.host.failed(e.item, err);
+  }
+
   private remove(e: Entry): void {
     clearTimeout(e.timer);
     this.entries.delete(e.item.clientMsgId);
@@ -185,11 +299,11 @@ export class Outbox {
 
   /** Saves are serialised so that an older list never overwrites a newer one. */
   private persist(): void {
-    const storage = this.d.storage;
+    const storage = this.o.outboxStorage;
     if (storage === undefined) return;
     const items = [...this.entries.values()].map((e) => e.item);
     this.saving = this.saving
       .then(() => storage.save(items))
-      .catch((err: unknown) => this.d.logger.warn({ err }, 'parley: outbox storage save failed'));
+      .catch((err: unknown) => this.o.logger.warn({ err }, 'parley: outbox storage save failed'));
   }
 }

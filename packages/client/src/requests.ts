@@ -1,25 +1,38 @@
 /**
- * Correlated requests (tRPC's request manager, for non-send frames): `history` pages and gap-fill
- * `sync`s carry a `ref`; the answer (`history`, `replay`, `reset`) or an `error` with that ref
- * settles them. A dropped link or a close rejects what is pending; nothing waits forever.
+ * Correlated requests (tRPC's request manager, for non-send frames): `history`, gap-fill `sync`
+ * and custom `event` frames carry a `ref`; the frame that answers (`history`, `replay`/`reset`,
+ * `ok`) or an `error` with that ref settles them. Each has a deadline (`requestTimeoutMs`); a
+ * dropped link or a close rejects what is pending. Nothing waits forever, and the map holds only
+ * requests whose deadline has not passed.
  */
 import type {
+  ClientEventFrame,
   ClientFrame,
   HistoryPageFrame,
   HistoryRequestFrame,
+  OkFrame,
+  ReplayFrame,
+  ResetFrame,
+  ServerFrame,
   SyncFrame,
 } from '@parley/protocol/core';
 import { DisconnectedError, type ParleyError, TimeoutError } from './errors.js';
 
+/** The frame that answers each kind of request. */
+interface Answers {
+  history: HistoryPageFrame;
+  sync: ReplayFrame | ResetFrame;
+  event: OkFrame;
+}
+
 interface Pending {
-  resolve(frame: HistoryPageFrame): void;
+  resolve(frame: ServerFrame): void;
   reject(err: ParleyError): void;
   timer: ReturnType<typeof setTimeout>;
 }
 
-export class Requests<Owner> {
+export class Requests {
   private readonly pending = new Map<string, Pending>();
-  private readonly syncs = new Map<string, Owner>();
   private count = 0;
 
   constructor(
@@ -27,8 +40,14 @@ export class Requests<Owner> {
     private readonly timeoutMs: number,
   ) {}
 
-  /** Sends a `history` request; resolves with the page. */
-  history(frame: HistoryRequestFrame): Promise<HistoryPageFrame> {
+  /**
+   * Sends `frame` with a fresh `ref`. Resolves with the frame that answers it; rejects with the
+   * hub's refusal (`ServerError`), `TimeoutError`, or `DisconnectedError` (not connected, or the
+   * link dropped first).
+   */
+  request<F extends HistoryRequestFrame | SyncFrame | ClientEventFrame>(
+    frame: F,
+  ): Promise<Answers[F['type']]> {
     return new Promise((resolve, reject) => {
       const ref = `r${++this.count}`;
       if (!this.send({ ...frame, ref })) {
@@ -39,58 +58,34 @@ export class Requests<Owner> {
         this.pending.delete(ref);
         reject(new TimeoutError(`no answer to ${frame.type} within ${this.timeoutMs} ms`));
       }, this.timeoutMs);
-      this.pending.set(ref, { resolve, reject, timer });
+      // The client routes each answer by its type (history → history, event → ok, ...).
+      this.pending.set(ref, { resolve: resolve as (f: ServerFrame) => void, reject, timer });
     });
   }
 
-  /** Sends a gap-fill `sync` for `owner`. False when the link is not ready. */
-  sync(owner: Owner, frame: SyncFrame): boolean {
-    const ref = `s${++this.count}`;
-    if (!this.send({ ...frame, ref })) return false;
-    this.syncs.set(ref, owner);
-    return true;
+  /** A frame carrying `ref` arrived: it answers the request with that ref, if any. */
+  answer(ref: string | undefined, frame: ServerFrame): void {
+    const req = this.take(ref);
+    req?.resolve(frame);
   }
 
-  /** A `history` page arrived. */
-  page(frame: HistoryPageFrame): void {
-    const req = frame.ref === undefined ? undefined : this.pending.get(frame.ref);
-    if (req === undefined || frame.ref === undefined) return;
-    this.pending.delete(frame.ref);
-    clearTimeout(req.timer);
-    req.resolve(frame);
-  }
-
-  /** A `replay`/`reset` answered a sync (or came unasked: no-op). */
-  answered(ref: string | undefined): void {
-    if (ref !== undefined) this.syncs.delete(ref);
-  }
-
-  /**
-   * An `error` frame with `ref`: rejects the history request, or returns the owner of the refused
-   * sync. Returns `false` when the ref is not ours.
-   */
-  fail(ref: string | undefined, err: ParleyError): { sync: Owner } | boolean {
-    if (ref === undefined) return false;
-    const owner = this.syncs.get(ref);
-    if (owner !== undefined) {
-      this.syncs.delete(ref);
-      return { sync: owner };
-    }
-    const req = this.pending.get(ref);
-    if (req === undefined) return false;
-    this.pending.delete(ref);
-    clearTimeout(req.timer);
-    req.reject(err);
-    return true;
+  /** An `error` frame: rejects the request with its `ref`. False when it answered none. */
+  fail(ref: string | undefined, err: ParleyError): boolean {
+    const req = this.take(ref);
+    req?.reject(err);
+    return req !== undefined;
   }
 
   /** The link dropped or the client closed. */
   rejectAll(err: ParleyError): void {
-    this.syncs.clear();
-    for (const [ref, r] of this.pending) {
-      clearTimeout(r.timer);
-      this.pending.delete(ref);
-      r.reject(err);
-    }
+    for (const ref of [...this.pending.keys()]) this.take(ref)?.reject(err);
+  }
+
+  private take(ref: string | undefined): Pending | undefined {
+    const req = ref === undefined ? undefined : this.pending.get(ref);
+    if (req === undefined) return undefined;
+    this.pending.delete(ref!);
+    clearTimeout(req.timer);
+    return req;
   }
 }

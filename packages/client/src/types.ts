@@ -30,6 +30,13 @@ export const ClientCode = {
   Connected: 3004,
   /** A connect attempt started. */
   Connecting: 3005,
+  /** No `welcome` within `welcomeTimeoutMs` of opening the socket. */
+  WelcomeTimeout: 3006,
+  /**
+   * A gap fill (`sync`) failed — no answer within `requestTimeoutMs`, or refused (e.g. rate
+   * limited): the link is replaced and the resume replays or resets.
+   */
+  GapFillFailed: 3007,
 } as const;
 export type ClientCode = (typeof ClientCode)[keyof typeof ClientCode];
 
@@ -59,14 +66,23 @@ export interface OptimisticMessage {
   id?: undefined;
   /** Why it failed (`status: 'failed'`). */
   error?: ParleyError;
-  /** Sends a failed message again (same `clientMsgId`). */
+  /**
+   * Sends a failed message again: with the same `clientMsgId` (the hub de-duplicates), or under a
+   * fresh one when it is older than the hub's dedupe window (`expired`).
+   */
   retry(): Promise<StoredMessage>;
+  /** Removes a failed message from `messages` (no-op while it is pending). */
+  discard(): void;
 }
 
 /** What `conversation.messages` holds: stored messages in seq order, then optimistic ones in send order. */
 export type ClientMessage = StoredMessage | OptimisticMessage;
 
-/** Payload of a `reset` event: the conversation's local messages were dropped; refetch with `loadOlder`. */
+/**
+ * Payload of a `reset` event: the conversation's local messages were dropped (the hub could not
+ * replay the gap); refetch with `loadOlder`. The React and Vue bindings do that for the
+ * conversations they show.
+ */
 export interface ResetEvent {
   conversationId: string;
   reason: ResetFrame['reason'];
@@ -106,6 +122,50 @@ export interface InboxEntry {
 }
 
 export type { ReplayFrame };
+
+/** What a UI reads from a conversation (the React and Vue bindings expose these fields). */
+export interface ConversationSnapshot {
+  /** Stored messages in seq order, then optimistic ones (`status: 'pending' | 'failed'`). */
+  messages: readonly ClientMessage[];
+  /** Users typing now (never the current user). */
+  typingUsers: readonly string[];
+  unreadCount: number;
+  /** The current user's read position. */
+  readSeq: number;
+  /** False once `loadOlder` reached the beginning of the history. */
+  hasMore: boolean;
+  /** True while the user is a member (listed by the hub's `welcome` or `joined`). */
+  joined: boolean;
+  /** The last `reset` of the conversation, to show a notice ("earlier messages were reloaded"). */
+  lastReset: ResetEvent | undefined;
+}
+
+/** True when two inbox lists hold the same rows (for UI bindings that keep snapshots stable). */
+export function sameInbox(a: readonly InboxEntry[], b: readonly InboxEntry[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((r, i) => {
+      const o = b[i]!;
+      return (
+        r.conversationId === o.conversationId &&
+        r.lastMessage === o.lastMessage &&
+        r.unreadCount === o.unreadCount &&
+        sameList(r.typingUsers, o.typingUsers)
+      );
+    })
+  );
+}
+
+/** True when two lists hold the same items, in order. */
+export function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A received custom event of one name. */
+export type EventOf<E extends EventSchemas, K extends EventName<E>> = Extract<
+  AppEvent<E>,
+  { name: K }
+>;
 
 /** A received custom event, typed by the app's event definitions. */
 export type AppEvent<E extends EventSchemas> = {

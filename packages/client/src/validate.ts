@@ -1,9 +1,9 @@
-/** Local validation of a send: what the server would reject for sure is rejected before queueing. */
-import { byteLength, ErrorCode, isJsonValue, type JsonValue, Limits } from '@parley/protocol/core';
+/**
+ * Local validation of a send: what the server would reject for sure is rejected before queueing.
+ * (The frame size is checked exactly, on the encoded frame, by the outbox.)
+ */
+import { ErrorCode, isJsonValue, type JsonValue, Limits, textLength } from '@parley/protocol/core';
 import { ServerError } from './errors.js';
-
-/** Bytes a `send` frame adds around text and data (type, ids, ref, quotes): a safe upper bound. */
-const ENVELOPE_BYTES = 512;
 
 /** Type guard over the protocol's JSON check. */
 export function isJson(v: unknown): v is JsonValue {
@@ -15,7 +15,7 @@ export function validateSend(
   conversationId: string,
   text: string,
   data: JsonValue | undefined,
-  limits: { maxFrameBytes: number; maxTextLength: number },
+  limits: { maxTextLength: number },
 ): ServerError | undefined {
   if (conversationId.length < 1 || conversationId.length > Limits.MAX_ID_LENGTH) {
     return new ServerError(ErrorCode.InvalidFrame, 'invalid conversation id', {
@@ -26,24 +26,13 @@ export function validateSend(
     return new ServerError(ErrorCode.InvalidFrame, 'text must be a string', { field: 'text' });
   }
   const maxText = Math.min(limits.maxTextLength, Limits.MAX_TEXT_LENGTH);
-  if (text.length > maxText) {
-    return new ServerError(ErrorCode.TooLarge, `text is longer than ${maxText} characters`, {
+  if (textLength(text) > maxText) {
+    return new ServerError(ErrorCode.TooLarge, `text is longer than ${maxText} code points`, {
       field: 'text',
     });
   }
   if (data !== undefined && !isJsonValue(data)) {
     return new ServerError(ErrorCode.InvalidFrame, 'data must be JSON', { field: 'data' });
-  }
-  const size =
-    byteLength(text) + (data === undefined ? 0 : byteLength(JSON.stringify(data))) + ENVELOPE_BYTES;
-  if (size > limits.maxFrameBytes) {
-    return new ServerError(
-      ErrorCode.TooLarge,
-      `message is larger than ${limits.maxFrameBytes} bytes`,
-      {
-        field: 'text',
-      },
-    );
   }
   return undefined;
 }

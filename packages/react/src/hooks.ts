@@ -76,7 +76,9 @@ const noop = () => {};
 
 /**
  * A conversation: its messages (optimistic ones included), typing users, unread count and the
- * actions. Components reading the same conversation share one listener on it.
+ * actions. Components reading the same conversation share one listener on it. After a `reset`
+ * (the hub could not replay what was missed) the newest messages are paged back in and
+ * `lastReset` says so, for a notice. The handle is the same across leave and rejoin.
  */
 export function useConversation<E extends EventSchemas = RegisteredEvents>(
   conversationId: string,

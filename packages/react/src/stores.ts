@@ -5,31 +5,25 @@
  * counter, bumped by the emitter's change event, moves — so React re-renders only on change.
  * While nobody is subscribed (the render before the first subscription), snapshots are checked
  * field by field instead, so a change between render and subscribe is never missed.
+ *
+ * A conversation's store also handles `reset` while it is watched: the hub could not replay what
+ * was missed, so the local messages were dropped; the store pages the newest ones back in
+ * (`loadOlder`), once for all the components showing it, and the snapshot's `lastReset` tells the
+ * app (for a notice).
  */
-import type {
-  ClientMessage,
-  Conversation,
-  InboxEntry,
-  ParleyClient,
-  Presence,
-  Unsubscribe,
+import {
+  type Conversation,
+  type ConversationSnapshot,
+  type InboxEntry,
+  type ParleyClient,
+  type Presence,
+  sameInbox,
+  sameList,
+  type Unsubscribe,
 } from '@parley/client';
 import type { EventSchemas } from '@parley/protocol/core';
 
-/** What `useConversation` reads from a conversation. */
-export interface ConversationSnapshot {
-  /** Stored messages in seq order, then optimistic ones (`status: 'pending' | 'failed'`). */
-  messages: readonly ClientMessage[];
-  /** Users typing now (never the current user). */
-  typingUsers: readonly string[];
-  unreadCount: number;
-  /** The current user's read position. */
-  readSeq: number;
-  /** False once `loadOlder` reached the beginning of the history. */
-  hasMore: boolean;
-  /** False after the user was removed from the conversation. */
-  joined: boolean;
-}
+export type { ConversationSnapshot };
 
 const EMPTY_LIST: readonly never[] = Object.freeze([]);
 
@@ -41,13 +35,10 @@ export const EMPTY_CONVERSATION: ConversationSnapshot = Object.freeze({
   readSeq: 0,
   hasMore: false,
   joined: false,
+  lastReset: undefined,
 });
 
 export const EMPTY_INBOX: readonly InboxEntry[] = EMPTY_LIST;
-
-function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 
 /** A ref-counted subscription to one emitter event, with a version counter. */
 class Versioned<S> {
@@ -106,7 +97,14 @@ export function conversationStore<E extends EventSchemas>(
   let s = conversationStores.get(conv);
   if (s === undefined) {
     s = new Versioned<ConversationSnapshot>(
-      (onChange) => conv.on('update', onChange),
+      (onChange) => {
+        const offUpdate = conv.on('update', onChange);
+        const offReset = conv.on('reset', () => void conv.loadOlder().catch(() => {}));
+        return () => {
+          offUpdate();
+          offReset();
+        };
+      },
       () => ({
         messages: conv.messages,
         typingUsers: conv.typingUsers,
@@ -114,6 +112,7 @@ export function conversationStore<E extends EventSchemas>(
         readSeq: conv.readSeq,
         hasMore: conv.hasMore,
         joined: conv.joined,
+        lastReset: conv.lastReset,
       }),
       (a, b) =>
         a.messages === b.messages &&
@@ -121,20 +120,12 @@ export function conversationStore<E extends EventSchemas>(
         a.unreadCount === b.unreadCount &&
         a.readSeq === b.readSeq &&
         a.hasMore === b.hasMore &&
-        a.joined === b.joined,
+        a.joined === b.joined &&
+        a.lastReset === b.lastReset,
     );
     conversationStores.set(conv, s);
   }
   return s;
-}
-
-function sameRow(a: InboxEntry, b: InboxEntry): boolean {
-  return (
-    a.conversationId === b.conversationId &&
-    a.lastMessage === b.lastMessage &&
-    a.unreadCount === b.unreadCount &&
-    sameList(a.typingUsers, b.typingUsers)
-  );
 }
 
 /** The shared inbox store of a client. */
@@ -144,7 +135,7 @@ export function inboxStore<E extends EventSchemas>(client: ParleyClient<E>): Inb
     s = new Versioned<readonly InboxEntry[]>(
       (onChange) => client.on('inbox', onChange),
       () => client.inbox(),
-      (a, b) => a.length === b.length && a.every((row, i) => sameRow(row, b[i]!)),
+      sameInbox,
     );
     inboxStores.set(client, s);
   }

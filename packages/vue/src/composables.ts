@@ -5,13 +5,16 @@
  * the call until the scope stops. Values are read synchronously first, so the first render —
  * on the server too — shows the current state.
  */
-import type {
-  ClientMessage,
-  ConnectionState,
-  Conversation,
-  InboxEntry,
-  Presence,
-  StoredMessage,
+import {
+  type ClientMessage,
+  type ConnectionState,
+  type Conversation,
+  type InboxEntry,
+  type Presence,
+  type ResetEvent,
+  type StoredMessage,
+  sameInbox,
+  sameList,
 } from '@parley/client';
 import type { EventName, EventSchemas, JsonValue } from '@parley/protocol/core';
 import {
@@ -38,10 +41,6 @@ function whenLive(start: () => void): void {
   if (getCurrentInstance() === null) run();
   else onMounted(run);
   onScopeDispose(() => scope.stop());
-}
-
-function sameList<T>(a: readonly T[], b: readonly T[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 /** The connection state, as a ref. */
@@ -71,7 +70,10 @@ export interface UseConversationReturn<E extends EventSchemas = RegisteredEvents
   unreadCount: Readonly<Ref<number>>;
   readSeq: Readonly<Ref<number>>;
   hasMore: Readonly<Ref<boolean>>;
+  /** True while the user is a member (the handle stays the same across leave and rejoin). */
   joined: Readonly<Ref<boolean>>;
+  /** The last `reset` of the conversation (its newest messages were paged back in): show a notice. */
+  lastReset: Readonly<ShallowRef<ResetEvent | undefined>>;
   /** Sends a message: optimistic at once, resolves with the stored message. */
   send(text: string, options?: { data?: JsonValue }): Promise<StoredMessage>;
   /** Call on every keystroke (throttled by the client). */
@@ -82,7 +84,11 @@ export interface UseConversationReturn<E extends EventSchemas = RegisteredEvents
   loadOlder(limit?: number): Promise<readonly StoredMessage[]>;
 }
 
-/** A conversation as refs, updated on its `update` event. `id` may be a ref or a getter. */
+/**
+ * A conversation as refs, updated on its `update` event. `id` may be a ref or a getter. After a
+ * `reset` (the hub could not replay what was missed) the newest messages are paged back in and
+ * `lastReset` says so.
+ */
 export function useConversation<E extends EventSchemas = RegisteredEvents>(
   id: MaybeRefOrGetter<string>,
 ): UseConversationReturn<E> {
@@ -95,6 +101,7 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
   const readSeq = shallowRef(handle.value.readSeq);
   const hasMore = shallowRef(handle.value.hasMore);
   const joined = shallowRef(handle.value.joined);
+  const lastReset = shallowRef(handle.value.lastReset);
 
   const refresh = (c: Conversation<E>) => {
     if (conversation.value !== c) conversation.value = c;
@@ -106,6 +113,7 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
     readSeq.value = c.readSeq;
     hasMore.value = c.hasMore;
     joined.value = c.joined;
+    lastReset.value = c.lastReset;
   };
 
   whenLive(() => {
@@ -115,6 +123,8 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
       (c, _old, onCleanup) => {
         refresh(c);
         onCleanup(c.on('update', () => refresh(c)));
+        // Concurrent `loadOlder` calls share one request: several composables on `c` page once.
+        onCleanup(c.on('reset', () => void c.loadOlder().catch(() => {})));
       },
       { immediate: true },
     );
@@ -128,6 +138,7 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
     readSeq,
     hasMore,
     joined,
+    lastReset,
     send: (text, options) => handle.value.send(text, options),
     typing: () => handle.value.typing(),
     stopTyping: () => handle.value.stopTyping(),
@@ -136,23 +147,12 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
   };
 }
 
-function sameRow(a: InboxEntry, b: InboxEntry): boolean {
-  return (
-    a.conversationId === b.conversationId &&
-    a.lastMessage === b.lastMessage &&
-    a.unreadCount === b.unreadCount &&
-    sameList(a.typingUsers, b.typingUsers)
-  );
-}
-
 /** One row per joined conversation, newest activity first. */
 export function useInbox(): Readonly<ShallowRef<readonly InboxEntry[]>> {
   const client = useParley();
   const inbox = shallowRef<readonly InboxEntry[]>(client.inbox());
   const refresh = (rows: readonly InboxEntry[]) => {
-    const cur = inbox.value;
-    if (cur.length !== rows.length || !rows.every((r, i) => sameRow(r, cur[i]!)))
-      inbox.value = rows;
+    if (!sameInbox(inbox.value, rows)) inbox.value = rows;
   };
   whenLive(() => {
     client.connect();

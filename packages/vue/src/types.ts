@@ -1,6 +1,7 @@
 /** Typing the bindings with the app's custom events, once, through declaration merging. */
-import type { AppEvent } from '@parley/client';
-import type { EventName, EventSchemas, NoEvents } from '@parley/protocol/core';
+import type { EventSchemas, NoEvents } from '@parley/protocol/core';
+
+export type { EventOf } from '@parley/client';
 
 /**
  * Register the app's event definitions once and every composable is typed by them:
@@ -18,9 +19,3 @@ export interface Register {}
 export type RegisteredEvents = Register extends { events: infer E extends EventSchemas }
   ? E
   : NoEvents;
-
-/** A received custom event of one name. */
-export type EventOf<E extends EventSchemas, K extends EventName<E>> = Extract<
-  AppEvent<E>,
-  { name: K }
->;

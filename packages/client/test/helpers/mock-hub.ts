@@ -3,7 +3,7 @@
  * timing. Node 20 has no global WebSocket, so `ws` is installed as the global the interceptor
  * patches; clients get `WebSocket: globalThis.WebSocket` (the patched class).
  */
-import type { ClientFrame, EventSchemas, Message, NoEvents, ServerFrame } from '@parley/protocol';
+import type { ClientFrame, Message, NoEvents, ServerFrame, WelcomeFrame } from '@parley/protocol';
 import { type WebSocketHandlerConnection, ws } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, vi } from 'vitest';
@@ -58,6 +58,10 @@ export interface MockHubOptions {
   /** Return true when the frame was handled (skips the default behaviour). */
   onFrame?: (frame: ClientFrame, conn: MockConn, hub: MockHub) => boolean | undefined;
   onConnection?: (conn: MockConn) => void;
+  /** Merged into `welcome.limits`. @default { maxFrameBytes: 65_536, maxTextLength: 10_000 } */
+  limits?: Partial<WelcomeFrame['limits']>;
+  /** The conversations a welcome lists. @default every conversation of the mock */
+  member?: (conversationId: string, conn: MockConn) => boolean;
 }
 
 export interface MockHub {
@@ -192,17 +196,20 @@ export function mockHub(opts: MockHubOptions = {}): MockHub {
               protocol: 1,
               sessionId: `s${conn.index}`,
               user: { id: userId },
-              conversations: Object.entries(conversations).map(([id, c]) => ({
-                id,
-                seq: c.messages.at(-1)?.seq ?? 0,
-                epoch: c.epoch,
-                readSeq: c.readSeq ?? 0,
-              })),
+              conversations: Object.entries(conversations)
+                .filter(([id]) => opts.member?.(id, conn) ?? true)
+                .map(([id, c]) => ({
+                  id,
+                  seq: c.messages.at(-1)?.seq ?? 0,
+                  epoch: c.epoch,
+                  readSeq: c.readSeq ?? 0,
+                })),
               presence: [],
               heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
-              limits: { maxFrameBytes: 65_536, maxTextLength: 10_000 },
+              limits: { maxFrameBytes: 65_536, maxTextLength: 10_000, ...opts.limits },
             });
             for (const id of Object.keys(conversations)) {
+              if (!(opts.member?.(id, conn) ?? true)) continue;
               const cur = frame.cursors?.[id];
               replayFor(conn, id, cur?.seq ?? 0, cur?.epoch);
             }
@@ -231,6 +238,9 @@ export function mockHub(opts: MockHubOptions = {}): MockHub {
             });
             return;
           }
+          case 'event':
+            if (frame.ref !== undefined) conn.send({ type: 'ok', ref: frame.ref });
+            return;
           case 'sync':
             replayFor(conn, frame.conversationId, frame.after, frame.epoch, frame.ref);
             return;
@@ -283,7 +293,10 @@ export function nextEvent<T>(
  * microtasks between checks; it never moves the clock (unlike `vi.waitFor`).
  */
 /** Resolves once the client is `open` (at once if it already is). */
-export const opened = (c: ParleyClient<EventSchemas>): Promise<unknown> =>
+export const opened = (c: {
+  readonly state: string;
+  on(event: 'state', listener: (s: StateChange) => void): () => void;
+}): Promise<unknown> =>
   c.state === 'open'
     ? Promise.resolve()
     : nextEvent<StateChange>(
