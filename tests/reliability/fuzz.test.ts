@@ -398,7 +398,7 @@ const welcome = (head: number): ServerFrame => ({
   protocol: 1,
   sessionId: 's1',
   user: { id: 'alice' },
-  conversations: [{ id: 'room', seq: head, epoch: 'e1', readSeq: 0, reads: {} }],
+  conversations: [{ id: 'room', seq: head, epoch: 'e1', readSeq: 0, reads: {}, unread: 0 }],
   presence: [],
   heartbeat: { intervalMs: 60_000, timeoutMs: 60_000 },
   limits: { maxFrameBytes: MAX_FRAME, maxTextLength: 10_000 },

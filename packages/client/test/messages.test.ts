@@ -328,7 +328,7 @@ describe('ordering and recovery', () => {
           protocol: 1,
           sessionId: 's',
           user: { id: 'u1' },
-          conversations: [{ id: 'c1', seq: 5, epoch: 'e1', readSeq: 0 }],
+          conversations: [{ id: 'c1', seq: 5, epoch: 'e1', readSeq: 0, unread: 0 }],
           presence: [],
           heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
           limits: { maxFrameBytes: 65_536, maxTextLength: 10_000 },

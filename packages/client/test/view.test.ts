@@ -26,7 +26,7 @@ function welcome(conn: MockConn, hub: MockHub) {
     protocol: 1,
     sessionId: `s${conn.index}`,
     user: { id: 'u1' },
-    conversations: [{ id: 'c1', seq: msgs.at(-1)?.seq ?? 0, epoch: 'e1', readSeq: 0 }],
+    conversations: [{ id: 'c1', seq: msgs.at(-1)?.seq ?? 0, epoch: 'e1', readSeq: 0, unread: 0 }],
     presence: [],
     heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
     limits: { maxFrameBytes: 65_536, maxTextLength: 10_000 },

@@ -58,7 +58,7 @@ async function broken(o: { seqs: boolean; trustPayloadIdentity: boolean }): Prom
             protocol: 1,
             sessionId: 's1',
             user: { id: user },
-            conversations: [{ id: 'c1', seq, epoch: 'e1', readSeq: 0, reads: {} }],
+            conversations: [{ id: 'c1', seq, epoch: 'e1', readSeq: 0, reads: {}, unread: 0 }],
             presence: [],
             heartbeat: { intervalMs: 25000, timeoutMs: 10000 },
             limits: { maxFrameBytes: 65536, maxTextLength: 10000 },

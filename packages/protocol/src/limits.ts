@@ -20,6 +20,12 @@ export const Limits = {
   MAX_CURSORS: 10_000,
   /** Largest page a `history` request may ask for. */
   MAX_HISTORY_PAGE: 200,
+  /** Longest reaction (an emoji or an app's shortcode), in code points. */
+  MAX_EMOJI_LENGTH: 32,
+  /** Most distinct reactions on one message. */
+  MAX_REACTION_KINDS: 32,
+  /** Most member ids a conversation's metadata lists. */
+  MAX_META_MEMBERS: 1000,
   /** Longest credential token, in characters. */
   MAX_TOKEN_LENGTH: 8 * 1024,
 } as const;

@@ -203,6 +203,7 @@ export function mockHub(opts: MockHubOptions = {}): MockHub {
                   seq: c.messages.at(-1)?.seq ?? 0,
                   epoch: c.epoch,
                   readSeq: c.readSeq ?? 0,
+                  unread: 0,
                 })),
               presence: [],
               heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },

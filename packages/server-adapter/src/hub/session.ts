@@ -185,7 +185,10 @@ async function welcome(
     conversations: ids.map((id) => {
       const head = heads.get(id)!;
       const { [userId]: readSeq = 0, ...others } = readsOf.get(id) ?? {};
-      return { id, seq: head.seq, epoch: head.epoch, readSeq, reads: others };
+      // Interim (issue 16 replaces it with the engine's count of countable messages): every seq
+      // after the read position, own messages included.
+      const unread = Math.max(0, head.seq - readSeq);
+      return { id, seq: head.seq, epoch: head.epoch, readSeq, reads: others, unread };
     }),
     presence: snapshot,
     heartbeat: {
