@@ -149,6 +149,37 @@ export function resumeSuite(env: SuiteEnv): void {
       expect(await bob.next(is('error'))).toMatchObject({ ref: 's3', code: 'forbidden' });
     });
 
+    it('answers every sync: at the head an empty replay (with or without a ref), ahead of the head a reset (issue 19)', async () => {
+      const f = await setup();
+      for (let i = 1; i <= 3; i++) await f.server.hub.publish('c1', { text: `m${i}` });
+      const bob = await f.connect('bob', { cursors: { c1: { seq: 3 } } });
+      const epoch = bob.welcome.conversations.find((c) => c.id === 'c1')!.epoch;
+      bob.send({ type: 'sync', ref: 'at-head', conversationId: 'c1', after: 3, epoch });
+      expect(await bob.next(is('replay', (r) => r.ref === 'at-head'))).toEqual({
+        type: 'replay',
+        ref: 'at-head',
+        conversationId: 'c1',
+        epoch,
+        seq: 3,
+        messages: [],
+      });
+      bob.send({ type: 'sync', conversationId: 'c1', after: 3 });
+      expect(await bob.next(is('replay'))).toEqual({
+        type: 'replay',
+        conversationId: 'c1',
+        epoch,
+        seq: 3,
+        messages: [],
+      });
+      bob.send({ type: 'sync', ref: 'ahead', conversationId: 'c1', after: 4, epoch });
+      expect(await bob.next(is('reset', (r) => r.ref === 'ahead'))).toMatchObject({
+        conversationId: 'c1',
+        epoch,
+        seq: 3,
+        reason: 'epoch_changed',
+      });
+    });
+
     it('pages history backwards in seq order', async () => {
       const f = await setup();
       for (let i = 1; i <= 30; i++) await f.server.hub.publish('c1', { text: `m${i}` });
