@@ -6,7 +6,11 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Redactor } from './redact.js';
 import { CHECKS, formatReport, runConformance, type TokenSource } from './suite.js';
+
+/** Credentials given on the command line, kept out of a crash message too. */
+const secrets = new Redactor();
 
 const HELP = `parley-conformance — check a server against the Parley protocol
 
@@ -17,6 +21,9 @@ Usage:
 Options:
   --conversation ID          a conversation both test users belong to (required)
   --foreign-conversation ID  a conversation user a is NOT in (default: a random id)
+  --event NAME               a custom event name the server accepts from clients
+                             (default: conformance.ping)
+  --event-payload JSON       its payload (default: {})
   --token-a / --token-b T    tokens of two different members
   --token-cmd CMD            shell command printing a token; {user} is replaced by a or b
                              (also in env PARLEY_TEST_USER). Run once per connection.
@@ -27,6 +34,7 @@ Options:
 
 Checks: ${CHECKS.map((c) => c[0]).join(', ')}
 Exit code: 0 conforms, 1 does not, 2 usage error.
+Tokens, header values and credential-like fields a server echoes are printed as [redacted].
 `;
 
 const run = promisify(execFile);
@@ -70,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
   const cmd = flags['token-cmd']?.[0];
   const ta = flags['token-a']?.[0];
   const tb = flags['token-b']?.[0];
+  secrets.add(ta);
+  secrets.add(tb);
   let tokens: { a: TokenSource; b: TokenSource };
   if (cmd !== undefined) tokens = { a: tokenFromCommand(cmd, 'a'), b: tokenFromCommand(cmd, 'b') };
   else if (ta !== undefined && tb !== undefined) tokens = { a: ta, b: tb };
@@ -79,8 +89,19 @@ async function main(argv: string[]): Promise<number> {
     const at = h.indexOf(':');
     if (at < 1) return usage(`bad --header ${JSON.stringify(h)}`);
     headers[h.slice(0, at).trim()] = h.slice(at + 1).trim();
+    secrets.addHeader(h.slice(0, at).trim(), h.slice(at + 1).trim());
   }
   const timeout = flags.timeout?.[0];
+  const eventName = flags.event?.[0];
+  let eventPayload: unknown = {};
+  const rawPayload = flags['event-payload']?.[0];
+  if (rawPayload !== undefined) {
+    try {
+      eventPayload = JSON.parse(rawPayload);
+    } catch {
+      return usage('--event-payload must be JSON');
+    }
+  }
   const report = await runConformance({
     url,
     tokens,
@@ -89,6 +110,9 @@ async function main(argv: string[]): Promise<number> {
       ? { foreignConversationId: flags['foreign-conversation'][0]! }
       : {}),
     ...(timeout === undefined ? {} : { timeoutMs: Number(timeout) }),
+    ...(eventName === undefined && rawPayload === undefined
+      ? {}
+      : { event: { name: eventName ?? 'conformance.ping', payload: eventPayload } }),
     ...(Object.keys(headers).length ? { headers } : {}),
     ...(flags.only ? { only: flags.only.flatMap((o) => o.split(',')) } : {}),
   });
@@ -106,7 +130,9 @@ function usage(message: string): number {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`parley-conformance: ${(err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(
+      `parley-conformance: ${secrets.text((err as Error).stack ?? String(err))}\n`,
+    );
     process.exit(2);
   },
 );

@@ -1,9 +1,10 @@
 /**
  * A raw WebSocket probe: records every frame a server sends (parsed as JSON, but not validated,
  * so that a broken server's frames can still be inspected) and waits for the next frame that
- * matches a predicate, with a timeout.
+ * matches a predicate, with a timeout. What it quotes of a server's frames is redacted.
  */
 import WebSocket from 'ws';
+import { Redactor } from './redact.js';
 
 /** A check did not hold; `message` says what was expected and what was seen. */
 export class CheckFailure extends Error {
@@ -14,18 +15,19 @@ export class CheckFailure extends Error {
 export type Frame = Record<string, unknown> & { type?: unknown };
 
 export interface ProbeOptions {
+  /** Subprotocols offered (none: an empty list). */
   protocols: string[];
   headers?: Record<string, string>;
   timeoutMs: number;
+  /** Redacts what failure messages quote. @default a redactor that knows no secrets */
+  redactor?: Redactor;
 }
 
-const short = (f: unknown) => {
-  const s = f === undefined ? 'undefined' : JSON.stringify(f);
-  return s.length > 300 ? `${s.slice(0, 300)}…` : s;
-};
-
 export class Probe {
+  /** Frames not yet consumed by {@link next}. */
   readonly frames: Frame[] = [];
+  /** Every frame received, in arrival order (never consumed). */
+  readonly log: Frame[] = [];
   private cursor = 0;
   private waiters: (() => void)[] = [];
   closeInfo: { code: number; reason: string } | undefined;
@@ -50,6 +52,7 @@ export class Probe {
         frame = { type: undefined, notJson: String(data).slice(0, 200) };
       }
       this.frames.push(frame);
+      this.log.push(frame);
       this.wake();
     });
     this.opened = new Promise((resolve, reject) => {
@@ -85,9 +88,14 @@ export class Probe {
   }
 
   send(frame: unknown): void {
+    this.sendRaw(JSON.stringify(frame));
+  }
+
+  /** Sends one text message as is. */
+  sendRaw(text: string): void {
     if (this.ws.readyState !== WebSocket.OPEN)
       throw new CheckFailure(`the socket is not open (close ${this.closeInfo?.code ?? '?'})`);
-    this.ws.send(JSON.stringify(frame));
+    this.ws.send(text);
   }
 
   /**
@@ -134,9 +142,10 @@ export class Probe {
 
   private seen(): string {
     const last = this.frames.slice(-3);
+    const r = this.o.redactor ?? new Redactor();
     return last.length === 0
       ? ' (no unconsumed frames)'
-      : `; last frames: ${last.map(short).join(', ')}`;
+      : `; last frames: ${last.map((f) => r.short(f)).join(', ')}`;
   }
 
   close(): void {
@@ -158,5 +167,3 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
     clearTimeout(timer);
   }
 }
-
-export { short };

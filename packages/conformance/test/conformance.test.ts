@@ -2,13 +2,20 @@
  * The suite passes against Parley's own hub (in-process, memory engine) and fails with a clear
  * report against deliberately broken servers.
  */
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createHub, type Hub } from '@parley/server-adapter';
 import { attachHub } from '@parley/server-adapter/node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { formatReport, runConformance } from '../src/index.js';
+import { CHECKS, formatReport, runConformance } from '../src/index.js';
+
+/** The event the suite sends (`conformance.ping`), with any payload. */
+const anyPayload = {
+  '~standard': { version: 1 as const, vendor: 'test', validate: (value: unknown) => ({ value }) },
+};
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -28,10 +35,11 @@ async function listen(server: Server): Promise<number> {
 }
 
 async function parley(): Promise<string> {
-  const hub: Hub = createHub({
+  const hub = createHub({
     authenticate: ({ token }) => (token?.startsWith('tok-') ? { userId: token.slice(4) } : null),
     conversationsOf: () => ['c1'],
-  });
+    events: { 'conformance.ping': anyPayload },
+  }) as unknown as Hub;
   const server = createServer();
   attachHub(hub, server);
   closers.push(() => hub.close());
@@ -102,15 +110,21 @@ async function broken(o: { seqs: boolean; trustPayloadIdentity: boolean }): Prom
 const base = { tokens: { a: 'tok-alice', b: 'tok-bob' }, conversationId: 'c1', timeoutMs: 400 };
 
 describe('runConformance', () => {
-  it('passes against Parley itself', async () => {
+  it('passes against Parley itself, but for the rule issue 16 brings to the hub', async () => {
     const report = await runConformance({ ...base, url: await parley(), timeoutMs: 3000 });
+    // PROTOCOL.md: a conversation missing from the hello's cursors is not replayed. Parley's hub
+    // still replays it from 0 until issue 16's session start (summaries) lands; then this list is
+    // empty and the report CONFORMS. (test/mutants.test.ts shows the check passing against a hub
+    // that follows the rule.)
+    const PENDING_ISSUE_16 = ['resume.no_cursor'];
     expect(
-      report.results.filter((r) => r.status !== 'pass'),
+      report.results.filter((r) => r.status !== 'pass').map((r) => r.id),
       formatReport(report),
-    ).toEqual([]);
-    expect(report.passed).toBe(true);
-    expect(report.summary).toEqual({ pass: 15, fail: 0, skip: 0 });
-    expect(formatReport(report)).toContain('CONFORMS');
+    ).toEqual(PENDING_ISSUE_16);
+    expect(report.summary).toEqual({ pass: CHECKS.length - 1, fail: 1, skip: 0 });
+    expect(report.results.find((r) => r.id === 'resume.no_cursor')?.detail).toMatch(
+      /without a cursor for c1 .* sent \{"type":"replay"/,
+    );
   });
 
   it('fails with a clear report against a server without seqs', async () => {
@@ -165,4 +179,103 @@ describe('runConformance', () => {
     });
     expect(report.passed).toBe(false);
   });
+});
+
+/**
+ * A broken server that leaks credentials: it echoes every frame it gets (the hello's token
+ * included, as a field and as raw text) and sends secrets of its own, then never answers.
+ */
+async function leaky(): Promise<string> {
+  const server = createServer();
+  const wss = new WebSocketServer({ server, handleProtocols: (p) => [...p][0] ?? false });
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const raw = String(data);
+      ws.send(JSON.stringify({ type: 'echo', got: JSON.parse(raw) as unknown, raw }));
+      ws.send(
+        JSON.stringify({
+          type: 'debug',
+          config: { apiKey: 'server-api-key-0123456789', password: 'hunter2-hunter2' },
+          session: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtYWxsb3J5In0.c2lnbmF0dXJlLXNpZ25hdHVyZQ',
+        }),
+      );
+    });
+  });
+  closers.push(async () => {
+    for (const s of wss.clients) s.terminate();
+    wss.close();
+  });
+  return `ws://127.0.0.1:${await listen(server)}/parley`;
+}
+
+const SECRETS = [
+  'tok-alice-secret-0001',
+  'tok-bob-secret-0002',
+  'sid-cookie-secret-0003',
+  'bearer-secret-0004',
+  'url-secret-0005',
+  'server-api-key-0123456789',
+  'hunter2-hunter2',
+  'eyJhbGciOiJIUzI1NiJ9',
+];
+
+describe('credentials never reach a report (issue 19)', () => {
+  it('redacts tokens, header values, URL credentials and credential-like fields a server echoes', async () => {
+    const url = `${await leaky()}?token=url-secret-0005`;
+    const report = await runConformance({
+      url,
+      tokens: { a: 'tok-alice-secret-0001', b: async () => 'tok-bob-secret-0002' },
+      conversationId: 'c1',
+      headers: { Cookie: 'sid=sid-cookie-secret-0003', Authorization: 'Bearer bearer-secret-0004' },
+      timeoutMs: 300,
+      only: ['hello.welcome', 'hello.version'],
+    });
+    const text = `${formatReport(report)}\n${JSON.stringify(report)}`;
+    // The echo was quoted (so the check is real) …
+    expect(text).toContain('"type":"echo"');
+    expect(text).toContain('[redacted]');
+    // … but nothing secret in it.
+    for (const secret of SECRETS) expect(text, secret).not.toContain(secret);
+  });
+
+  it('the CLI prints no credential of a broken server that echoes them', async () => {
+    const url = await leaky();
+    const out = await new Promise<string>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        [
+          '--conditions=@parley/source',
+          '--import',
+          'tsx',
+          fileURLToPath(new URL('../src/cli.ts', import.meta.url)),
+          url,
+          '--conversation',
+          'c1',
+          '--token-a',
+          'tok-alice-secret-0001',
+          '--token-b',
+          'tok-bob-secret-0002',
+          '--header',
+          'Cookie: sid=sid-cookie-secret-0003',
+          '--timeout',
+          '300',
+          '--only',
+          'hello.welcome,hello.version',
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let text = '';
+      child.stdout.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
+      child.on('exit', (code) => resolve(`${text}\nexit ${code}`));
+    });
+    expect(out).toContain('DOES NOT CONFORM');
+    expect(out).toContain('exit 1');
+    expect(out).toContain('[redacted]');
+    for (const secret of SECRETS) expect(out, secret).not.toContain(secret);
+  }, 30_000);
 });

@@ -10,7 +10,7 @@ export const Limits = {
    * `textLength`). JSON Schema's `maxLength` counts the same way.
    */
   MAX_TEXT_LENGTH: 10_000,
-  /** Longest id of any kind (conversation, user, client message, request ref), in characters. */
+  /** Longest id of any kind (conversation, user, client message, request ref), in code points. */
   MAX_ID_LENGTH: 128,
   /** Longest custom event name. */
   MAX_EVENT_NAME_LENGTH: 64,
@@ -26,6 +26,6 @@ export const Limits = {
   MAX_REACTION_KINDS: 32,
   /** Most member ids a conversation's metadata lists. */
   MAX_META_MEMBERS: 1000,
-  /** Longest credential token, in characters. */
+  /** Longest credential token, in code points (a JWT is ASCII: bytes and code points agree). */
   MAX_TOKEN_LENGTH: 8 * 1024,
 } as const;

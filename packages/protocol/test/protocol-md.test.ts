@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
+import Ajv2020 from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
 import {
   clientFrameSchemas,
+  clientJsonSchema,
   decodeClientFrame,
   decodeServerFrame,
   serverFrameSchemas,
+  serverJsonSchema,
 } from '../src/index.js';
 
 // Every ```json client / ```json server block in PROTOCOL.md must decode with the real codec.
@@ -24,6 +27,21 @@ describe('PROTOCOL.md examples', () => {
     (_i, { direction, json }) => {
       const frame = direction === 'client' ? decodeClientFrame(json) : decodeServerFrame(json);
       expect(frame.type).toBeTypeOf('string');
+    },
+  );
+
+  // A team implementing the protocol in another language validates with the JSON Schema: every
+  // example must pass it too.
+  const ajv = new Ajv2020({ strict: false });
+  const validate = {
+    client: ajv.compile(clientJsonSchema()),
+    server: ajv.compile(serverJsonSchema()),
+  };
+  it.each(blocks.map((b, i) => [i, b] as const))(
+    'example %i is valid against the JSON Schema',
+    (_i, { direction, json }) => {
+      const valid = validate[direction];
+      expect(valid(JSON.parse(json)), JSON.stringify(valid.errors)).toBe(true);
     },
   );
 

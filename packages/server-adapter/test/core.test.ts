@@ -397,3 +397,51 @@ describe('hub core with fake timers', () => {
     expect(bob.of('message')).toHaveLength(1);
   });
 });
+
+describe('server-side events', () => {
+  it('refuses an event no client could decode — bad name, deep payload, long conversation id — even when the app accepts any name (issue 19)', async () => {
+    const anything = {
+      '~standard': {
+        version: 1 as const,
+        vendor: 'test',
+        validate: (value: unknown) => ({ value }),
+      },
+    };
+    // Like parley-server's `events: ["*"]`: a schema for every name, whatever its syntax.
+    const events = new Proxy({} as Record<string, typeof anything>, {
+      getOwnPropertyDescriptor: () => ({ value: anything, enumerable: true, configurable: true }),
+      get: () => anything,
+    });
+    const hub = createHub({
+      authenticate: () => null,
+      conversationsOf: () => [],
+      events,
+    }) as unknown as Hub;
+    const emit = hub.emit as (c: string, e: { name: string; payload: unknown }) => Promise<void>;
+    const toUser = hub.sendToUser as (
+      u: string,
+      e: { name: string; payload: unknown },
+    ) => Promise<void>;
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = [deep];
+    try {
+      await expect(emit('c1', { name: 'ok.name', payload: { a: 1 } })).resolves.toBeUndefined();
+      await expect(toUser('bob', { name: 'ok.name', payload: null })).resolves.toBeUndefined();
+      for (const call of [
+        emit('c1', { name: 'bad name!', payload: {} }),
+        toUser('bob', { name: 'x'.repeat(65), payload: {} }),
+      ])
+        await expect(call).rejects.toMatchObject({ name: 'HubUsageError', message: /^name: / });
+      await expect(emit('c1', { name: 'ok', payload: deep })).rejects.toMatchObject({
+        name: 'HubUsageError',
+        message: /^payload: must be JSON/,
+      });
+      await expect(emit('c'.repeat(129), { name: 'ok', payload: {} })).rejects.toMatchObject({
+        name: 'HubUsageError',
+        message: /^conversationId: /,
+      });
+    } finally {
+      await hub.close();
+    }
+  });
+});

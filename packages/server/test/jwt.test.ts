@@ -53,6 +53,14 @@ describe('JWT auth', () => {
     );
   });
 
+  it("welcome.expiresAt is the token's exp plus auth.jwt.clockToleranceSec, to the millisecond (issue 19)", async () => {
+    // The server accepts a token until exp + the tolerance (30 s here), so that is when the
+    // session ends and what welcome announces — not exp itself.
+    const exp = Math.floor(Date.now() / 1000) + 3600;
+    const r = await rawHello(cli.url, await token('alice', {}, { exp }));
+    expect(r.frame?.expiresAt).toBe((exp + 30) * 1000);
+  });
+
   it('accepts a token expired within the configured clock skew', async () => {
     const exp = Math.floor(Date.now() / 1000) - 5;
     const r = await rawHello(cli.url, await token('alice', {}, { exp }));

@@ -13,15 +13,15 @@ const id = (what: string) =>
       z.minLength(1, `${what} must not be empty`),
       z.maxLength(
         Limits.MAX_ID_LENGTH,
-        `${what} is longer than ${Limits.MAX_ID_LENGTH} characters`,
+        `${what} is longer than ${Limits.MAX_ID_LENGTH} code points`,
       ),
     );
 
-/** Conversation id: app-defined, 1–128 characters. */
+/** Conversation id: app-defined, 1–128 code points. */
 export const ConversationId = id('conversationId');
-/** User id: app-defined, 1–128 characters. */
+/** User id: app-defined, 1–128 code points. */
 export const UserId = id('userId');
-/** Client-generated message id used for de-duplication, 1–128 characters. */
+/** Client-generated message id used for de-duplication, 1–128 code points. */
 export const ClientMsgId = id('clientMsgId');
 /** Request reference a client attaches to correlate the server's answer (`ack`, `error`, ...). */
 export const Ref = id('ref');
@@ -49,7 +49,10 @@ export const Profile = z.object({
 export const MessageText = z
   .string()
   .check(
-    z.maxLength(Limits.MAX_TEXT_LENGTH, `text is longer than ${Limits.MAX_TEXT_LENGTH} characters`),
+    z.maxLength(
+      Limits.MAX_TEXT_LENGTH,
+      `text is longer than ${Limits.MAX_TEXT_LENGTH} code points`,
+    ),
     z.describe(
       `Message text: at most ${Limits.MAX_TEXT_LENGTH} Unicode code points (a surrogate pair counts once), the unit JSON Schema's maxLength counts in.`,
     ),
@@ -68,7 +71,7 @@ export const Emoji = z
     z.minLength(1, 'emoji must not be empty'),
     z.maxLength(
       Limits.MAX_EMOJI_LENGTH,
-      `emoji is longer than ${Limits.MAX_EMOJI_LENGTH} characters`,
+      `emoji is longer than ${Limits.MAX_EMOJI_LENGTH} code points`,
     ),
   );
 

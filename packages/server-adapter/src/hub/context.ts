@@ -45,7 +45,7 @@ export class HookError extends Error {
  */
 export function invalidMessage(draft: MessageDraft, maxBytes: number): string | undefined {
   if (typeof draft.text === 'string' && textLength(draft.text) > Limits.MAX_TEXT_LENGTH) {
-    return `text is longer than ${Limits.MAX_TEXT_LENGTH} characters`;
+    return `text is longer than ${Limits.MAX_TEXT_LENGTH} code points`;
   }
   const result = Message.safeParse({ ...draft, seq: 1 });
   if (!result.success) {

@@ -304,6 +304,7 @@ async function onSync(conn: Connection, f: Frame<'sync'>): Promise<void> {
     { seq: f.after, ...(f.epoch === undefined ? {} : { epoch: f.epoch }) },
     undefined,
     f.ref,
+    true,
   );
 }
 

@@ -13,6 +13,7 @@ import {
   type Message,
   type NoEvents,
   type Profile,
+  ServerEventFrame,
   SUBPROTOCOL,
   validateEvent,
 } from '@parley/protocol';
@@ -175,9 +176,32 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
     if (ctx.closing) throw new HubClosedError();
   };
 
-  const validated = async (name: string, payload: unknown): Promise<unknown> => {
+  /**
+   * An event from server code: the app's schema for `name`, then the frame every receiver decodes
+   * (the name's syntax, a plain JSON payload, the conversation id), so that a bad event is refused
+   * here rather than failing every client's decoder (issue 19: parley-server's `events: ["*"]`
+   * let any name through).
+   */
+  const validated = async (
+    name: string,
+    payload: unknown,
+    conversationId?: string,
+  ): Promise<unknown> => {
     const v = await validateEvent(ctx.options.events ?? {}, name, payload);
     if (!v.ok) throw new HubUsageError(v.message);
+    const frame = ServerEventFrame.safeParse({
+      type: 'event',
+      name,
+      from: ctx.config.systemUserId,
+      payload: v.value,
+      ...(conversationId === undefined ? {} : { conversationId }),
+    });
+    if (!frame.success) {
+      const issue = frame.error.issues[0];
+      throw new HubUsageError(
+        `${issue?.path.join('.') || 'event'}: ${issue?.message ?? 'invalid'}`,
+      );
+    }
     return v.value;
   };
 
@@ -266,7 +290,7 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
 
     async emit(conversationId, event) {
       ensureOpen();
-      const payload = await validated(event.name, event.payload);
+      const payload = await validated(event.name, event.payload, conversationId);
       await ctx.engine.publish(`conv:${conversationId}`, {
         kind: 'event',
         name: event.name,

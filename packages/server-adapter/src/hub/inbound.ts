@@ -8,8 +8,10 @@ import {
   CloseCode,
   decodeClientFrame,
   ErrorCode,
+  PROTOCOL_VERSION,
   ProtocolError,
   type RawData,
+  rawToText,
 } from '@parley/protocol';
 import type { Connection } from './connection.js';
 import { metric } from './context.js';
@@ -26,7 +28,7 @@ export function onInbound(conn: Connection, data: RawData): void {
     frame = decodeClientFrame(data, { maxBytes: ctx.config.maxFrameBytes });
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
-    onInvalid(conn, err);
+    onInvalid(conn, err, data);
     return;
   }
   if (conn.state === 'hello') {
@@ -53,13 +55,36 @@ export function onInbound(conn: Connection, data: RawData): void {
   conn.enqueue(() => handleFrame(conn, frame));
 }
 
+/**
+ * The version a `hello` asked for, when it is a number. Read again from the raw frame only for a
+ * first frame that failed on its `protocol` field (the schema accepts only ours).
+ */
+function askedVersion(data: RawData): number | undefined {
+  try {
+    const v = (JSON.parse(rawToText(data)) as { protocol?: unknown } | null)?.protocol;
+    return typeof v === 'number' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A frame that failed to decode. */
-function onInvalid(conn: Connection, err: ProtocolError): void {
+function onInvalid(conn: Connection, err: ProtocolError, data: RawData): void {
   if (err.code === ErrorCode.TooLarge && err.field === '') {
     conn.close(CloseCode.MessageTooBig, 'frame too large');
     return;
   }
   if (conn.state === 'hello') {
+    // A hello for another version of the protocol (a client that cannot offer subprotocols says
+    // its version here): 4406 like an unknown subprotocol, so that it stops instead of retrying
+    // a request it thinks is malformed (issue 19). A missing or non-numeric version is 4400.
+    if (err.frameType === 'hello' && err.field === 'protocol') {
+      const asked = askedVersion(data);
+      if (asked !== undefined && asked !== PROTOCOL_VERSION) {
+        conn.close(CloseCode.SubprotocolNotAcceptable, 'unsupported protocol version');
+        return;
+      }
+    }
     // A broken first frame: a bad hello (4400), or something else before hello (4401).
     const known = err.frameType !== undefined && err.frameType !== 'hello';
     conn.close(

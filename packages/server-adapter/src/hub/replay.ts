@@ -35,7 +35,8 @@ function withMessages(
 /**
  * Answers a cursor with a `replay` (complete, in order) or a `reset`. Returns the head the client
  * is now covered up to. With `known` set and the cursor already at the head, sends nothing; an
- * empty replay is only sent to answer a request (`ref`).
+ * empty replay is only sent to answer a request (`answer`: a `sync`, with or without a `ref`,
+ * is always answered — issue 19).
  */
 export async function resume(
   conn: Connection,
@@ -43,6 +44,7 @@ export async function resume(
   cursor: ResumeCursor,
   known: Head | undefined,
   ref?: string,
+  answer = ref !== undefined,
 ): Promise<Head> {
   const { ctx } = conn;
   if (
@@ -72,7 +74,7 @@ export async function resume(
     const reason = epochChanged ? 'epoch_changed' : 'trimmed';
     conn.send({ type: 'reset', ...r, conversationId, epoch: head.epoch, seq: head.seq, reason });
     metric(ctx, { type: 'reset', conversationId, reason });
-  } else if (range.messages.length > 0 || ref !== undefined) {
+  } else if (range.messages.length > 0 || answer) {
     conn.outbound.send(frame);
     metric(ctx, { type: 'replay', conversationId, messages: range.messages.length });
   }

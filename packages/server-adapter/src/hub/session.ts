@@ -227,4 +227,7 @@ async function welcome(
     const head: Head = await resume(conn, id, cursor, heads.get(id)!);
     conn.cursors.release(id, head.seq, head.epoch);
   }
+  // 10. The session start is complete: every replay/reset the cursors asked for was sent
+  // (PROTOCOL.md, `synced`; issue 19: a client could not tell when its resume was done).
+  if (!conn.isClosed()) conn.send({ type: 'synced' });
 }

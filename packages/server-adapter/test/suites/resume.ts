@@ -149,6 +149,58 @@ export function resumeSuite(env: SuiteEnv): void {
       expect(await bob.next(is('error'))).toMatchObject({ ref: 's3', code: 'forbidden' });
     });
 
+    it('answers every sync: at the head an empty replay (with or without a ref), ahead of the head a reset (issue 19)', async () => {
+      const f = await setup();
+      for (let i = 1; i <= 3; i++) await f.server.hub.publish('c1', { text: `m${i}` });
+      const bob = await f.connect('bob', { cursors: { c1: { seq: 3 } } });
+      const epoch = bob.welcome.conversations.find((c) => c.id === 'c1')!.epoch;
+      bob.send({ type: 'sync', ref: 'at-head', conversationId: 'c1', after: 3, epoch });
+      expect(await bob.next(is('replay', (r) => r.ref === 'at-head'))).toEqual({
+        type: 'replay',
+        ref: 'at-head',
+        conversationId: 'c1',
+        epoch,
+        seq: 3,
+        messages: [],
+      });
+      bob.send({ type: 'sync', conversationId: 'c1', after: 3 });
+      expect(await bob.next(is('replay'))).toEqual({
+        type: 'replay',
+        conversationId: 'c1',
+        epoch,
+        seq: 3,
+        messages: [],
+      });
+      bob.send({ type: 'sync', ref: 'ahead', conversationId: 'c1', after: 4, epoch });
+      expect(await bob.next(is('reset', (r) => r.ref === 'ahead'))).toMatchObject({
+        conversationId: 'c1',
+        epoch,
+        seq: 3,
+        reason: 'epoch_changed',
+      });
+    });
+
+    it('ends the session start with one synced, after every replay and reset the cursors asked for (issue 19)', async () => {
+      const f = await setup({ maxMessages: 5 });
+      for (let i = 1; i <= 8; i++) await f.server.hub.publish('c1', { text: `m${i}` });
+      await f.server.hub.publish('c2', { text: 'other' });
+      // c1: trimmed past the cursor (reset); c2: one message to replay.
+      const alice = await f.connect('alice', { cursors: { c1: { seq: 1 }, c2: { seq: 0 } } });
+      await alice.next(is('synced'));
+      const types = alice.frames.map((x) => x.type);
+      expect(types.slice(0, 1)).toEqual(['welcome']);
+      expect(types.slice(1, 3).sort()).toEqual(['replay', 'reset']);
+      expect(types[3]).toBe('synced');
+      // At the head: nothing before synced.
+      const again = await f.connect('alice', { cursors: { c1: { seq: 8 }, c2: { seq: 1 } } });
+      await again.next(is('synced'));
+      expect(again.frames.map((x) => x.type)).toEqual(['welcome', 'synced']);
+      // Exactly one: a request sent after it is answered after anything the session start sent.
+      again.send({ type: 'history', ref: 'after', conversationId: 'c1', limit: 1 });
+      await again.next(is('history'));
+      expect(again.frames.filter((x) => x.type === 'synced')).toHaveLength(1);
+    });
+
     it('pages history backwards in seq order', async () => {
       const f = await setup();
       for (let i = 1; i <= 30; i++) await f.server.hub.publish('c1', { text: `m${i}` });

@@ -70,14 +70,27 @@ export function robustnessSuite(env: SuiteEnv): void {
       early.send({ type: 'send', conversationId: 'c1', clientMsgId: 'm', text: 'hi' });
       expect((await early.closed).code).toBe(4401);
       const bad = await f.connect('alice', { hello: false });
-      bad.sendAny({ type: 'hello', protocol: 2 });
+      bad.sendAny({ type: 'hello', token: 'alice' });
       expect((await bad.closed).code).toBe(4400);
+      const notANumber = await f.connect('alice', { hello: false });
+      notANumber.sendAny({ type: 'hello', protocol: '1', token: 'alice' });
+      expect((await notANumber.closed).code).toBe(4400);
       const junk = await f.connect('alice', { hello: false });
       junk.sendRaw('nonsense');
       expect((await junk.closed).code).toBe(4400);
       const g = await setup({ limits: { helloTimeoutMs: 100 } });
       const silent = await g.connect('alice', { hello: false });
       expect(await silent.closed).toEqual({ code: 4408, reason: 'hello timeout' });
+    });
+
+    it('closes a hello for another protocol version with 4406, with or without a subprotocol (issue 19)', async () => {
+      const f = await setup();
+      for (const protocols of [[], ['parley.v1']]) {
+        const c = await f.connect('alice', { hello: false, protocols });
+        c.sendAny({ type: 'hello', protocol: 2, token: 'alice' });
+        expect(await c.closed).toEqual({ code: 4406, reason: 'unsupported protocol version' });
+        expect(c.take(is('welcome'))).toEqual([]);
+      }
     });
 
     it('closes unknown subprotocols with 4406 and refuses bad credentials (4401) or banned users (4403)', async () => {
