@@ -11,7 +11,7 @@
  *
  * Every flag is in bench/README.md (parsed by lib/options.ts).
  */
-import { execSync } from 'node:child_process';
+import { execFileSync, execSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -23,6 +23,7 @@ import type { WindowResult, Workload } from './lib/harness.js';
 import { parseArgs } from './lib/options.js';
 import {
   BENCH_DIR,
+  bunBinary,
   clientCores,
   cores,
   killAll,
@@ -209,6 +210,9 @@ const results: Results = {
   durationS: 0,
 };
 
+if (systems.some((s) => systemDef(s).runtime === 'bun')) {
+  results.machine.bun = execFileSync(bunBinary(), ['--version']).toString().trim();
+}
 log(`mode ${mode}; systems ${systems.join(', ')}; scenarios ${[...scenarios].join(', ')}`);
 log(`machine: ${JSON.stringify(results.machine)}`);
 setParleyFrom(cfg.parleyFrom);
@@ -216,7 +220,7 @@ if (systems.some((s) => systemDef(s).wire === 'parley')) {
   results.parley =
     cfg.parleyFrom === 'dist'
       ? ensureBuilt(log)
-      : 'TypeScript sources through tsx (--parley-from=source: not what users install)';
+      : "TypeScript sources through tsx, or Bun's own loader on Bun (--parley-from=source: not what users install)";
   log(`Parley servers run on ${results.parley}`);
 }
 

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,10 +100,28 @@ export interface Runtime {
   cpuProfile: boolean;
 }
 
+/** The pinned Bun (root devDependency `bun`; its npm package ships the binary). */
+export function bunBinary(): string {
+  return join(
+    dirname(createRequire(import.meta.url).resolve('bun/package.json')),
+    'bin',
+    'bun.exe',
+  );
+}
+
 export const RUNTIMES: Record<RuntimeId, Runtime> = {
   node: {
     argv: (file, extraArgs) => [process.execPath, [...nodeArgs(), ...extraArgs, file]],
     cpuProfile: true,
+  },
+  // Bun runs the TypeScript itself (no tsx); the extra args are Node's (--cpu-prof,
+  // BENCH_SERVER_NODE_ARGS) and are not passed. `gc` uses Bun.gc; heap sampling is unavailable.
+  bun: {
+    argv: (file) => [
+      bunBinary(),
+      [...(parleyFrom === 'source' ? ['--conditions=@parley/source'] : []), file],
+    ],
+    cpuProfile: false,
   },
 };
 

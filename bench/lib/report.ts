@@ -53,7 +53,7 @@ export function render(r: Results, checks: Check[], extras: ReportExtras): strin
   out(`- command: \`${r.command}\``);
   out(`- date: ${r.date}; wall time ${f(r.durationS, 0)} s`);
   out(
-    `- machine: nproc ${r.machine.nproc}, ${r.machine.cpu}, Node ${r.machine.node}, ${r.machine.os}; load average at start ${r.machine.loadavg}`,
+    `- machine: nproc ${r.machine.nproc}, ${r.machine.cpu}, Node ${r.machine.node}${r.machine.bun ? `, Bun ${r.machine.bun}` : ''}, ${r.machine.os}; load average at start ${r.machine.loadavg}`,
   );
   out(
     `- pinning: ${r.machine.pinning}${r.machine.pinned ? '' : ' — **not pinned**: the server, its store and the load generator compete for the same cores'}`,

@@ -15,6 +15,8 @@ export interface Machine {
   nproc: string;
   cpu: string;
   node: string;
+  /** The pinned Bun's version, when a row runs on Bun. */
+  bun?: string;
   os: string;
   loadavg: string;
   /** How the processes were pinned, or why they were not. */

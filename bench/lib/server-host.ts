@@ -52,7 +52,10 @@ function stats(connections: () => number): ServerStats {
 }
 
 export interface Hosted {
-  http: Server;
+  /** A node:http server to listen with… */
+  http?: Server;
+  /** …or the runtime's own way to listen on 127.0.0.1 (e.g. `Bun.serve`); resolves with the port. */
+  listen?: (port: number) => Promise<number>;
   /** Live connections, for the orchestrator. */
   connections: () => number;
   /** Graceful stop (SIGTERM): close every socket the way the system does on a deploy. */
@@ -60,7 +63,9 @@ export interface Hosted {
 }
 
 const fullGc = async (): Promise<boolean> => {
-  const g = (globalThis as { gc?: () => void }).gc;
+  // Node with --expose-gc; Bun has its own (synchronous, full) collection.
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  const g = (globalThis as { gc?: () => void }).gc ?? (bun ? () => bun.gc(true) : undefined);
   if (!g) return false;
   g();
   await new Promise((r) => setTimeout(r, 50));
@@ -119,11 +124,17 @@ export async function host(config: ServerConfig, hosted: Hosted): Promise<void> 
       .catch((e) => console.error('[server] close failed', e))
       .finally(() => process.exit(0));
   });
-  await new Promise<void>((resolve, reject) => {
-    hosted.http.once('error', reject);
-    hosted.http.listen(config.port, '127.0.0.1', () => resolve());
-  });
-  const addr = hosted.http.address();
-  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const port = hosted.listen ? await hosted.listen(config.port) : await listenHttp(hosted, config);
   send({ type: 'ready', port, pid: process.pid });
+}
+
+async function listenHttp(hosted: Hosted, config: ServerConfig): Promise<number> {
+  const http = hosted.http;
+  if (!http) throw new Error('host: neither http nor listen given');
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.port, '127.0.0.1', () => resolve());
+  });
+  const addr = http.address();
+  return typeof addr === 'object' && addr ? addr.port : 0;
 }

@@ -3,13 +3,8 @@
  * for new rows (issue #15 leaves room for two): everything else — process start, pinning, CPU
  * accounting (server + backing processes), tables, ratios, targets — reads it.
  *
- * Adding a row:
- * - **The hub on Bun**: add a runtime `bun` to `RUNTIMES` in `lib/procs.ts` (how to start a file:
- *   `['bun', ['run', file]]`; `cpuProfile: false` unless Bun writes V8-format profiles) and an entry
- *   `{ id: 'parley-bun', label: 'Parley on Bun (memory)', wire: 'parley',
- *   file: 'servers/parley.ts', runtime: 'bun', group: 'memory', runs: 'runs', default: false }`.
- *   `servers/parley.ts` and `lib/server-host.ts` use only node:http / process IPC, which Bun
- *   implements; the `gc` and heap-sampling IPC commands degrade to "not available".
+ * Adding a row (the hub on Bun, `parley-bun`, was added this way: a runtime `bun` in `RUNTIMES`,
+ * lib/procs.ts, and servers/parley-bun.ts):
  * - **The Redis engine on a 3-primary Redis Cluster**: add a backing `redis-cluster` to `BACKINGS`
  *   in `lib/backing.ts` (start three `redis-server --cluster-enabled yes` on free ports, `redis-cli
  *   --cluster create`, return every pid in `pids` so their CPU is summed) and an entry
@@ -22,7 +17,7 @@
 import type { SystemKind } from './loadgen.js';
 
 /** How a server file is started (see `RUNTIMES` in lib/procs.ts). */
-export type RuntimeId = 'node';
+export type RuntimeId = 'node' | 'bun';
 /** A store the bench starts for the run (see `BACKINGS` in lib/backing.ts). */
 export type BackingId = 'redis';
 /** The table a row belongs to. */
@@ -82,6 +77,17 @@ export const SYSTEMS: readonly SystemDef[] = [
     default: true,
   },
   {
+    // The same hub and workload on Bun, through the Bun adapter (Bun.serve), memory engine.
+    id: 'parley-bun',
+    label: 'Parley on Bun (memory)',
+    wire: 'parley',
+    file: 'servers/parley-bun.ts',
+    runtime: 'bun',
+    group: 'memory',
+    runs: 'runs',
+    default: true,
+  },
+  {
     id: 'parley-redis',
     label: 'Parley (Redis)',
     wire: 'parley',
@@ -96,7 +102,7 @@ export const SYSTEMS: readonly SystemDef[] = [
 ];
 
 export const GROUPS: readonly { id: GroupId; title: string }[] = [
-  { id: 'memory', title: 'In-memory: raw ws relay, Socket.IO, Parley' },
+  { id: 'memory', title: 'In-memory: raw ws relay, Socket.IO, Parley (Node and Bun)' },
   { id: 'redis', title: 'Parley with the Redis engine (hub + its own redis-server)' },
 ];
 

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,8 +81,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const MEMBERS = 4; // the smoke preset: 20 conversations × 4 members, one device each
 
 describe('bench --smoke', () => {
-  it('runs every system, Redis on a redis-server of its own', () => {
-    const expected = ['ws', 'socketio', 'parley', 'parley-redis'];
+  it('runs every system, Redis on a redis-server of its own, the hub on Bun on the pinned Bun', () => {
+    const expected = ['ws', 'socketio', 'parley', 'parley-bun', 'parley-redis'];
     if (results.skipped['parley-redis']) {
       // CI installs redis-server; elsewhere a missing binary skips the Redis rows loudly
       if (process.env.CI === 'true') throw new Error(results.skipped['parley-redis']);
@@ -92,6 +93,10 @@ describe('bench --smoke', () => {
     }
     expect(results.systems).toEqual(expected);
     for (const s of expected) expect(results.fixed[s], s).toHaveLength(1);
+    // the root devDependency `bun`, and named in the report's machine line
+    const pinned = createRequire(import.meta.url)('bun/package.json').version as string;
+    expect(results.machine.bun).toBe(pinned);
+    expect(run.stdout).toContain(`Bun ${pinned}`);
     const redis = results.fixed['parley-redis']?.[0];
     if (redis) {
       const port = Number(/^redis:\/\/127\.0\.0\.1:(\d+)$/.exec(redis.backingUrl ?? '')?.[1]);
@@ -150,7 +155,12 @@ describe('bench --smoke', () => {
     for (const s of results.systems) expect(results.ramp[s], s).toHaveLength(1);
     const rows = rowsAfter(run.stdout, '### Ramp');
     expect(rows.map((r) => r[0])).toEqual(
-      expect.arrayContaining(['raw ws relay', 'Socket.IO 4.8', 'Parley (memory)']),
+      expect.arrayContaining([
+        'raw ws relay',
+        'Socket.IO 4.8',
+        'Parley (memory)',
+        'Parley on Bun (memory)',
+      ]),
     );
     for (const r of rows) {
       expect(r.at(-2), r[0]).toMatch(/^(a result|\*\*a lower bound\*\*)$/);

@@ -203,7 +203,7 @@ describe('abuse: cross-site WebSocket hijacking', () => {
 
 describe('abuse: a refused upgrade whose client resets the TCP connection', () => {
   // BUG found by the chaos restart variant (an RST from the proxy while the closing hub answered
-  // 503): `rejectUpgrade` (src/adapters/shared.ts) writes the HTTP refusal on the raw upgrade
+  // 503): `rejectUpgrade` (src/adapters/shared/ws.ts) writes the HTTP refusal on the raw upgrade
   // socket, which has no 'error' listener once node:http hands it over; a peer that resets makes
   // that socket emit 'error' -> an uncaught exception that kills the server process. Anyone could
   // crash the server with a cross-origin upgrade followed by a RST.

@@ -167,7 +167,7 @@ const mutants = [
   {
     name: 'refused upgrade: no error listener on the raw socket',
     test: 'does not raise an uncaught exception',
-    edits: [['adapters/shared.ts', "socket.on('error', () => socket.destroy());", '']],
+    edits: [['adapters/shared/ws.ts', "socket.on('error', () => socket.destroy());", '']],
   },
   {
     name: 'hello timeout: never fires',

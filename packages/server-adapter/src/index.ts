@@ -1,7 +1,8 @@
 /**
  * @packageDocumentation
  * Parley hub: a transport-agnostic core (`createHub`), the in-memory engine, and the engine
- * contract. Adapters live at `@parley/server-adapter/node` and `@parley/server-adapter/fastify`.
+ * contract. Adapters live at `@parley/server-adapter/node`, `/fastify`, `/bun`, `/deno` and
+ * `/crossws`.
  */
 
 export { createMemoryEngine, type MemoryEngineOptions } from './engines/memory/index.js';

@@ -11,7 +11,7 @@ import websocket from '@fastify/websocket';
 import type { EventSchemas } from '@parley/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Hub } from '../hub/hub.js';
-import { bindWebSocket, requestInfo, selectProtocol } from './shared.js';
+import { bindWebSocket, nodeRequestInfo, selectProtocol } from './shared/ws.js';
 
 /** Options of {@link parleyFastify}. */
 export interface ParleyFastifyOptions<E extends EventSchemas = EventSchemas> {
@@ -23,7 +23,7 @@ export interface ParleyFastifyOptions<E extends EventSchemas = EventSchemas> {
 }
 
 const infoKey = Symbol('parley.request');
-type WithInfo = FastifyRequest & { [infoKey]?: ReturnType<typeof requestInfo> };
+type WithInfo = FastifyRequest & { [infoKey]?: ReturnType<typeof nodeRequestInfo> };
 
 /** The Fastify plugin. */
 export async function parleyFastify<E extends EventSchemas>(
@@ -43,14 +43,14 @@ export async function parleyFastify<E extends EventSchemas>(
     method: 'GET',
     url: path,
     preValidation: async (request: WithInfo, reply) => {
-      const info = requestInfo(request.raw);
+      const info = nodeRequestInfo(request.raw);
       const rejection = hub.admit(info);
       if (rejection !== null) return reply.code(rejection.status).send(rejection.reason);
       request[infoKey] = info;
     },
     handler: (_request, reply) => reply.code(426).send('upgrade required'),
     wsHandler: (socket, request: WithInfo) => {
-      bindWebSocket(hub, socket, request[infoKey] ?? requestInfo(request.raw));
+      bindWebSocket(hub, socket, request[infoKey] ?? nodeRequestInfo(request.raw));
     },
   });
   if (options.closeHubOnClose !== false) fastify.addHook('preClose', async () => hub.close());

@@ -22,7 +22,7 @@ import type { Duplex } from 'node:stream';
 import type { EventSchemas } from '@parley/protocol';
 import { WebSocketServer } from 'ws';
 import type { Hub } from '../hub/hub.js';
-import { bindWebSocket, rejectUpgrade, requestInfo, selectProtocol } from './shared.js';
+import { bindWebSocket, nodeRequestInfo, rejectUpgrade, selectProtocol } from './shared/ws.js';
 
 /** Options of {@link attachHub}. */
 export interface AttachOptions {
@@ -104,7 +104,7 @@ export function attachHub<E extends EventSchemas>(
   });
 
   const onUpgrade: UpgradeHandler = (req, socket, head) => {
-    const info = requestInfo(req);
+    const info = nodeRequestInfo(req);
     const rejection = hub.admit(info);
     if (rejection !== null) {
       rejectUpgrade(socket, rejection);

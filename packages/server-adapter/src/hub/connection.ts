@@ -196,8 +196,14 @@ export class Connection implements Deliverable {
   // -- timers' callbacks ----------------------------------------------------------------------
 
   ping(): void {
+    if (this.socket.ping === undefined) {
+      // No WebSocket-level ping on this transport (Deno, crossws): an app-level `ping`, which
+      // every client answers with `pong` (PROTOCOL.md); inbound.ts takes that as the answer.
+      this.send({ type: 'ping', ref: 'hb' });
+      return;
+    }
     try {
-      this.socket.ping?.();
+      this.socket.ping();
     } catch {
       // A failing ping means a dead socket: the pong timeout terminates it.
     }

@@ -42,7 +42,11 @@ export function onInbound(conn: Connection, data: RawData): void {
     conn.enqueue(() => startSession(conn, frame));
     return;
   }
-  if (frame.type === 'pong') return;
+  if (frame.type === 'pong') {
+    // The answer to an app-level heartbeat ping (transports without WebSocket pings).
+    conn.timers.onPong();
+    return;
+  }
   if (frame.type === 'hello') {
     conn.close(CloseCode.BadRequest, 'repeated hello');
     return;

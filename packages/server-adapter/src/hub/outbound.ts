@@ -18,7 +18,10 @@ export interface HubSocket {
   close(code: number, reason: string): void;
   /** Destroys the connection at once. */
   terminate(): void;
-  /** Sends a WebSocket ping; without it the hub relies on the client's app-level pings. */
+  /**
+   * Sends a WebSocket ping, answered by the adapter calling `onPong`. Without it the hub sends an
+   * app-level `ping` frame instead and takes the client's `pong` frame as the answer.
+   */
   ping?(): void;
 }
 

@@ -2,11 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { MessageRejectedError } from '../../src/errors.js';
 import { is } from '../utils/client.js';
-import { type SuiteEnv, useFixture } from '../utils/fixture.js';
+import { inProcessIt, type SuiteEnv, useFixture } from '../utils/fixture.js';
 
 export function deliverySuite(env: SuiteEnv): void {
   describe('delivery', () => {
     const setup = useFixture(env);
+    const local = inProcessIt(env);
 
     it("reaches every socket of every member without opening anything; the sender's socket gets an ack", async () => {
       const f = await setup();
@@ -156,7 +157,7 @@ export function deliverySuite(env: SuiteEnv): void {
       expect(await b1.next(is('error'))).toMatchObject({ code: 'forbidden', ref: 'r' });
     });
 
-    it('reports exactly the members without a live socket to onOfflineRecipients', async () => {
+    local('reports exactly the members without a live socket to onOfflineRecipients', async () => {
       const calls: { conversationId: string; userIds: string[]; seq: number }[] = [];
       let done!: () => void;
       const called = new Promise<void>((r) => {
@@ -177,42 +178,63 @@ export function deliverySuite(env: SuiteEnv): void {
       expect(calls).toEqual([{ conversationId: 'c1', userIds: ['erin', 'frank'], seq: 1 }]);
     });
 
-    it('lets persist enrich (own id) or reject a message; a throwing hook answers unavailable', async () => {
-      let mode: 'ok' | 'reject' | 'invalid' | 'throw' = 'ok';
-      const f = await setup({
-        persist: (draft) => {
-          if (mode === 'reject') throw new MessageRejectedError('contains a banned word');
-          if (mode === 'throw') throw new Error('db down');
-          if (mode === 'invalid') return { text: 'y'.repeat(20_000) };
-          return { id: `app-${draft.clientMsgId}`, data: { moderated: true } };
-        },
-      });
-      const alice = await f.connect('alice');
-      alice.send({ type: 'send', ref: '1', conversationId: 'c1', clientMsgId: 'm1', text: 'fine' });
-      expect((await alice.next(is('ack'))).message).toMatchObject({
-        id: 'app-m1',
-        data: { moderated: true },
-      });
-      mode = 'reject';
-      alice.send({ type: 'send', ref: '2', conversationId: 'c1', clientMsgId: 'm2', text: 'bad' });
-      expect(await alice.next(is('error'))).toMatchObject({
-        code: 'rejected',
-        ref: '2',
-        message: 'contains a banned word',
-        clientMsgId: 'm2',
-      });
-      mode = 'invalid';
-      alice.send({ type: 'send', ref: '2b', conversationId: 'c1', clientMsgId: 'm2b', text: 'x' });
-      // The app's hook made it invalid: a typed refusal the client does not retry.
-      expect(await alice.next(is('error'))).toMatchObject({ code: 'rejected', ref: '2b' });
-      mode = 'throw';
-      alice.send({ type: 'send', ref: '3', conversationId: 'c1', clientMsgId: 'm3', text: 'x' });
-      expect(await alice.next(is('error'))).toMatchObject({ code: 'unavailable', ref: '3' });
-      expect(
-        f.logger.lines.some((l) => l.level === 'error' && l.msg?.includes('hook failed')),
-      ).toBe(true);
-      await alice.barrier(); // still connected
-    });
+    local(
+      'lets persist enrich (own id) or reject a message; a throwing hook answers unavailable',
+      async () => {
+        let mode: 'ok' | 'reject' | 'invalid' | 'throw' = 'ok';
+        const f = await setup({
+          persist: (draft) => {
+            if (mode === 'reject') throw new MessageRejectedError('contains a banned word');
+            if (mode === 'throw') throw new Error('db down');
+            if (mode === 'invalid') return { text: 'y'.repeat(20_000) };
+            return { id: `app-${draft.clientMsgId}`, data: { moderated: true } };
+          },
+        });
+        const alice = await f.connect('alice');
+        alice.send({
+          type: 'send',
+          ref: '1',
+          conversationId: 'c1',
+          clientMsgId: 'm1',
+          text: 'fine',
+        });
+        expect((await alice.next(is('ack'))).message).toMatchObject({
+          id: 'app-m1',
+          data: { moderated: true },
+        });
+        mode = 'reject';
+        alice.send({
+          type: 'send',
+          ref: '2',
+          conversationId: 'c1',
+          clientMsgId: 'm2',
+          text: 'bad',
+        });
+        expect(await alice.next(is('error'))).toMatchObject({
+          code: 'rejected',
+          ref: '2',
+          message: 'contains a banned word',
+          clientMsgId: 'm2',
+        });
+        mode = 'invalid';
+        alice.send({
+          type: 'send',
+          ref: '2b',
+          conversationId: 'c1',
+          clientMsgId: 'm2b',
+          text: 'x',
+        });
+        // The app's hook made it invalid: a typed refusal the client does not retry.
+        expect(await alice.next(is('error'))).toMatchObject({ code: 'rejected', ref: '2b' });
+        mode = 'throw';
+        alice.send({ type: 'send', ref: '3', conversationId: 'c1', clientMsgId: 'm3', text: 'x' });
+        expect(await alice.next(is('error'))).toMatchObject({ code: 'unavailable', ref: '3' });
+        expect(
+          f.logger.lines.some((l) => l.level === 'error' && l.msg?.includes('hook failed')),
+        ).toBe(true);
+        await alice.barrier(); // still connected
+      },
+    );
 
     it('disconnectUser closes every socket of the user with 4403', async () => {
       const f = await setup();

@@ -2,11 +2,12 @@
 import type { Message } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { is } from '../utils/client.js';
-import { type SuiteEnv, useFixture } from '../utils/fixture.js';
+import { inProcessIt, type SuiteEnv, useFixture } from '../utils/fixture.js';
 
 export function resumeSuite(env: SuiteEnv): void {
   describe('resume', () => {
     const setup = useFixture(env);
+    const local = inProcessIt(env);
 
     it('replays exactly the 50 missed messages, in order, before any new one', async () => {
       const f = await setup();
@@ -41,39 +42,42 @@ export function resumeSuite(env: SuiteEnv): void {
       expect(order).toEqual(['replay', 'message']);
     });
 
-    it('holds live messages back while the replay is fetched: no duplicates, no gaps', async () => {
-      let publish: ((n: number, tag: string) => Promise<void>) | undefined;
-      const f = await setup({
-        // Messages stored after the heads were read but before the replay range is read...
-        membersOf: async (c) => {
-          await publish?.(5, 'during-welcome');
-          return f.members[c] ?? [];
-        },
-        // ...and after the replay range was read.
-        wrapEngine: (e) => ({
-          ...e,
-          range: async (...args) => {
-            const r = await e.range(...args);
-            await publish?.(5, 'during-replay');
-            return r;
+    local(
+      'holds live messages back while the replay is fetched: no duplicates, no gaps',
+      async () => {
+        let publish: ((n: number, tag: string) => Promise<void>) | undefined;
+        const f = await setup({
+          // Messages stored after the heads were read but before the replay range is read...
+          membersOf: async (c) => {
+            await publish?.(5, 'during-welcome');
+            return f.members[c] ?? [];
           },
-        }),
-      });
-      for (let i = 1; i <= 20; i++) await f.server.hub.publish('c1', { text: `old${i}` });
-      publish = async (n, tag) => {
-        publish = undefined; // once
-        for (let i = 0; i < n; i++) await f.server.hub.publish('c1', { text: `${tag}${i}` });
-      };
-      const bob = await f.connect('bob', { cursors: { c1: { seq: 5 } } });
-      const replay = await bob.next(is('replay'));
-      const seqs = replay.messages.map((m) => m.seq);
-      expect(seqs.length).toBeGreaterThan(15);
-      while (seqs.at(-1)! < 25) seqs.push((await bob.next(is('message'))).message.seq);
-      expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 6));
-      await bob.barrier();
-      expect(bob.take(is('message'))).toEqual([]);
-      expect(bob.take(is('replay'))).toEqual([]);
-    });
+          // ...and after the replay range was read.
+          wrapEngine: (e) => ({
+            ...e,
+            range: async (...args) => {
+              const r = await e.range(...args);
+              await publish?.(5, 'during-replay');
+              return r;
+            },
+          }),
+        });
+        for (let i = 1; i <= 20; i++) await f.server.hub.publish('c1', { text: `old${i}` });
+        publish = async (n, tag) => {
+          publish = undefined; // once
+          for (let i = 0; i < n; i++) await f.server.hub.publish('c1', { text: `${tag}${i}` });
+        };
+        const bob = await f.connect('bob', { cursors: { c1: { seq: 5 } } });
+        const replay = await bob.next(is('replay'));
+        const seqs = replay.messages.map((m) => m.seq);
+        expect(seqs.length).toBeGreaterThan(15);
+        while (seqs.at(-1)! < 25) seqs.push((await bob.next(is('message'))).message.seq);
+        expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 6));
+        await bob.barrier();
+        expect(bob.take(is('message'))).toEqual([]);
+        expect(bob.take(is('replay'))).toEqual([]);
+      },
+    );
 
     it('works from cursor 0 and for conversations missing from the cursors', async () => {
       const f = await setup();

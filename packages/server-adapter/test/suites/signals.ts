@@ -1,11 +1,12 @@
 /** Ephemeral signals and session upkeep: typing, presence, read receipts, custom events, reauth. */
 import { describe, expect, it } from 'vitest';
 import { is } from '../utils/client.js';
-import { type SuiteEnv, useFixture } from '../utils/fixture.js';
+import { inProcessIt, type SuiteEnv, useFixture } from '../utils/fixture.js';
 
 export function signalsSuite(env: SuiteEnv): void {
   describe('signals', () => {
     const setup = useFixture(env);
+    const local = inProcessIt(env);
 
     it('relays typing to the other members only, with a ttl', async () => {
       const f = await setup({ typing: { ttlMs: 4000 } });
@@ -65,34 +66,37 @@ export function signalsSuite(env: SuiteEnv): void {
       expect(dave.welcome.presence).toEqual([{ userId: 'carol', online: false }]);
     });
 
-    it("keeps read receipts monotonic, persists them and sends them to members and the reader's other sockets", async () => {
-      const receipts: unknown[] = [];
-      const f = await setup({ onRead: (r) => void receipts.push(r) });
-      for (let i = 1; i <= 5; i++) await f.server.hub.publish('c1', { text: `m${i}` });
-      const a1 = await f.connect('alice', { cursors: { c1: { seq: 5 } } });
-      const a2 = await f.connect('alice', { cursors: { c1: { seq: 5 } } });
-      const bob = await f.connect('bob', { cursors: { c1: { seq: 5 } } });
-      a1.send({ type: 'read', conversationId: 'c1', seq: 4 });
-      const expected = { type: 'read', conversationId: 'c1', userId: 'alice', seq: 4 };
-      expect(await a2.next(is('read'))).toEqual(expected);
-      expect(await bob.next(is('read'))).toEqual(expected);
-      a1.send({ type: 'read', conversationId: 'c1', seq: 2 }); // lower: ignored
-      a1.send({ type: 'read', conversationId: 'c1', seq: 99 }); // clamped to the head
-      expect(await bob.next(is('read'))).toMatchObject({ seq: 5 });
-      await a1.barrier();
-      expect(a1.take(is('read'))).toEqual([]);
-      expect(receipts).toEqual([
-        { conversationId: 'c1', userId: 'alice', seq: 4 },
-        { conversationId: 'c1', userId: 'alice', seq: 5 },
-      ]);
-      const later = await f.connect('bob');
-      expect(later.welcome.conversations.find((c) => c.id === 'c1')).toMatchObject({
-        readSeq: 0,
-        reads: { alice: 5 },
-      });
-      const a3 = await f.connect('alice');
-      expect(a3.welcome.conversations.find((c) => c.id === 'c1')).toMatchObject({ readSeq: 5 });
-    });
+    local(
+      "keeps read receipts monotonic, persists them and sends them to members and the reader's other sockets",
+      async () => {
+        const receipts: unknown[] = [];
+        const f = await setup({ onRead: (r) => void receipts.push(r) });
+        for (let i = 1; i <= 5; i++) await f.server.hub.publish('c1', { text: `m${i}` });
+        const a1 = await f.connect('alice', { cursors: { c1: { seq: 5 } } });
+        const a2 = await f.connect('alice', { cursors: { c1: { seq: 5 } } });
+        const bob = await f.connect('bob', { cursors: { c1: { seq: 5 } } });
+        a1.send({ type: 'read', conversationId: 'c1', seq: 4 });
+        const expected = { type: 'read', conversationId: 'c1', userId: 'alice', seq: 4 };
+        expect(await a2.next(is('read'))).toEqual(expected);
+        expect(await bob.next(is('read'))).toEqual(expected);
+        a1.send({ type: 'read', conversationId: 'c1', seq: 2 }); // lower: ignored
+        a1.send({ type: 'read', conversationId: 'c1', seq: 99 }); // clamped to the head
+        expect(await bob.next(is('read'))).toMatchObject({ seq: 5 });
+        await a1.barrier();
+        expect(a1.take(is('read'))).toEqual([]);
+        expect(receipts).toEqual([
+          { conversationId: 'c1', userId: 'alice', seq: 4 },
+          { conversationId: 'c1', userId: 'alice', seq: 5 },
+        ]);
+        const later = await f.connect('bob');
+        expect(later.welcome.conversations.find((c) => c.id === 'c1')).toMatchObject({
+          readSeq: 0,
+          reads: { alice: 5 },
+        });
+        const a3 = await f.connect('alice');
+        expect(a3.welcome.conversations.find((c) => c.id === 'c1')).toMatchObject({ readSeq: 5 });
+      },
+    );
 
     it('delivers typed custom events to the other members of a conversation or to one user only', async () => {
       const f = await setup();

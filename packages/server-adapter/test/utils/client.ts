@@ -43,17 +43,34 @@ export class TestClient {
   welcome!: FrameOf<'welcome'>;
   decodeErrors: unknown[] = [];
 
-  private constructor(readonly ws: WebSocket) {
+  /** Heartbeat pings received: WebSocket pings, and app-level `ping` frames (hubs on Deno). */
+  pings = 0;
+
+  private constructor(
+    readonly ws: WebSocket,
+    autoPong: boolean,
+  ) {
     ws.on('message', (data, isBinary) => {
       const text = (data as Buffer).toString('utf8');
       this.raw.push(text);
       try {
         // Every Parley frame is a text frame (browsers hand binary frames over as Blobs).
         if (isBinary) throw new Error(`binary frame received: ${text.slice(0, 80)}`);
-        this.frames.push(decodeServerFrame(text));
+        const frame = decodeServerFrame(text);
+        this.frames.push(frame);
+        if (frame.type === 'ping') {
+          this.pings++;
+          // Answered like every Parley client does (and like `ws` answers WebSocket pings).
+          if (autoPong)
+            this.send({ type: 'pong', ...(frame.ref === undefined ? {} : { ref: frame.ref }) });
+        }
       } catch (err) {
         this.decodeErrors.push(err);
       }
+      this.wake();
+    });
+    ws.on('ping', () => {
+      this.pings++;
       this.wake();
     });
     this.closed = new Promise((resolve) => {
@@ -79,7 +96,7 @@ export class TestClient {
       ...(o.origin === undefined ? {} : { origin: o.origin }),
       autoPong: o.autoPong ?? true,
     });
-    const client = new TestClient(ws);
+    const client = new TestClient(ws, o.autoPong ?? true);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
@@ -146,6 +163,23 @@ export class TestClient {
         } else this.waiters.push(waiter);
       };
       this.waiters.push(waiter);
+    });
+  }
+
+  /** Resolves once `n` heartbeat pings (of either kind) arrived, waiting up to `timeoutMs`. */
+  pinged(n: number, timeoutMs = 3000): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`timed out waiting for ${n} pings; got ${this.pings}`));
+      }, timeoutMs);
+      const waiter = (): void => {
+        if (this.pings >= n) {
+          clearTimeout(timer);
+          resolve();
+        } else this.waiters.push(waiter);
+      };
+      waiter();
     });
   }
 

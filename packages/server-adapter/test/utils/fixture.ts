@@ -1,14 +1,41 @@
 /**
- * Per-test fixture for the hub suite: a "world" of users and conversations, a server started
- * through the adapter under test with the engine under test, and clients that are all cleaned up.
+ * Per-test fixture for the hub suite: a "world" of users and conversations (world.ts), a server
+ * started through the adapter under test with the engine under test, and clients that are all
+ * cleaned up.
+ *
+ * Two kinds of environment run the same suites:
+ * - in-process (`{ start, engine }`): node:http, Express, Fastify × the memory and Redis engines;
+ * - remote (`{ remote }`): the Bun and Deno adapters under Bun and Deno themselves, in a harness
+ *   process (test/runtimes/). Only plain-data overrides cross the process boundary; tests that
+ *   need in-process hooks (a wrapped engine, app hooks holding test state, the recorded log
+ *   lines) are registered with {@link inProcessIt} and run in-process only.
  */
-import type { EventSchemas, StandardSchemaV1 } from '@parley/protocol';
-import { afterEach } from 'vitest';
+import { it } from 'vitest';
 import type { Engine } from '../../src/engines/types.js';
+import type { HubStats } from '../../src/hub/hub.js';
 import type { HubOptions } from '../../src/hub/options.js';
-import type { Logger } from '../../src/logger.js';
+import { remoteFixture } from '../runtimes/fixture.js';
+import type { RuntimeSpec } from '../runtimes/remote.js';
 import { type ConnectOptions, TestClient } from './client.js';
+import { afterEachDispose } from './dispose.js';
 import type { StartServer, TServer } from './servers.js';
+import {
+  initialMembers,
+  type Members,
+  type PortableOverrides,
+  type RecordingLogger,
+  recordingLogger,
+  type TestEvents,
+  worldHooks,
+} from './world.js';
+
+export {
+  type PortableOverrides,
+  type RecordingLogger,
+  recordingLogger,
+  type TestEvents,
+  testEvents,
+} from './world.js';
 
 /** Options an engine factory must honour in the suite. */
 export interface EngineTestOptions {
@@ -17,113 +44,70 @@ export interface EngineTestOptions {
 }
 export type EngineFactory = (options: EngineTestOptions) => Engine | Promise<Engine>;
 
-export interface SuiteEnv {
+/** An adapter and an engine in this process. */
+export interface LocalEnv {
   start: StartServer;
   engine: EngineFactory;
+  remote?: undefined;
 }
 
-/** A hand-written Standard Schema (the package has no schema library dependency). */
-function objectSchema<T extends Record<string, string>>(
-  fields: (keyof T & string)[],
-): StandardSchemaV1<T> {
-  return {
-    '~standard': {
-      version: 1,
-      vendor: 'test',
-      validate: (v: unknown) => {
-        if (typeof v !== 'object' || v === null)
-          return { issues: [{ message: 'expected object' }] };
-        for (const f of fields) {
-          if (typeof (v as Record<string, unknown>)[f] !== 'string') {
-            return { issues: [{ message: `${f} must be a string`, path: [f] }] };
-          }
-        }
-        return { value: v as T };
-      },
-    },
-  };
+/** A runtime harness in another process (test/runtimes/): its adapter, the memory engine. */
+export interface RemoteEnv {
+  remote: RuntimeSpec;
 }
 
-export const testEvents = {
-  'call.offer': objectSchema<{ sdp: string }>(['sdp']),
-  'call.hangup': objectSchema<{ reason: string }>(['reason']),
-} satisfies EventSchemas;
-export type TestEvents = typeof testEvents;
-
-/** A logger that records everything, so tests can wait on log lines. */
-export function recordingLogger(): Logger & {
-  lines: { level: string; obj: object; msg?: string }[];
-  waitFor(msg: string): Promise<object>;
-} {
-  const lines: { level: string; obj: object; msg?: string }[] = [];
-  let waiters: { msg: string; resolve: (o: object) => void }[] = [];
-  const log = (level: string) => (obj: object, msg?: string) => {
-    lines.push({ level, obj, ...(msg === undefined ? {} : { msg }) });
-    for (const w of waiters) if (msg?.includes(w.msg)) w.resolve(obj);
-    waiters = waiters.filter((w) => !msg?.includes(w.msg));
-  };
-  return {
-    lines,
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-    waitFor(msg) {
-      const hit = lines.find((l) => l.msg?.includes(msg));
-      if (hit) return Promise.resolve(hit.obj);
-      return new Promise((resolve) => waiters.push({ msg, resolve }));
-    },
-  };
-}
+export type SuiteEnv = LocalEnv | RemoteEnv;
 
 export interface Fixture {
   server: TServer<TestEvents>;
+  /** The engine (in-process only). */
   engine: Engine;
   /** conversationId -> member ids; mutate to change `conversationsOf` for later connections. */
-  members: Record<string, string[]>;
+  members: Members;
   connect(userId: string, options?: ConnectOptions): Promise<TestClient>;
-  logger: ReturnType<typeof recordingLogger>;
+  /** `hub.stats()`, also across a process boundary. */
+  stats(): Promise<HubStats>;
+  /** Records the hub's log; `lines` in-process only, `waitFor` everywhere. */
+  logger: RecordingLogger;
 }
 
 export type SetupOverrides = Partial<HubOptions<TestEvents>> & {
   maxMessages?: number;
   /** Wraps the engine under test (to interleave work with the hub's calls). */
   wrapEngine?: (engine: Engine) => Engine;
+  /** Bun's `backpressureLimit` (the Bun harness only). */
+  bunBackpressureLimit?: number;
 };
+
+/**
+ * `it`, for a test that needs in-process hooks: registered for in-process environments only
+ * (on a remote runtime the test does not exist, rather than failing or being skipped).
+ */
+export function inProcessIt(
+  env: SuiteEnv,
+): (name: string, fn: () => Promise<void>, timeout?: number) => void {
+  return env.remote === undefined ? (name, fn, timeout) => it(name, fn, timeout) : () => {};
+}
 
 /**
  * Returns `setup(overrides)` for the current describe block; everything it creates is disposed
  * of after each test. Tokens are `user` or `user@expiresAtMs`; the cookie `session` works too.
  */
 export function useFixture(env: SuiteEnv): (overrides?: SetupOverrides) => Promise<Fixture> {
-  const disposers: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const d of disposers.splice(0).reverse()) await d();
-  });
+  const disposers = afterEachDispose();
+  if (env.remote !== undefined) {
+    const remote = remoteFixture(env.remote);
+    return (overrides = {}) => remote(overrides as PortableOverrides, disposers);
+  }
   return async (overrides = {}) => {
-    const members: Record<string, string[]> = {
-      c1: ['alice', 'bob'],
-      c2: ['alice', 'carol'],
-      c3: ['carol', 'dave'],
-    };
-    const { maxMessages, wrapEngine, ...hubOverrides } = overrides;
+    const members = initialMembers();
+    const { maxMessages, wrapEngine, bunBackpressureLimit, ...hubOverrides } = overrides;
+    if (bunBackpressureLimit !== undefined) throw new Error('bunBackpressureLimit: Bun only');
     const inner = await env.engine({ ...(maxMessages === undefined ? {} : { maxMessages }) });
     const engine = wrapEngine ? wrapEngine(inner) : inner;
     const logger = recordingLogger();
     const server = await env.start<TestEvents>({
-      authenticate: ({ token, request }) => {
-        const t = token ?? request.cookies.session;
-        if (t === undefined || t === 'nobody') return null;
-        const [userId, exp] = t.split('@');
-        return {
-          userId: userId!,
-          profile: { name: userId!.toUpperCase() },
-          ...(exp === undefined ? {} : { expiresAt: Number(exp) }),
-        };
-      },
-      conversationsOf: (userId) => Object.keys(members).filter((c) => members[c]!.includes(userId)),
-      membersOf: (c) => members[c] ?? [],
-      events: testEvents,
+      ...worldHooks(() => members),
       engine,
       logger,
       ...hubOverrides,
@@ -139,6 +123,7 @@ export function useFixture(env: SuiteEnv): (overrides?: SetupOverrides) => Promi
       engine,
       members,
       logger,
+      stats: async () => server.hub.stats(),
       async connect(userId, options = {}) {
         const c = await TestClient.connect(server.url, { token: userId, ...options });
         clients.push(c);

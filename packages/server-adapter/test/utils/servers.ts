@@ -1,12 +1,16 @@
 /**
- * The adapter matrix (like graphql-ws's tServers): each entry starts a real server on
+ * The in-process adapter matrix (like graphql-ws's tServers): each entry starts a real server on
  * 127.0.0.1:0 with the hub attached at `/parley` next to a plain HTTP route, and disposes of all.
+ * The Bun and Deno adapters run the same suites under their own runtimes (test/runtimes/).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EventSchemas } from '@parley/protocol';
+import { plugin as crossws } from 'crossws/server';
 import express from 'express';
 import Fastify from 'fastify';
+import { defineWebSocketHandler, H3, serve } from 'h3';
+import { parleyHooks } from '../../src/adapters/crossws.js';
 import { parleyFastify } from '../../src/adapters/fastify.js';
 import { attachHub } from '../../src/adapters/node.js';
 import { createHub, type Hub } from '../../src/hub/hub.js';
@@ -94,9 +98,42 @@ const startFastify: StartServer = async (options) => {
   };
 };
 
-/** Every adapter the hub suite runs over. */
+/** h3 v2 with crossws's srvx plugin: `defineWebSocketHandler(parleyHooks(hub))` on a route. */
+const startH3: StartServer = async (options) => {
+  const hub = createHub(options);
+  const app = new H3();
+  app.get('/health', () => ({ ok: true }));
+  app.get('/parley', defineWebSocketHandler(parleyHooks(hub)));
+  const server = serve(app, {
+    port: 0,
+    hostname: '127.0.0.1',
+    silent: true,
+    // crossws's Node adapter is `ws`: oversize frames are refused with 1009 before buffering.
+    plugins: [crossws({ options: { node: { serverOptions: { maxPayload: hub.maxFrameBytes } } } })],
+  });
+  await server.ready();
+  const port = Number(new URL(server.url!).port);
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= server.close(true);
+    return closing;
+  };
+  return {
+    url: `ws://127.0.0.1:${port}/parley`,
+    http: `http://127.0.0.1:${port}`,
+    hub,
+    dispose: async () => {
+      await hub.close();
+      await close();
+    },
+    serverClosed: close,
+  };
+};
+
+/** Every adapter the hub suite runs over in this process. */
 export const tServers: { name: string; start: StartServer }[] = [
   { name: 'node:http', start: startNode },
   { name: 'express', start: startExpress },
   { name: 'fastify', start: startFastify },
+  { name: 'h3 (crossws)', start: startH3 },
 ];

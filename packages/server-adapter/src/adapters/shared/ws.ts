@@ -1,0 +1,59 @@
+/**
+ * What the two `ws`-based adapters (node:http, Fastify) share: the request view of Node's
+ * `IncomingMessage`, subprotocol selection for `ws`, the HTTP refusal on a raw upgrade socket,
+ * and the wiring of a `ws` WebSocket to the hub. The runtime-neutral parts (request view,
+ * subprotocol choice, error-to-close mapping) live in request.ts and close.ts.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import type { Hub } from '../../hub/hub.js';
+import type { RequestInfo } from '../../hub/options.js';
+import { closeOnError, type Refusal, statusText } from './close.js';
+import { chooseProtocol, requestInfo } from './request.js';
+
+/** The request view of a Node upgrade request. */
+export function nodeRequestInfo(req: IncomingMessage): RequestInfo {
+  return requestInfo({
+    headers: req.headers,
+    url: req.url ?? '/',
+    remoteAddress: req.socket.remoteAddress,
+  });
+}
+
+/** `handleProtocols` for `ws` (see {@link chooseProtocol}). */
+export function selectProtocol(protocols: Set<string>): string | false {
+  return chooseProtocol(protocols) ?? false;
+}
+
+/** Answers a refused upgrade with a plain HTTP response and closes the TCP socket. */
+export function rejectUpgrade(socket: Duplex, rejection: Refusal): void {
+  // node:http hands over upgrade sockets without an 'error' listener: a peer that resets while
+  // the refusal is written would otherwise raise an uncaught exception and kill the process.
+  socket.on('error', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${rejection.status} ${statusText(rejection.status)}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(rejection.reason)}\r\n\r\n${rejection.reason}`,
+  );
+}
+
+/** Wires a `ws` WebSocket to the hub. */
+export function bindWebSocket(hub: Pick<Hub, 'open'>, ws: WebSocket, info: RequestInfo): void {
+  const handlers = hub.open(
+    {
+      send: (data) => ws.send(data),
+      bufferedAmount: () => ws.bufferedAmount,
+      close: (code, reason) => ws.close(code, reason),
+      terminate: () => ws.terminate(),
+      ping: () => ws.ping(),
+    },
+    info,
+  );
+  ws.on('message', (data, isBinary) => {
+    handlers.onMessage(isBinary ? (data as Buffer) : (data as Buffer).toString('utf8'));
+  });
+  ws.on('pong', () => handlers.onPong());
+  ws.on('error', (err) => {
+    if (ws.readyState === ws.OPEN) closeOnError(ws, err);
+  });
+  ws.once('close', (code, reason) => handlers.onClose(code, reason.toString()));
+}
