@@ -228,9 +228,9 @@ export function mockHub(opts: MockHubOptions = {}): MockHub {
             conn.send({
               type: 'summary',
               conversations: listed.map((id) => {
-                const last = conversations[id]!.messages.findLast(
-                  (m) => m.kind === 'user' || m.kind === 'system',
-                );
+                const last = [...conversations[id]!.messages]
+                  .reverse()
+                  .find((m) => m.kind === 'user' || m.kind === 'system');
                 const meta = conversations[id]!.meta;
                 return { id, ...(last ? { lastMessage: last } : {}), ...(meta ? { meta } : {}) };
               }),
