@@ -56,7 +56,8 @@ export interface AppendResult {
 export type SendClaim =
   | { state: 'stored'; message: Message }
   | { state: 'claimed' }
-  | { state: 'busy' };
+  /** `leaseMs`: how long the lease has left (0 when unknown): when a retry can take it over. */
+  | { state: 'busy'; leaseMs: number };
 
 /** A `hub.disconnectUser` as recorded by {@link Engine.recordKick}. */
 export interface Kick {

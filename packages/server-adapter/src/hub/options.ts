@@ -148,6 +148,15 @@ export interface LimitOptions {
    * @default 15_000
    */
   sessionStartTimeoutMs?: number;
+  /**
+   * Deadline of the app's `persist` hook for one send. Past it the send is answered `unavailable`
+   * (the client retries with the same `clientMsgId`) and its idempotency lease is dropped; a
+   * hook that finishes later is ignored, so `persist` must be idempotent by `clientMsgId`. The
+   * lease a send holds meanwhile is this plus 5 s: if the process running it dies, a retry on
+   * another process takes over after at most that long (it is told how long to wait).
+   * @default 10_000
+   */
+  persistTimeoutMs?: number;
   /** Conversations per user; more from `conversationsOf` closes with 4403. @default 5000 */
   maxConversationsPerUser?: number;
   /**
@@ -217,6 +226,7 @@ export interface ResolvedConfig {
   maxFrameBytes: number;
   helloTimeoutMs: number;
   sessionStartTimeoutMs: number;
+  persistTimeoutMs: number;
   maxConversationsPerUser: number;
   maxSocketsPerUser: number;
   maxReplay: number;
@@ -254,6 +264,7 @@ export function resolveConfig(o: HubOptions<EventSchemas>): ResolvedConfig {
     maxFrameBytes,
     helloTimeoutMs: o.limits?.helloTimeoutMs ?? 10_000,
     sessionStartTimeoutMs: o.limits?.sessionStartTimeoutMs ?? 15_000,
+    persistTimeoutMs: o.limits?.persistTimeoutMs ?? 10_000,
     maxConversationsPerUser: o.limits?.maxConversationsPerUser ?? 5000,
     maxSocketsPerUser: o.limits?.maxSocketsPerUser ?? 32,
     maxReplay: o.limits?.maxReplay ?? 1000,

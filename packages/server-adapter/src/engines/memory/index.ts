@@ -187,7 +187,8 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       const message = findIdem(conversationId, idemKey(senderId, clientMsgId));
       if (message !== undefined) return { state: 'stored', message };
       const key = leaseKey(conversationId, senderId, clientMsgId);
-      if (leases.get(key) !== undefined) return { state: 'busy' };
+      const left = leases.ttl(key);
+      if (left !== undefined) return { state: 'busy', leaseMs: left };
       leases.set(key, true, leaseMs);
       return { state: 'claimed' };
     },

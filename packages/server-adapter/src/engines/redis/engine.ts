@@ -298,7 +298,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       )) as unknown[];
       const state = Number(r[0]);
       if (state === 1) return { state: 'stored', message: JSON.parse(str(r[1])) as Message };
-      return state === 0 ? { state: 'claimed' } : { state: 'busy' };
+      if (state === 0) return { state: 'claimed' };
+      // PTTL: -1 (no expiry) and -2 (gone meanwhile) cannot last; retry soon.
+      return { state: 'busy', leaseMs: Math.max(0, Number(r[1] ?? 0)) };
     },
 
     async releaseSend(conversationId, senderId, clientMsgId) {
