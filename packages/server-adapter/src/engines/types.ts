@@ -151,7 +151,19 @@ export interface MessageEnvelope {
 export type Envelope =
   | MessageEnvelope
   | { kind: 'typing'; conversationId: string; userId: string; state: 'start' | 'stop' }
-  | { kind: 'read'; conversationId: string; userId: string; seq: number; origin?: string }
+  | {
+      kind: 'read';
+      conversationId: string;
+      userId: string;
+      seq: number;
+      origin?: string;
+      /**
+       * On `user:<userId>` only: the reader's unread count after this read, up to `at` (issue 16).
+       * The reader's sockets get it from there; the conversation topic carries the read for the
+       * other members.
+       */
+      unread?: { count: number; at: number };
+    }
   | {
       kind: 'event';
       name: string;
@@ -185,6 +197,9 @@ export interface JoinedEnvelope {
   conversationId: string;
   seq: number;
   epoch: string;
+  /** The user's read position and unread count at `seq` (issue 16; absent from older hubs). */
+  readSeq?: number;
+  unread?: number;
 }
 
 /**
