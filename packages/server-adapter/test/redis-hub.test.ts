@@ -6,6 +6,7 @@ import { afterAll, describe } from 'vitest';
 import { createRedisEngine } from '../src/engines/redis/index.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './redis/helpers.js';
 import { deliverySuite } from './suites/delivery.js';
+import { inboxSuite } from './suites/inbox.js';
 import { resumeSuite } from './suites/resume.js';
 import { robustnessSuite } from './suites/robustness.js';
 import { signalsSuite } from './suites/signals.js';
@@ -33,6 +34,7 @@ describe.skipIf(!available)('hub suite × redis engine', () => {
       const env = { start: server.start, engine: create };
       deliverySuite(env);
       resumeSuite(env);
+      inboxSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
     });

@@ -311,13 +311,19 @@ async function onRead(conn: Connection, f: Frame<'read'>): Promise<void> {
   }
   const { advanced } = await ctx.engine.setRead(f.conversationId, userId, seq);
   if (!advanced) return; // monotonic: a lower or equal seq is ignored
-  await ctx.engine.publish(`conv:${f.conversationId}`, {
-    kind: 'read',
-    conversationId: f.conversationId,
-    userId,
-    seq,
-    origin: conn.id,
-  });
+  const read = { kind: 'read', conversationId: f.conversationId, userId, seq } as const;
+  // The reader's other sockets get the count after this read (issue 16), counted atomically with
+  // the head it goes up to: a message stored meanwhile is either in it or after `at`.
+  const u = await ctx.engine.unread(f.conversationId, userId);
+  await Promise.all([
+    ctx.engine.publish(`conv:${f.conversationId}`, read),
+    ctx.engine.publish(`user:${userId}`, {
+      ...read,
+      seq: Math.max(seq, u.readSeq),
+      origin: conn.id,
+      unread: { count: u.count, at: u.at },
+    }),
+  ]);
 }
 
 async function onSync(conn: Connection, f: Frame<'sync'>): Promise<void> {

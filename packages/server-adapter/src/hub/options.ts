@@ -3,7 +3,13 @@
  */
 
 import type { EventSchemas } from '@parley/protocol';
-import { Limits, type Message, type NoEvents, type Profile } from '@parley/protocol';
+import {
+  type ConversationMeta,
+  Limits,
+  type Message,
+  type NoEvents,
+  type Profile,
+} from '@parley/protocol';
 import type { Engine, MessageDraft } from '../engines/types.js';
 import type { Logger } from '../logger.js';
 
@@ -62,6 +68,20 @@ export interface ReadReceipt {
   seq: number;
 }
 
+/** Second argument of `conversationMeta`: who the metadata is for. */
+export interface ConversationMetaContext {
+  /** The user whose inbox is being built (a session start or `hub.conversationSummary`). */
+  userId: string;
+}
+
+/** Input of `onStored`. */
+export interface StoredMessage {
+  /** The stored message, with the seq the engine assigned. */
+  message: Message;
+  /** The connection that sent it; absent for `hub.publish`. */
+  connectionId?: string;
+}
+
 /** Options of `createHub`. */
 export interface HubOptions<E extends EventSchemas = NoEvents> {
   /**
@@ -88,6 +108,27 @@ export interface HubOptions<E extends EventSchemas = NoEvents> {
    * @default store as is
    */
   persist?: (draft: MessageDraft) => Promise<PersistResult | undefined> | PersistResult | undefined;
+  /**
+   * Called once a message is stored (not for a recognised retry), with the seq it got, so the app
+   * can line its own rows (from `persist`) up with Parley's seqs. Runs after the fan-out started
+   * and never delays the sender's `ack`; what it throws is logged.
+   * @default none
+   */
+  onStored?: (stored: StoredMessage) => Promise<void> | void;
+  /**
+   * Metadata (title, avatar, members, app data) of conversations, for the inbox: delivered in the
+   * `summary` frames after `welcome` and by `hub.conversationSummary`. Called once per session
+   * start with every conversation of the user; ids missing from the result get no metadata. An
+   * invalid entry (see `ConversationMeta` in `@parley/protocol`) is dropped and logged; a failure
+   * sends the inbox without metadata. Push changes with `hub.updateConversation`.
+   * @default no metadata
+   */
+  conversationMeta?: (
+    conversationIds: readonly string[],
+    ctx: ConversationMetaContext,
+  ) =>
+    | Promise<Record<string, ConversationMeta | undefined>>
+    | Record<string, ConversationMeta | undefined>;
   /** Called when a user's read position advances. @default none */
   onRead?: (receipt: ReadReceipt) => Promise<void> | void;
   /** Called after a message is stored with the members that had no live socket. @default none */

@@ -6,15 +6,18 @@ import { randomBytes } from 'node:crypto';
 import type { Message } from '@parley/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type Logger, silentLogger } from '../../logger.js';
-import type {
-  AppendResult,
-  Engine,
-  Envelope,
-  Head,
-  PageResult,
-  PresenceRecord,
-  RangeResult,
-  SendClaim,
+import {
+  type AppendResult,
+  type Engine,
+  type Envelope,
+  type Head,
+  type InboxEntry,
+  isCountable,
+  type PageResult,
+  type PresenceRecord,
+  type RangeResult,
+  type SendClaim,
+  UNREAD_INDEX_MAX,
 } from '../types.js';
 import {
   REDIS_ENGINE_DEFAULTS,
@@ -245,6 +248,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       idemIndex: `${prefix}idem-index:${conversationId}`,
       members: `${prefix}members:${conversationId}`,
       removed: `${prefix}removed:${conversationId}`,
+      countable: `${prefix}countable:${conversationId}`,
     };
   }
   const keySuffix = (conversationId: string, senderId: string, clientMsgId: string): string =>
@@ -273,6 +277,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         k.idemIndex,
         idemKey(draft.conversationId, draft.senderId, draft.clientMsgId),
         leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId),
+        k.countable,
         JSON.stringify(draft),
         String(draft.createdAt),
         String(now()),
@@ -284,6 +289,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         origin === undefined ? '' : JSON.stringify(origin),
         origin ?? '',
         String(idemMax),
+        isCountable(draft) ? '1' : '',
+        draft.senderId,
+        String(UNREAD_INDEX_MAX),
       )) as unknown[];
       return { duplicate: Number(r[0]) === 1, message: JSON.parse(str(r[2])) as Message };
     },
@@ -363,6 +371,51 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       const out: Record<string, number> = {};
       for (const [userId, seq] of Object.entries(all)) out[userId] = Number(seq);
       return out;
+    },
+
+    async inbox(userId, conversationIds) {
+      // One script per conversation, pipelined: never one script over several conversations.
+      const pipeline = redis.pipeline() as unknown as {
+        parleyInbox(...args: string[]): void;
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      for (const id of conversationIds) {
+        const k = convKeys(id);
+        pipeline.parleyInbox(k.meta, k.log, k.reads, k.idemIndex, k.countable, newEpoch(), userId);
+      }
+      const replies = conversationIds.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      const out = new Map<string, InboxEntry>();
+      conversationIds.forEach((id, i) => {
+        const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
+        if (err !== null) throw err;
+        const r = reply as unknown[];
+        const reads: Record<string, number> = {};
+        for (let j = 5; j + 1 < r.length; j += 2) reads[str(r[j])] = Number(r[j + 1]);
+        const last = str(r[4]);
+        out.set(id, {
+          head: { epoch: str(r[0]), seq: Number(r[1]) },
+          reads,
+          readSeq: Number(r[2]),
+          unread: Number(r[3]),
+          ...(last === '' ? {} : { lastMessage: JSON.parse(last) as Message }),
+        });
+      });
+      return out;
+    },
+
+    async unread(conversationId, userId, upTo) {
+      const k = convKeys(conversationId);
+      const r = (await redis.parleyUnread(
+        k.meta,
+        k.log,
+        k.reads,
+        k.idemIndex,
+        k.countable,
+        newEpoch(),
+        userId,
+        upTo === undefined ? '' : String(Math.floor(upTo)),
+      )) as unknown[];
+      return { readSeq: Number(r[0]), count: Number(r[1]), at: Number(r[2]) };
     },
 
     async addMembers(conversationId, userIds) {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { deliverySuite } from '../../suites/delivery.js';
+import { inboxSuite } from '../../suites/inbox.js';
 import { resumeSuite } from '../../suites/resume.js';
 import { robustnessSuite } from '../../suites/robustness.js';
 import { signalsSuite } from '../../suites/signals.js';
@@ -64,6 +65,7 @@ describe('bun × memory', () => {
   refusalTests(setup);
   deliverySuite(env);
   resumeSuite(env);
+  inboxSuite(env);
   signalsSuite(env);
   robustnessSuite(env);
 });

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { deliverySuite } from '../../suites/delivery.js';
+import { inboxSuite } from '../../suites/inbox.js';
 import { resumeSuite } from '../../suites/resume.js';
 import { robustnessSuite } from '../../suites/robustness.js';
 import { signalsSuite } from '../../suites/signals.js';
@@ -29,6 +30,7 @@ describe('deno × memory', () => {
   refusalTests(setup);
   deliverySuite(env);
   resumeSuite(env);
+  inboxSuite(env);
   signalsSuite(env);
   robustnessSuite(env);
 });
