@@ -1,4 +1,6 @@
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { runEngineContract } from './engine-contract.js';
+import { runOperationContract } from './engine-operations.js';
 
 runEngineContract('memory', (options) => createMemoryEngine(options));
+runOperationContract('memory', (options) => createMemoryEngine(options));
