@@ -5,6 +5,7 @@
 import { describe } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { deliverySuite } from './suites/delivery.js';
+import { operationsSuite } from './suites/operations.js';
 import { resumeSuite } from './suites/resume.js';
 import { robustnessSuite } from './suites/robustness.js';
 import { signalsSuite } from './suites/signals.js';
@@ -27,6 +28,7 @@ for (const server of tServers) {
       resumeSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
+      operationsSuite(env);
     });
   }
 }

@@ -6,6 +6,7 @@ import { afterAll, describe } from 'vitest';
 import { createRedisEngine } from '../src/engines/redis/index.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './redis/helpers.js';
 import { deliverySuite } from './suites/delivery.js';
+import { operationsSuite } from './suites/operations.js';
 import { resumeSuite } from './suites/resume.js';
 import { robustnessSuite } from './suites/robustness.js';
 import { signalsSuite } from './suites/signals.js';
@@ -35,6 +36,7 @@ describe.skipIf(!available)('hub suite × redis engine', () => {
       resumeSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
+      operationsSuite(env);
     });
   }
 });

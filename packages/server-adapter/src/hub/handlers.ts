@@ -14,6 +14,7 @@ import type { MessageDraft } from '../engines/types.js';
 import { MessageRejectedError, UnavailableError } from '../errors.js';
 import type { Connection } from './connection.js';
 import { callHook, HookError, identityProblem, invalidMessage, metric } from './context.js';
+import { onOperation, replyTargetOk } from './operations.js';
 import { historyFrame, resume } from './replay.js';
 import { membersOf } from './session.js';
 
@@ -35,6 +36,10 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
     switch (frame.type) {
       case 'send':
         return await onSend(conn, frame);
+      case 'edit':
+      case 'delete':
+      case 'react':
+        return await onOperation(conn, frame);
       case 'typing':
         return await onTyping(conn, frame);
       case 'read':
@@ -55,7 +60,7 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
     const extra = {
       ...(ref === undefined ? {} : { ref }),
       ...(conversationId === undefined ? {} : { conversationId }),
-      ...(frame.type === 'send' ? { clientMsgId: frame.clientMsgId } : {}),
+      ...('clientMsgId' in frame ? { clientMsgId: frame.clientMsgId } : {}),
     };
     if (err instanceof HookError) {
       metric(conn.ctx, { type: 'hook.error', hook: err.hook });
@@ -84,7 +89,7 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
 }
 
 /** Membership check for a conversation frame; answers `forbidden` and returns false if not. */
-async function allowed(
+export async function allowed(
   conn: Connection,
   conversationId: string,
   extra: Partial<Omit<ErrorFrame, 'type'>>,
@@ -107,7 +112,7 @@ async function allowed(
   return ok;
 }
 
-const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
+export const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
 
 async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   const started = Date.now();
@@ -155,7 +160,9 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
   const { ctx } = conn;
   const userId = conn.userId!;
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
-  // Identity comes from the session only; nothing but conversationId/clientMsgId/text/data is read.
+  if (!(await replyTargetOk(conn, f))) return false;
+  // Identity comes from the session only; nothing but conversationId/clientMsgId/text/data/replyTo
+  // is read.
   const draft: MessageDraft = {
     id: globalThis.crypto.randomUUID(),
     conversationId: f.conversationId,
@@ -166,6 +173,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
     text: f.text,
     ...(f.data === undefined ? {} : { data: f.data }),
     createdAt: Date.now(),
+    ...(f.replyTo === undefined ? {} : { replyTo: f.replyTo }),
   };
   const persist = ctx.options.persist;
   let changes: Awaited<ReturnType<NonNullable<typeof persist>>>;

@@ -5,6 +5,7 @@
  */
 import { describe } from 'vitest';
 import { deliverySuite } from '../../suites/delivery.js';
+import { operationsSuite } from '../../suites/operations.js';
 import { resumeSuite } from '../../suites/resume.js';
 import { robustnessSuite } from '../../suites/robustness.js';
 import { signalsSuite } from '../../suites/signals.js';
@@ -16,4 +17,5 @@ describe('bun (crossws) × memory', () => {
   resumeSuite(env);
   signalsSuite(env);
   robustnessSuite(env);
+  operationsSuite(env);
 });

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { deliverySuite } from '../../suites/delivery.js';
+import { operationsSuite } from '../../suites/operations.js';
 import { resumeSuite } from '../../suites/resume.js';
 import { robustnessSuite } from '../../suites/robustness.js';
 import { signalsSuite } from '../../suites/signals.js';
@@ -66,4 +67,5 @@ describe('bun × memory', () => {
   resumeSuite(env);
   signalsSuite(env);
   robustnessSuite(env);
+  operationsSuite(env);
 });

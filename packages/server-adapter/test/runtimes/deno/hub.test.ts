@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { deliverySuite } from '../../suites/delivery.js';
+import { operationsSuite } from '../../suites/operations.js';
 import { resumeSuite } from '../../suites/resume.js';
 import { robustnessSuite } from '../../suites/robustness.js';
 import { signalsSuite } from '../../suites/signals.js';
@@ -31,4 +32,5 @@ describe('deno × memory', () => {
   resumeSuite(env);
   signalsSuite(env);
   robustnessSuite(env);
+  operationsSuite(env);
 });
