@@ -8,7 +8,7 @@
 import { type ClientFrame, ErrorCode, type Message } from '@parley/protocol';
 import { applyToTarget, canOperateOn, isCountable } from '../engines/operations.js';
 import type { MessageDraft } from '../engines/types.js';
-import { MessageRejectedError } from '../errors.js';
+import { ForbiddenError, MessageRejectedError } from '../errors.js';
 import type { Connection } from './connection.js';
 import { callHook, HookError, invalidMessage, metric } from './context.js';
 import { allowed, BUSY_RETRY_MS, refOf, SEND_LEASE_MS } from './handlers.js';
@@ -105,7 +105,7 @@ async function storeOperation(
         : await callHook(
             'authorizeOperation',
             () => allow({ operation: { ...draft }, target }),
-            (e) => e instanceof MessageRejectedError,
+            refusal,
           );
     if (!(verdict ?? defaultRule(draft, target))) {
       return refuse(ErrorCode.Forbidden, 'not allowed to change this message');
@@ -115,10 +115,11 @@ async function storeOperation(
       changes = await callHook(
         'persistOperation',
         () => persist({ operation: { ...draft }, target }),
-        (e) => e instanceof MessageRejectedError,
+        refusal,
       );
     }
   } catch (err) {
+    if (err instanceof ForbiddenError) return refuse(ErrorCode.Forbidden, err.message);
     if (!(err instanceof MessageRejectedError)) throw err;
     return refuse(ErrorCode.Rejected, err.message);
   }
@@ -166,6 +167,10 @@ async function storeOperation(
   }
   return true;
 }
+
+/** What a hook throws to refuse an operation: `rejected` with its reason, or `forbidden`. */
+const refusal = (e: unknown): boolean =>
+  e instanceof MessageRejectedError || e instanceof ForbiddenError;
 
 const tooManyReactions = 'this message has the most distinct reactions allowed';
 

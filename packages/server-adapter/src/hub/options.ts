@@ -112,7 +112,8 @@ export interface HubOptions<E extends EventSchemas = NoEvents> {
   /**
    * Decides whether `operation.senderId` may apply the operation (edit, delete, reaction) to
    * `target`: `true` allows, `false` refuses with a `forbidden` error, `undefined` applies the
-   * default rule. Throw `MessageRejectedError` to refuse with a reason (a `rejected` error). Not
+   * default rule. Throw `MessageRejectedError` to refuse with a reason (a `rejected` error), or
+   * `ForbiddenError` to refuse with a reason as `forbidden`. Not
    * called for retries the hub recognises. A throw of anything else answers `unavailable`.
    * @default only the author may edit or delete a message; every member may react
    */
@@ -123,7 +124,8 @@ export interface HubOptions<E extends EventSchemas = NoEvents> {
    * Mirrors an operation into the app's database, like `persist` for sends: called once per
    * operation after `authorizeOperation` and before it is stored (not for retries the hub
    * recognises). May return an `id`, and for an edit a new `text`/`data`; throw
-   * `MessageRejectedError` to refuse it (`rejected`), `UnavailableError` (or anything else) when
+   * `MessageRejectedError` to refuse it (`rejected`), `ForbiddenError` (`forbidden`: the app
+   * decides who may change what), `UnavailableError` (or anything else) when
    * the database is down (`unavailable`: the client retries with the same `clientMsgId`).
    * @default store as is
    */

@@ -6,7 +6,7 @@
  */
 import { type ClientFrame, Limits, type Message, type ServerFrame } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { MessageRejectedError, UnavailableError } from '../../src/errors.js';
+import { ForbiddenError, MessageRejectedError, UnavailableError } from '../../src/errors.js';
 import type { OperationRequest } from '../../src/hub/options.js';
 import { is, type TestClient } from '../utils/client.js';
 import { inProcessIt, type SuiteEnv, useFixture } from '../utils/fixture.js';
@@ -262,6 +262,7 @@ export function operationsSuite(env: SuiteEnv): void {
               return input.operation.reaction?.emoji !== '💩';
             if (input.operation.text === 'locked?')
               throw new MessageRejectedError('thread is locked');
+            if (input.operation.text === 'mods?') throw new ForbiddenError('moderators only');
             return undefined;
           },
         });
@@ -275,6 +276,9 @@ export function operationsSuite(env: SuiteEnv): void {
         expect(
           await request(alice, { type: 'edit', conversationId: 'c1', target: 2, text: 'locked?' }),
         ).toMatchObject({ type: 'error', code: 'rejected', message: 'thread is locked' });
+        expect(
+          await request(alice, { type: 'edit', conversationId: 'c1', target: 2, text: 'mods?' }),
+        ).toMatchObject({ type: 'error', code: 'forbidden', message: 'moderators only' });
         expect(
           await request(bob, {
             type: 'react',
@@ -293,10 +297,11 @@ export function operationsSuite(env: SuiteEnv): void {
         expect(seen.map((s) => [s.operation.senderId, s.operation.kind, s.target.seq])).toEqual([
           ['bob', 'edit', 2],
           ['alice', 'edit', 2],
+          ['alice', 'edit', 2],
           ['bob', 'reaction', 2],
           ['bob', 'delete', 1],
         ]);
-        expect(seen[3]!.target).toMatchObject({ senderId: 'alice', text: 'spam' });
+        expect(seen[4]!.target).toMatchObject({ senderId: 'alice', text: 'spam' });
       },
     );
 
