@@ -14,6 +14,7 @@ import type { MessageDraft } from '../engines/types.js';
 import { MessageRejectedError, UnavailableError } from '../errors.js';
 import type { Connection } from './connection.js';
 import { callHook, HookError, identityProblem, invalidMessage, metric } from './context.js';
+import { notifyStored } from './reads.js';
 import { historyFrame, resume } from './replay.js';
 import { membersOf } from './session.js';
 
@@ -232,6 +233,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
       durationMs: Date.now() - started,
     });
     void notifyOffline(conn.services.ctx, result.message);
+    notifyStored(ctx, result.message, conn.id);
   }
   return true;
 }
