@@ -127,7 +127,7 @@ describe('HTTP API', () => {
       clientMsgId: 'webhook-1',
     });
     expect((again.body.message as { seq: number }).seq).toBe(1);
-    // A brand-new session (no cursor) starts at the head (issue 16) and pages it in from history.
+    // A brand-new session (no cursor) starts at the head (issue 16): nothing is replayed.
     const fresh = client(cli.url, tok('quinn', ['p1']));
     await opened(fresh);
     // Its inbox has it as the last message (what the `summary` after `welcome` carries).
