@@ -23,6 +23,7 @@ import {
   withDeadline,
 } from './context.js';
 import { onOperation, replyTargetOk } from './operations.js';
+import { notifyStored } from './reads.js';
 import { historyFrame, resume } from './replay.js';
 import { membersOf } from './session.js';
 
@@ -279,6 +280,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
       durationMs: Date.now() - started,
     });
     void notifyOffline(conn.services.ctx, result.message);
+    notifyStored(ctx, result.message, conn.id);
   }
   return true;
 }

@@ -20,6 +20,7 @@ import {
 } from './context.js';
 import { allowed, BUSY_RETRY_MS, refOf, withSendLease } from './handlers.js';
 import type { PersistResult } from './options.js';
+import { notifyStored } from './reads.js';
 
 type OperationFrame = Extract<ClientFrame, { type: 'edit' | 'delete' | 'react' }>;
 
@@ -155,7 +156,8 @@ async function storeOperation(
       conversationId: f.conversationId,
       kind: draft.kind,
       durationMs: Date.now() - started,
-    });
+    }); // The app learns the operation's seq too (it is a stored message of kind edit/delete/reaction).
+    notifyStored(ctx, result.message, conn.id);
   }
   return true;
 }
