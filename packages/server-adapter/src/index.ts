@@ -6,6 +6,7 @@
  */
 
 export { createMemoryEngine, type MemoryEngineOptions } from './engines/memory/index.js';
+export { applyToTarget, canOperateOn, isCountable } from './engines/operations.js';
 export type * from './engines/types.js';
 export {
   ForbiddenError,
@@ -34,6 +35,7 @@ export type {
   LimitOptions,
   MetricEvent,
   OfflineRecipients,
+  OperationRequest,
   PersistResult,
   PresenceOptions,
   ReadReceipt,
