@@ -26,6 +26,7 @@ export {
   type PublishResult,
   type UpgradeRejection,
 } from './hub/hub.js';
+export type { ServerOperationInput } from './hub/operations.js';
 export type {
   AuthInput,
   AuthResult,

@@ -30,6 +30,7 @@ import {
 import { type HubContext, invalidMessage, metric } from './context.js';
 import { Registry } from './delivery.js';
 import { notifyOffline } from './handlers.js';
+import { type ServerOperationInput, serverOperation } from './operations.js';
 import { type HubOptions, type RequestInfo, resolveConfig } from './options.js';
 import { PresenceTracker } from './presence.js';
 
@@ -100,6 +101,23 @@ export interface Hub<E extends EventSchemas = NoEvents> {
   publish(conversationId: string, input: PublishInput): Promise<Message>;
   /** Like {@link Hub.publish}, and says whether `clientMsgId` was stored already. */
   publishResult(conversationId: string, input: PublishInput): Promise<PublishResult>;
+  /**
+   * Edits a stored message from server code (moderation, bots): stored as an `edit` operation
+   * with its own seq and fanned out like a client's, without the `authorizeOperation` and
+   * `persistOperation` hooks. Rejects with `HubUsageError` when `target` is not a held, undeleted
+   * `user`/`system` message of the conversation, or the edit is invalid.
+   */
+  editMessage(
+    conversationId: string,
+    target: number,
+    input: ServerOperationInput & { text: string; data?: JsonValue },
+  ): Promise<PublishResult>;
+  /** Deletes a stored message from server code (a tombstone), like {@link Hub.editMessage}. */
+  deleteMessage(
+    conversationId: string,
+    target: number,
+    input?: ServerOperationInput,
+  ): Promise<PublishResult>;
   /** Sends a custom event to every socket of one user (on every process). */
   sendToUser<K extends EventName<E>>(userId: string, event: HubEvent<E, K>): Promise<void>;
   /** Sends a custom event to every member socket of a conversation. */
@@ -275,6 +293,18 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
         void notifyOffline(ctx, result.message);
       }
       return result;
+    },
+
+    async editMessage(conversationId, target, input) {
+      ensureOpen();
+      const { text, data, ...rest } = input;
+      const op = { kind: 'edit' as const, text, ...(data === undefined ? {} : { data }) };
+      return serverOperation(ctx, conversationId, target, op, rest);
+    },
+
+    async deleteMessage(conversationId, target, input = {}) {
+      ensureOpen();
+      return serverOperation(ctx, conversationId, target, { kind: 'delete' }, input);
     },
 
     async sendToUser(userId, event) {

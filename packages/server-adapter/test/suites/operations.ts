@@ -6,7 +6,12 @@
  */
 import { type ClientFrame, Limits, type Message, type ServerFrame } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { ForbiddenError, MessageRejectedError, UnavailableError } from '../../src/errors.js';
+import {
+  ForbiddenError,
+  HubUsageError,
+  MessageRejectedError,
+  UnavailableError,
+} from '../../src/errors.js';
 import type { OperationRequest } from '../../src/hub/options.js';
 import { is, type TestClient } from '../utils/client.js';
 import { inProcessIt, type SuiteEnv, useFixture } from '../utils/fixture.js';
@@ -356,6 +361,59 @@ export function operationsSuite(env: SuiteEnv): void {
         expect(calls).toHaveLength(4);
         // The stored target: the edit as the hook changed it, then deleted.
         expect((await f.server.hub.publish('c1', { text: 'marker' })).seq).toBe(4);
+      },
+    );
+
+    local(
+      'hub.editMessage / hub.deleteMessage: server code changes a message like a moderator, idempotently',
+      async () => {
+        const calls: string[] = [];
+        const f = await setup({
+          authorizeOperation: () => {
+            calls.push('authorize');
+            return false;
+          },
+          persistOperation: () => {
+            calls.push('persist');
+            return undefined;
+          },
+        });
+        const alice = await f.connect('alice');
+        const bob = await f.connect('bob');
+        acked(await request(alice, { type: 'send', conversationId: 'c1', text: 'rude' }));
+        const edit = await f.server.hub.editMessage('c1', 1, {
+          text: '[removed by a moderator]',
+          senderId: 'mod',
+          clientMsgId: 'mod-1',
+        });
+        expect(edit).toMatchObject({
+          duplicate: false,
+          message: { seq: 2, kind: 'edit', senderId: 'mod', target: 1 },
+        });
+        expect((await alice.next(is('message'))).message).toEqual(edit.message);
+        expect(
+          await f.server.hub.editMessage('c1', 1, {
+            text: 'other',
+            senderId: 'mod',
+            clientMsgId: 'mod-1',
+          }),
+        ).toEqual({ ...edit, duplicate: true });
+        const del = await f.server.hub.deleteMessage('c1', 1);
+        expect(del.message).toMatchObject({ seq: 3, kind: 'delete', senderId: 'system' });
+        await bob.next(is('message', (m) => m.message.seq === 3));
+        await expect(f.server.hub.deleteMessage('c1', 1)).rejects.toBeInstanceOf(HubUsageError);
+        await expect(f.server.hub.editMessage('c1', 99, { text: 'x' })).rejects.toBeInstanceOf(
+          HubUsageError,
+        );
+        await expect(
+          f.server.hub.editMessage('c1', 2, { text: 'x'.repeat(Limits.MAX_TEXT_LENGTH + 1) }),
+        ).rejects.toBeInstanceOf(HubUsageError);
+        expect(calls).toEqual([]);
+        const fresh = await f.connect('bob');
+        fresh.send({ type: 'history', ref: 'h', conversationId: 'c1' });
+        const page = (await fresh.next(is('history'))).messages;
+        expect(page[0]).toMatchObject({ seq: 1, text: '', deleted: true, version: 3 });
+        expect(page.map((m) => m.seq)).toEqual([1, 2, 3]);
       },
     );
   });
