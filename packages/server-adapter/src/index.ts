@@ -6,7 +6,7 @@
  */
 
 export { createMemoryEngine, type MemoryEngineOptions } from './engines/memory/index.js';
-export { applyToTarget, canOperateOn, isCountable } from './engines/operations.js';
+export { applyToTarget, canOperateOn } from './engines/operations.js';
 export type * from './engines/types.js';
 export {
   ForbiddenError,

@@ -13,19 +13,27 @@ import {
 import type { MessageDraft } from '../engines/types.js';
 import { MessageRejectedError, UnavailableError } from '../errors.js';
 import type { Connection } from './connection.js';
-import { callHook, HookError, identityProblem, invalidMessage, metric } from './context.js';
+import {
+  callHook,
+  HookError,
+  HookTimeoutError,
+  identityProblem,
+  invalidMessage,
+  metric,
+  withDeadline,
+} from './context.js';
 import { onOperation, replyTargetOk } from './operations.js';
 import { historyFrame, resume } from './replay.js';
 import { membersOf } from './session.js';
 
 /**
- * How long a send holds its idempotency key's lease while the app's `persist` hook runs; a retry
- * arriving meanwhile (on any socket or process) is answered `unavailable` with
- * {@link BUSY_RETRY_MS}, then finds the stored message. A `persist` hook slower than this may run
- * twice for one message.
+ * A send holds its idempotency key's lease for `persistTimeoutMs` plus this margin (for `append`):
+ * a retry arriving meanwhile (on any socket or process) is answered `unavailable` with the lease's
+ * remaining time (at least {@link BUSY_RETRY_MS}), then finds the stored message — or, when the
+ * process holding the lease died, takes the lease over.
  */
-export const SEND_LEASE_MS = 60_000;
-/** `retryAfterMs` of the `unavailable` answer to a retry whose first attempt is still running. */
+export const SEND_LEASE_MARGIN_MS = 5_000;
+/** Least `retryAfterMs` of the `unavailable` answer to a retry whose first attempt still runs. */
 export const BUSY_RETRY_MS = 1_000;
 
 type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
@@ -122,7 +130,12 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   if (!(await allowed(conn, f.conversationId, extra))) return;
   // A retry the engine still remembers: same ack, no hook, no broadcast. A retry whose first
   // attempt is still inside `persist` (on any socket or process): try again shortly.
-  const claim = await ctx.engine.claimSend(f.conversationId, userId, f.clientMsgId, SEND_LEASE_MS);
+  const claim = await ctx.engine.claimSend(
+    f.conversationId,
+    userId,
+    f.clientMsgId,
+    ctx.config.persistTimeoutMs + SEND_LEASE_MARGIN_MS,
+  );
   if (claim.state === 'stored') {
     conn.send({
       type: 'ack',
@@ -137,7 +150,7 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
     conn.sendError({
       code: ErrorCode.Unavailable,
       message: 'this message is still being stored',
-      retryAfterMs: BUSY_RETRY_MS,
+      retryAfterMs: Math.max(BUSY_RETRY_MS, Math.ceil(claim.leaseMs)),
       conversationId: f.conversationId,
       ...extra,
     });
@@ -181,10 +194,21 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
     try {
       changes = await callHook(
         'persist',
-        () => persist({ ...draft }),
-        (e) => e instanceof MessageRejectedError,
+        () => withDeadline(persist({ ...draft }), ctx.config.persistTimeoutMs, 'persist'),
+        (e) => e instanceof MessageRejectedError || e instanceof HookTimeoutError,
       );
     } catch (err) {
+      if (err instanceof HookTimeoutError) {
+        ctx.logger.error({ conversationId: f.conversationId }, `parley: ${err.message}`);
+        conn.sendError({
+          code: ErrorCode.Unavailable,
+          message: 'storing the message took too long; retry',
+          retryAfterMs: BUSY_RETRY_MS,
+          conversationId: f.conversationId,
+          ...extra,
+        });
+        return false;
+      }
       if (!(err instanceof MessageRejectedError)) throw err;
       conn.sendError({
         code: ErrorCode.Rejected,
@@ -295,13 +319,19 @@ async function onRead(conn: Connection, f: Frame<'read'>): Promise<void> {
   }
   const { advanced } = await ctx.engine.setRead(f.conversationId, userId, seq);
   if (!advanced) return; // monotonic: a lower or equal seq is ignored
-  await ctx.engine.publish(`conv:${f.conversationId}`, {
-    kind: 'read',
-    conversationId: f.conversationId,
-    userId,
-    seq,
-    origin: conn.id,
-  });
+  const read = { kind: 'read', conversationId: f.conversationId, userId, seq } as const;
+  // The reader's other sockets get the count after this read (issue 16), counted atomically with
+  // the head it goes up to: a message stored meanwhile is either in it or after `at`.
+  const u = await ctx.engine.unread(f.conversationId, userId);
+  await Promise.all([
+    ctx.engine.publish(`conv:${f.conversationId}`, read),
+    ctx.engine.publish(`user:${userId}`, {
+      ...read,
+      seq: Math.max(seq, u.readSeq),
+      origin: conn.id,
+      unread: { count: u.count, at: u.at },
+    }),
+  ]);
 }
 
 async function onSync(conn: Connection, f: Frame<'sync'>): Promise<void> {

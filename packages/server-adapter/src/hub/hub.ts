@@ -337,15 +337,19 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
       // message published once this resolves reaches it however late the envelope arrives.
       const head = (await ctx.engine.heads([conversationId])).get(conversationId)!;
       await Promise.all(
-        userIds.map((userId) =>
-          ctx.engine.publish(`user:${userId}`, {
+        userIds.map(async (userId) => {
+          // The read position and unread count at the head the socket starts from (issue 16).
+          const u = await ctx.engine.unread(conversationId, userId, head.seq);
+          await ctx.engine.publish(`user:${userId}`, {
             kind: 'joined',
             userId,
             conversationId,
             seq: head.seq,
             epoch: head.epoch,
-          }),
-        ),
+            readSeq: u.readSeq,
+            unread: u.count,
+          });
+        }),
       );
     },
 

@@ -10,8 +10,16 @@ import { applyToTarget, canOperateOn, isCountable } from '../engines/operations.
 import type { MessageDraft } from '../engines/types.js';
 import { ForbiddenError, HubUsageError, MessageRejectedError } from '../errors.js';
 import type { Connection } from './connection.js';
-import { callHook, HookError, type HubContext, invalidMessage, metric } from './context.js';
-import { allowed, BUSY_RETRY_MS, refOf, SEND_LEASE_MS } from './handlers.js';
+import {
+  callHook,
+  HookError,
+  HookTimeoutError,
+  type HubContext,
+  invalidMessage,
+  metric,
+  withDeadline,
+} from './context.js';
+import { allowed, BUSY_RETRY_MS, refOf, SEND_LEASE_MARGIN_MS } from './handlers.js';
 import type { PersistResult } from './options.js';
 
 type OperationFrame = Extract<ClientFrame, { type: 'edit' | 'delete' | 'react' }>;
@@ -24,7 +32,13 @@ export async function onOperation(conn: Connection, f: OperationFrame): Promise<
   const userId = conn.userId!;
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
   if (!(await allowed(conn, f.conversationId, extra))) return;
-  const claim = await ctx.engine.claimSend(f.conversationId, userId, f.clientMsgId, SEND_LEASE_MS);
+  // Like a send: the lease covers `persistOperation` (with its deadline) and the store.
+  const claim = await ctx.engine.claimSend(
+    f.conversationId,
+    userId,
+    f.clientMsgId,
+    ctx.config.persistTimeoutMs + SEND_LEASE_MARGIN_MS,
+  );
   if (claim.state === 'stored') {
     conn.send({
       type: 'ack',
@@ -39,7 +53,7 @@ export async function onOperation(conn: Connection, f: OperationFrame): Promise<
     conn.sendError({
       code: ErrorCode.Unavailable,
       message: 'this operation is still being stored',
-      retryAfterMs: BUSY_RETRY_MS,
+      retryAfterMs: Math.max(BUSY_RETRY_MS, Math.ceil(claim.leaseMs)),
       conversationId: f.conversationId,
       ...extra,
     });
@@ -114,11 +128,28 @@ async function storeOperation(
     if (persist !== undefined) {
       changes = await callHook(
         'persistOperation',
-        () => persist({ operation: { ...draft }, target }),
-        refusal,
+        () =>
+          withDeadline(
+            persist({ operation: { ...draft }, target }),
+            ctx.config.persistTimeoutMs,
+            'persistOperation',
+          ),
+        (e) => refusal(e) || e instanceof HookTimeoutError,
       );
     }
   } catch (err) {
+    if (err instanceof HookTimeoutError) {
+      ctx.logger.error({ conversationId: f.conversationId }, `parley: ${err.message}`);
+      conn.sendError({
+        code: ErrorCode.Unavailable,
+        message: 'storing the operation took too long; retry',
+        retryAfterMs: BUSY_RETRY_MS,
+        conversationId: f.conversationId,
+        ...refOf(f.ref),
+        clientMsgId: f.clientMsgId,
+      });
+      return false;
+    }
     if (err instanceof ForbiddenError) return refuse(ErrorCode.Forbidden, err.message);
     if (!(err instanceof MessageRejectedError)) throw err;
     return refuse(ErrorCode.Rejected, err.message);
@@ -198,7 +229,7 @@ export async function replyTargetOk(
   const target = await engineCall('engine.message', () =>
     conn.ctx.engine.message(f.conversationId, f.replyTo!),
   );
-  if (target !== undefined && isCountable(target.kind)) return true;
+  if (target !== undefined && isCountable(target)) return true;
   conn.sendError({
     code: ErrorCode.NotFound,
     message: 'no such message to reply to',

@@ -4,6 +4,7 @@
 
 import type { EventSchemas } from '@parley/protocol';
 import {
+  type ConversationMeta,
   Limits,
   type Message,
   type MessageKind,
@@ -83,6 +84,20 @@ export interface ReadReceipt {
   seq: number;
 }
 
+/** Second argument of `conversationMeta`: who the metadata is for. */
+export interface ConversationMetaContext {
+  /** The user whose inbox is being built (a session start or `hub.conversationSummary`). */
+  userId: string;
+}
+
+/** Input of `onStored`. */
+export interface StoredMessage {
+  /** The stored message, with the seq the engine assigned. */
+  message: Message;
+  /** The connection that sent it; absent for `hub.publish`. */
+  connectionId?: string;
+}
+
 /** Options of `createHub`. */
 export interface HubOptions<E extends EventSchemas = NoEvents> {
   /**
@@ -132,6 +147,27 @@ export interface HubOptions<E extends EventSchemas = NoEvents> {
   persistOperation?: (
     input: OperationRequest,
   ) => Promise<PersistResult | undefined> | PersistResult | undefined;
+  /**
+   * Called once a message is stored (not for a recognised retry), with the seq it got, so the app
+   * can line its own rows (from `persist`) up with Parley's seqs. Runs after the fan-out started
+   * and never delays the sender's `ack`; what it throws is logged.
+   * @default none
+   */
+  onStored?: (stored: StoredMessage) => Promise<void> | void;
+  /**
+   * Metadata (title, avatar, members, app data) of conversations, for the inbox: delivered in the
+   * `summary` frames after `welcome` and by `hub.conversationSummary`. Called once per session
+   * start with every conversation of the user; ids missing from the result get no metadata. An
+   * invalid entry (see `ConversationMeta` in `@parley/protocol`) is dropped and logged; a failure
+   * sends the inbox without metadata. Push changes with `hub.updateConversation`.
+   * @default no metadata
+   */
+  conversationMeta?: (
+    conversationIds: readonly string[],
+    ctx: ConversationMetaContext,
+  ) =>
+    | Promise<Record<string, ConversationMeta | undefined>>
+    | Record<string, ConversationMeta | undefined>;
   /** Called when a user's read position advances. @default none */
   onRead?: (receipt: ReadReceipt) => Promise<void> | void;
   /** Called after a message is stored with the members that had no live socket. @default none */
@@ -192,6 +228,15 @@ export interface LimitOptions {
    * @default 15_000
    */
   sessionStartTimeoutMs?: number;
+  /**
+   * Deadline of the app's `persist` hook for one send. Past it the send is answered `unavailable`
+   * (the client retries with the same `clientMsgId`) and its idempotency lease is dropped; a
+   * hook that finishes later is ignored, so `persist` must be idempotent by `clientMsgId`. The
+   * lease a send holds meanwhile is this plus 5 s: if the process running it dies, a retry on
+   * another process takes over after at most that long (it is told how long to wait).
+   * @default 10_000
+   */
+  persistTimeoutMs?: number;
   /** Conversations per user; more from `conversationsOf` closes with 4403. @default 5000 */
   maxConversationsPerUser?: number;
   /**
@@ -261,6 +306,7 @@ export interface ResolvedConfig {
   maxFrameBytes: number;
   helloTimeoutMs: number;
   sessionStartTimeoutMs: number;
+  persistTimeoutMs: number;
   maxConversationsPerUser: number;
   maxSocketsPerUser: number;
   maxReplay: number;
@@ -298,6 +344,7 @@ export function resolveConfig(o: HubOptions<EventSchemas>): ResolvedConfig {
     maxFrameBytes,
     helloTimeoutMs: o.limits?.helloTimeoutMs ?? 10_000,
     sessionStartTimeoutMs: o.limits?.sessionStartTimeoutMs ?? 15_000,
+    persistTimeoutMs: o.limits?.persistTimeoutMs ?? 10_000,
     maxConversationsPerUser: o.limits?.maxConversationsPerUser ?? 5000,
     maxSocketsPerUser: o.limits?.maxSocketsPerUser ?? 32,
     maxReplay: o.limits?.maxReplay ?? 1000,

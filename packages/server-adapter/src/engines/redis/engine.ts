@@ -7,16 +7,19 @@ import type { Message } from '@parley/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type Logger, silentLogger } from '../../logger.js';
 import { applyToTarget, canOperateOn } from '../operations.js';
-import type {
-  AppendResult,
-  Engine,
-  Envelope,
-  Head,
-  OperationResult,
-  PageResult,
-  PresenceRecord,
-  RangeResult,
-  SendClaim,
+import {
+  type AppendResult,
+  type Engine,
+  type Envelope,
+  type Head,
+  type InboxEntry,
+  isCountable,
+  type OperationResult,
+  type PageResult,
+  type PresenceRecord,
+  type RangeResult,
+  type SendClaim,
+  UNREAD_INDEX_MAX,
 } from '../types.js';
 import { defineOperationCommands } from './operation-scripts.js';
 import {
@@ -253,6 +256,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       members: `${prefix}members:${conversationId}`,
       removed: `${prefix}removed:${conversationId}`,
       state: `${prefix}state:${conversationId}`,
+      countable: `${prefix}countable:${conversationId}`,
     };
   }
   const keySuffix = (conversationId: string, senderId: string, clientMsgId: string): string =>
@@ -293,6 +297,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         k.idemIndex,
         idemKey(draft.conversationId, draft.senderId, draft.clientMsgId),
         leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId),
+        k.countable,
         JSON.stringify(draft),
         String(draft.createdAt),
         String(now()),
@@ -304,6 +309,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         origin === undefined ? '' : JSON.stringify(origin),
         origin ?? '',
         String(idemMax),
+        isCountable(draft) ? '1' : '',
+        draft.senderId,
+        String(UNREAD_INDEX_MAX),
       )) as unknown[];
       return { duplicate: Number(r[0]) === 1, message: JSON.parse(str(r[2])) as Message };
     },
@@ -384,7 +392,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       )) as unknown[];
       const state = Number(r[0]);
       if (state === 1) return { state: 'stored', message: JSON.parse(str(r[1])) as Message };
-      return state === 0 ? { state: 'claimed' } : { state: 'busy' };
+      if (state === 0) return { state: 'claimed' };
+      // PTTL: -1 (no expiry) and -2 (gone meanwhile) cannot last; retry soon.
+      return { state: 'busy', leaseMs: Math.max(0, Number(r[1] ?? 0)) };
     },
 
     async releaseSend(conversationId, senderId, clientMsgId) {
@@ -450,6 +460,60 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       const out: Record<string, number> = {};
       for (const [userId, seq] of Object.entries(all)) out[userId] = Number(seq);
       return out;
+    },
+
+    async inbox(userId, conversationIds) {
+      // One script per conversation, pipelined: never one script over several conversations.
+      const pipeline = redis.pipeline() as unknown as {
+        parleyInbox(...args: string[]): void;
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      for (const id of conversationIds) {
+        const k = convKeys(id);
+        pipeline.parleyInbox(
+          k.meta,
+          k.log,
+          k.reads,
+          k.idemIndex,
+          k.countable,
+          k.state,
+          newEpoch(),
+          userId,
+        );
+      }
+      const replies = conversationIds.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      const out = new Map<string, InboxEntry>();
+      conversationIds.forEach((id, i) => {
+        const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
+        if (err !== null) throw err;
+        const r = reply as unknown[];
+        const reads: Record<string, number> = {};
+        for (let j = 5; j + 1 < r.length; j += 2) reads[str(r[j])] = Number(r[j + 1]);
+        const last = str(r[4]);
+        out.set(id, {
+          head: { epoch: str(r[0]), seq: Number(r[1]) },
+          reads,
+          readSeq: Number(r[2]),
+          unread: Number(r[3]),
+          ...(last === '' ? {} : { lastMessage: JSON.parse(last) as Message }),
+        });
+      });
+      return out;
+    },
+
+    async unread(conversationId, userId, upTo) {
+      const k = convKeys(conversationId);
+      const r = (await redis.parleyUnread(
+        k.meta,
+        k.log,
+        k.reads,
+        k.idemIndex,
+        k.countable,
+        newEpoch(),
+        userId,
+        upTo === undefined ? '' : String(Math.floor(upTo)),
+      )) as unknown[];
+      return { readSeq: Number(r[0]), count: Number(r[1]), at: Number(r[2]) };
     },
 
     async addMembers(conversationId, userIds) {

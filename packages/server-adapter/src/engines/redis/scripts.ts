@@ -28,6 +28,13 @@
  */
 import type { Redis } from 'ioredis';
 import { CONTROL_COMMANDS, type ControlCommands } from './control-scripts.js';
+import {
+  COUNTABLE_EPOCH,
+  INDEX_COUNTABLE,
+  type InboxCommands,
+  inboxCommands,
+} from './inbox-scripts.js';
+import { OVERLAYS } from './overlay-lua.js';
 
 /**
  * Creates the epoch of a conversation seen for the first time (or again after its data was lost)
@@ -62,29 +69,15 @@ end
 `;
 
 /**
- * `overlays(key, epoch, lo, hi)`, over `P state:<conv>` (see `operation-scripts.ts`): seq -> current message JSON for the held messages seq lo..hi
- * that an operation changed, in the current epoch.
- */
-export const OVERLAYS = `
-local function overlays(key, epoch, lo, hi)
-  local out = {}
-  local r = redis.call('ZRANGEBYSCORE', key, lo, hi, 'WITHSCORES')
-  local p = epoch .. '\\n'
-  for i = 1, #r, 2 do
-    if string.sub(r[i], 1, #p) == p then out[tonumber(r[i + 1])] = string.sub(r[i], #p + 1) end
-  end
-  return out
-end
-`;
-
-/**
- * append. KEYS: meta, log, reads, idempotency index, idempotency record, send lease. ARGV: 1 draft JSON,
+ * append. KEYS: meta, log, reads, idempotency index, idempotency record, send lease, countable
+ * index. ARGV: 1 draft JSON,
  * 2 createdAt, 3 now, 4 maxMessages, 5 maxAgeMs (0 = off), 6 idempotency ttl, 7 epoch candidate,
  * 8 channel, 9 origin as JSON ('' = none), 10 origin as is ('' = none; stored so that a gap fill
- * can still route the sender's ack), 11 idempotency records kept per conversation (0 = no limit).
+ * can still route the sender's ack), 11 idempotency records kept per conversation (0 = no limit),
+ * 12 '1' for a countable message, 13 sender id, 14 countable seqs kept (see `inbox-scripts.ts`).
  * Returns {duplicate 0|1, epoch, message JSON}.
  */
-const APPEND = `${ENSURE_EPOCH('ARGV[7]')}${READ_RECORD}
+const APPEND = `${ENSURE_EPOCH('ARGV[7]')}${READ_RECORD}${COUNTABLE_EPOCH(7)}
 redis.call('DEL', KEYS[6])
 local now = tonumber(ARGV[3])
 local stored = readRecord(redis.call('GET', KEYS[5]), epoch, now)
@@ -129,6 +122,7 @@ if maxEntries > 0 then
   if #old > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', cut) end
   redis.call('PEXPIRE', KEYS[4], ARGV[6])
 end
+${INDEX_COUNTABLE('KEYS[7]', 'KEYS[3]', 'ARGV[12]', 'ARGV[13]', 'ARGV[14]')}
 local origin = ''
 if ARGV[9] ~= '' then origin = '"origin":' .. ARGV[9] .. ',' end
 redis.call('PUBLISH', ARGV[8], '{"kind":"message",' .. origin .. '"epoch":"' .. epoch .. '","message":' .. msg .. '}')
@@ -363,7 +357,7 @@ return out
 type Reply = Promise<unknown>;
 
 /** The engine's commands, as ioredis adds them to a connection (and its pipelines). */
-export interface ParleyCommands extends ControlCommands {
+export interface ParleyCommands extends ControlCommands, InboxCommands {
   parleyAppend(...args: string[]): Reply;
   parleyHead(...args: string[]): Reply;
   parleyRange(...args: string[]): Reply;
@@ -383,7 +377,7 @@ export interface ParleyCommands extends ControlCommands {
  */
 export function defineParleyCommands(redis: Redis): Redis & ParleyCommands {
   const fixed: [keyof ParleyCommands, string, number][] = [
-    ['parleyAppend', APPEND, 6],
+    ['parleyAppend', APPEND, 7],
     ['parleyHead', HEAD, 4],
     ['parleyRange', RANGE, 5],
     ['parleyPage', PAGE, 3],
@@ -393,6 +387,7 @@ export function defineParleyCommands(redis: Redis): Redis & ParleyCommands {
     ['parleyPresenceDisconnect', PRESENCE_DISCONNECT, 3],
     ['parleyPresenceSweep', PRESENCE_SWEEP, 1],
     ...CONTROL_COMMANDS,
+    ...inboxCommands(ENSURE_EPOCH),
   ];
   for (const [name, lua, numberOfKeys] of fixed) redis.defineCommand(name, { lua, numberOfKeys });
   redis.defineCommand('parleyPresenceRefresh', { lua: PRESENCE_REFRESH });

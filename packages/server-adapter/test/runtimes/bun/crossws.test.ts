@@ -5,6 +5,7 @@
  */
 import { describe } from 'vitest';
 import { deliverySuite } from '../../suites/delivery.js';
+import { inboxSuite } from '../../suites/inbox.js';
 import { operationsSuite } from '../../suites/operations.js';
 import { resumeSuite } from '../../suites/resume.js';
 import { robustnessSuite } from '../../suites/robustness.js';
@@ -15,6 +16,7 @@ describe('bun (crossws) × memory', () => {
   const env = { remote: BUN_CROSSWS };
   deliverySuite(env);
   resumeSuite(env);
+  inboxSuite(env);
   signalsSuite(env);
   robustnessSuite(env);
   operationsSuite(env);
