@@ -111,6 +111,40 @@ export function operationsSuite(env: SuiteEnv): void {
       });
     }
 
+    it('the inbox: the summary shows the last message in its current state; operations never count as unread', async () => {
+      const f = await setup();
+      const alice = await f.connect('alice');
+      const bob = await f.connect('bob');
+      acked(await request(alice, { type: 'send', conversationId: 'c1', text: 'hi' }));
+      acked(await request(alice, { type: 'edit', conversationId: 'c1', target: 1, text: 'hi!' }));
+      acked(
+        await request(bob, {
+          type: 'react',
+          conversationId: 'c1',
+          target: 1,
+          emoji: '👋',
+          on: true,
+        }),
+      );
+      const fresh = await f.connect('bob');
+      await fresh.next(is('synced'));
+      expect(fresh.welcome.conversations.find((c) => c.id === 'c1')).toMatchObject({
+        seq: 3,
+        unread: 1,
+      });
+      const summary = fresh.frames.find(is('summary'))!;
+      const row = summary.conversations.find((c) => c.id === 'c1')!;
+      expect(row.lastMessage).toMatchObject({
+        seq: 1,
+        text: 'hi!',
+        reactions: { '👋': ['bob'] },
+        version: 3,
+      });
+      // Alice's own operations did not make anything unread for her either.
+      const again = await f.connect('alice');
+      expect(again.welcome.conversations.find((c) => c.id === 'c1')).toMatchObject({ unread: 0 });
+    });
+
     it("refuses another user's message with forbidden (edit, delete); anyone may react; non-members are refused", async () => {
       const f = await setup();
       const alice = await f.connect('alice');
