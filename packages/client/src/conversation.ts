@@ -310,11 +310,10 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     if (!resumed) this.startAt(c.seq, c.epoch);
     this.core.epoch ??= c.epoch;
     if (c.seq > this.core.head) this.core.head = c.seq;
-    this._unread.set(c.unread, c.seq);
+    this.readAt(c);
     // Optimistic messages restored from storage before the first welcome did not know the user.
     const me = this.host.userId ?? '';
     this.view.relabel((p) => (p.senderId === '' ? { ...p, senderId: me } : p));
-    if (c.readSeq > this._readSeq) this._readSeq = c.readSeq;
     for (const [user, seq] of Object.entries(c.reads ?? {})) {
       if (seq > (this._reads.get(user) ?? 0)) this._reads.set(user, seq);
     }
@@ -581,10 +580,19 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     }
   }
 
-  /** The hub's read position and unread count at `seq` (`reset`, `joined`). */
+  /**
+   * The hub's read position and unread count at `seq` (`welcome`, `reset`, `joined`). A read
+   * position of this device the hub does not know (its `read` was lost with a link) is sent again.
+   */
   private readAt(f: { seq: number; readSeq?: number | undefined; unread?: number | undefined }) {
-    if (f.readSeq !== undefined && f.readSeq > this._readSeq) this._readSeq = f.readSeq;
+    const hub = f.readSeq ?? 0;
+    if (hub > this._readSeq) this._readSeq = hub;
     this._unread.set(f.unread ?? Math.max(0, f.seq - this._readSeq), f.seq);
+    if (this._readSeq > hub) {
+      this._unread.read(this._readSeq);
+      this.unsentRead = this._readSeq;
+      this.flushRead();
+    }
   }
 
   private setLast(m: StoredMessage): void {
