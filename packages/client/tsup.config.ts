@@ -89,6 +89,7 @@ const INTERNAL = [
   'ops',
   'entry',
   'pendingOps',
+  'orphans',
 ];
 
 export default defineConfig({

@@ -367,13 +367,6 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
 
   /** @internal */
   _replay(f: ReplayFrame): void {
-    if (this.core.epoch !== undefined && this.core.epoch !== f.epoch) {
-      // A replay from another epoch cannot be appended; the server resets instead.
-      this.host.o.logger.warn(
-        { conversationId: this.id },
-        'parley: replay from an unexpected epoch',
-      );
-    }
     if (this.core.replay(f)) this.touch();
   }
 

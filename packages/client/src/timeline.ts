@@ -21,6 +21,8 @@ export class Timeline {
   private readonly awaiting = new Set<string>();
   /** This device's unacknowledged operations by `clientMsgId`, shown over their targets. */
   private readonly ops = new Map<string, OutboxItem>();
+  /** Stored operations whose target is not held (see `apply`). */
+  private orphans: Message[] = [];
   private cache: readonly ClientMessage[] | undefined;
 
   constructor(
@@ -45,12 +47,17 @@ export class Timeline {
     return this.cache;
   }
 
-  /** A stored operation: applied to its target when held, by the version rule. */
+  /**
+   * A stored operation: applied to its target when held, by the version rule. One whose target is
+   * not held is kept (the newest 500) and applied to a page that brings the target: a page read
+   * before the operation was stored may arrive after it.
+   */
   apply(op: Message): void {
-    const first = this.stored[0]?.seq ?? 0;
-    const i = op.target! - first;
+    const i = op.target! - (this.stored[0]?.seq ?? 0);
     const t = this.stored[i];
-    if (t !== undefined && t.seq === op.target && op.seq > (t.version ?? 0) && countable(t)) {
+    if (t === undefined || t.seq !== op.target) {
+      if (this.orphans.push(op) > 500) this.orphans.shift();
+    } else if (op.seq > (t.version ?? 0) && countable(t)) {
       this.stored[i] = applyOp(t, op, op.seq);
       this.cache = undefined;
     }
@@ -80,12 +87,16 @@ export class Timeline {
   prepend(older: readonly StoredMessage[]): void {
     this.stored = [...older, ...this.stored];
     for (const m of older) this.unpend(m.clientMsgId);
+    const orphans = this.orphans;
+    this.orphans = [];
+    for (const op of orphans) this.apply(op);
     this.cache = undefined;
   }
 
   /** A reset: the window is void, and so are entries of sends already stored (before its head). */
   clear(): void {
     this.stored = [];
+    this.orphans = [];
     for (const id of this.awaiting) this.unpend(id);
     this.cache = undefined;
   }

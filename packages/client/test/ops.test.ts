@@ -160,6 +160,39 @@ describe('edit, delete, react (issue 16)', () => {
     expect(c.inbox()[0]!.lastMessage).toMatchObject({ seq: 1, text: 'v4' });
   });
 
+  it('an operation that arrives before the page holding its target (read before it) is applied to the page', async () => {
+    let answerPage: (() => void) | undefined;
+    const hub = mockHub({
+      onFrame: (f, conn, h) => {
+        if (f.type !== 'history') return false;
+        // The page is read now (before the edit is stored) and sent after the edit went out.
+        const page = h.conversations.c1!.messages.map((m) => ({ ...m }));
+        answerPage = () =>
+          conn.send({
+            type: 'history',
+            ref: f.ref,
+            conversationId: 'c1',
+            messages: page,
+            hasMore: false,
+          });
+        return true;
+      },
+    });
+    hub.store('c1', 'v1');
+    const c = client();
+    await opened(c);
+    await synced(c);
+    const conv = c.conversation('c1');
+    const loaded = conv.open();
+    await until(() => expect(answerPage).toBeDefined());
+    const edit = hub.store('c1', 'v2', { kind: 'edit', target: 1 });
+    hub.conns[0]!.send({ type: 'message', message: edit });
+    await until(() => expect(conv.seq).toBe(2));
+    answerPage!();
+    await loaded;
+    expect(conv.messages).toMatchObject([{ seq: 1, text: 'v2', version: 2 }]);
+  });
+
   it('operations and sends share the outbox: one in flight per conversation, in order', async () => {
     const held: { type: string; ref?: string }[] = [];
     const { hub, conv } = await setup({
