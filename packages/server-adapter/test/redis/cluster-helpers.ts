@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 export const CLUSTER_BASE_PORT = Number(process.env.PARLEY_TEST_REDIS_CLUSTER_PORT ?? 7101);
 export const SCRIPT = fileURLToPath(
@@ -62,3 +62,54 @@ export async function deleteClusterKeys(prefix: string, base = CLUSTER_BASE_PORT
     c.disconnect();
   }
 }
+
+/** Runs a command on the first node of the cluster that answers. */
+export async function anyNode<T>(
+  run: (r: Redis) => Promise<T>,
+  base = CLUSTER_BASE_PORT,
+): Promise<T> {
+  let last: unknown;
+  for (const { port } of clusterNodes(base)) {
+    const r = new Redis(port, '127.0.0.1', {
+      lazyConnect: true,
+      connectTimeout: 500,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    r.on('error', () => {});
+    try {
+      await r.connect();
+      return await run(r);
+    } catch (err) {
+      last = err;
+    } finally {
+      r.disconnect();
+    }
+  }
+  throw last;
+}
+
+/** The primary and replica ports serving a key's (or shard channel's) slot right now. */
+export async function shardOf(
+  key: string,
+  base = CLUSTER_BASE_PORT,
+): Promise<{ slot: number; primary: number; replicas: number[] }> {
+  return anyNode(async (r) => {
+    const slot = Number(await r.call('CLUSTER', 'KEYSLOT', key));
+    const ranges = (await r.call('CLUSTER', 'SLOTS')) as [
+      number,
+      number,
+      [string, number],
+      ...[string, number][],
+    ][];
+    for (const [from, to, primary, ...replicas] of ranges) {
+      if (slot >= from && slot <= to)
+        return { slot, primary: primary[1], replicas: replicas.map((x) => x[1]) };
+    }
+    throw new Error(`slot ${slot} is not served`);
+  }, base);
+}
+
+/** The slot of a key. */
+export const slotOf = (key: string, base = CLUSTER_BASE_PORT): Promise<number> =>
+  anyNode(async (r) => Number(await r.call('CLUSTER', 'KEYSLOT', key)), base);

@@ -82,6 +82,9 @@ function connect(source: RedisEngineOptions['redis']): {
 const isCluster = (conn: Redis | Cluster): conn is Cluster =>
   (conn as { isCluster?: unknown }).isCluster === true;
 
+/** Redis Cluster: how often the subscriber re-reads the slot map (see `followCommands`). */
+const SLOTS_REFRESH_MS = 2000;
+
 /** A fresh epoch: 12 URL-safe characters, so it can be concatenated into JSON as is. */
 const newEpoch = (): string => randomBytes(9).toString('base64url');
 
@@ -143,7 +146,10 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   // process crash. Cluster: ioredis' sharded subscriber group (one connection per primary)
   // re-subscribes after a failover; `pubsub.resync()` runs after it (`subscribersReady`).
   const subscriber: Redis | Cluster = isCluster(commandConn)
-    ? commandConn.duplicate([], { shardedSubscribers: true })
+    ? commandConn.duplicate([], {
+        shardedSubscribers: true,
+        slotsRefreshInterval: commandConn.options.slotsRefreshInterval ?? SLOTS_REFRESH_MS,
+      })
     : commandConn.duplicate({ autoResubscribe: false });
 
   // -- connection status ------------------------------------------------------------------------
@@ -273,7 +279,16 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   watch(subscriber, 'subscriber', resync);
   // After a failover ioredis rebuilds its per-shard subscribers and re-subscribes on its own; the
   // engine then subscribes again itself (its re-subscription drops errors) and fills the gaps.
-  if (cluster) subscriber.on('subscribersReady', () => resync());
+  // A failover that does not close the subscriber's connection (a manual one, a resharding) only
+  // makes the old primary push `sunsubscribe`, which ioredis swallows: the subscriber re-reads the
+  // slot map every SLOTS_REFRESH_MS, and at once when the command connection was redirected.
+  const followCommands = (): void => {
+    if (isCluster(subscriber) && !closed) subscriber.refreshSlotsCache();
+  };
+  if (cluster) {
+    subscriber.on('subscribersReady', () => resync());
+    commandConn.on('refresh', followCommands);
+  }
 
   // -- keys ---------------------------------------------------------------------------------------
   // Every per-conversation key ends with `c` (the id, or its hash tag `{c:<id>}` on Redis Cluster)
@@ -604,6 +619,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     async close() {
       if (closed) return;
       closed = true;
+      commandConn.off('refresh', followCommands);
       pubsub.close();
       const quit = async (conn: Redis | Cluster): Promise<void> => {
         try {
