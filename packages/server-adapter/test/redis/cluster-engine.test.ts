@@ -5,7 +5,7 @@
  * promoted replica and the conversation gets a new epoch, so clients are told with `reset`.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRedisEngine, type RedisEngine } from '../../src/engines/redis/index.js';
 import type { Envelope, MessageDraft } from '../../src/engines/types.js';
@@ -52,7 +52,10 @@ async function keysUnder(prefix: string): Promise<string[]> {
 describe.skipIf(!available)('redis engine on redis cluster', () => {
   const prefixes: string[] = [];
   const engines: RedisEngine[] = [];
-  const make = (o: { now?: () => number } = {}, keyPrefix = uniquePrefix()): RedisEngine => {
+  const make = (
+    o: { now?: () => number; redis?: Cluster } = {},
+    keyPrefix = uniquePrefix(),
+  ): RedisEngine => {
     prefixes.push(keyPrefix);
     const e = createRedisEngine({ redis: clusterNodes(), keyPrefix, ...o });
     engines.push(e);
@@ -145,6 +148,48 @@ describe.skipIf(!available)('redis engine on redis cluster', () => {
     const swept = [...x, ...y].map((p) => p.userId).sort();
     expect(swept).toEqual([...users].sort());
     expect(await a.presenceSweep()).toEqual([]);
+  });
+
+  it('gives a conversation a new epoch when its meta was written by another primary (lost writes)', async () => {
+    const prefix = uniquePrefix();
+    const e = make({}, prefix);
+    const first = await e.append({ draft: draft('fenced', 'one'), origin: undefined });
+    const before = (await e.heads(['fenced'])).get('fenced')!;
+    // What a promoted replica finds: the replication id of the primary that wrote the meta.
+    const meta = `${prefix}meta:{c:fenced}`;
+    const node = new Redis((await shardOf(meta)).primary, '127.0.0.1');
+    try {
+      await node.hset(meta, 'node', '0123456789abcdef0123456789abcdef01234567');
+    } finally {
+      node.disconnect();
+    }
+    const got = new Collector<Envelope>();
+    await e.subscribe('conv:fenced', got.push);
+    const second = await e.append({ draft: draft('fenced', 'two'), origin: undefined });
+    const after = (await e.heads(['fenced'])).get('fenced')!;
+    expect(after.epoch).not.toBe(before.epoch);
+    expect(second.message.seq).toBe(first.message.seq + 1);
+    await got.until((items) => items.length === 1);
+    expect((got.items[0] as { epoch?: string }).epoch).toBe(after.epoch);
+    // Once: the next append keeps the new epoch.
+    await e.append({ draft: draft('fenced', 'three'), origin: undefined });
+    expect((await e.heads(['fenced'])).get('fenced')!.epoch).toBe(after.epoch);
+  });
+
+  it('takes an ioredis Cluster of the app, and leaves it open on close', async () => {
+    const app = new Cluster(clusterNodes());
+    try {
+      const e = make({ redis: app });
+      expect(e.cluster).toBe(true);
+      const got = new Collector<Envelope>();
+      await e.subscribe('conv:app-cluster', got.push);
+      await e.append({ draft: draft('app-cluster', 'hi'), origin: undefined });
+      await got.until((items) => items.length === 1);
+      await e.close();
+      expect(await app.ping()).toBe('PONG');
+    } finally {
+      app.disconnect();
+    }
   });
 
   it('follows a failover: resubscribes on the promoted replica and changes the epoch', async () => {
