@@ -77,6 +77,7 @@ export class PubSub {
   private readonly topics = new Map<string, TopicState>();
   private readonly opts: PubSubOptions;
   private closed = false;
+  private readyWait: Promise<void> | undefined;
 
   constructor(opts: PubSubOptions) {
     this.opts = opts;
@@ -204,7 +205,9 @@ export class PubSub {
       return Promise.reject(new Error('parley redis engine: closed'));
     // A lazyConnect connection (inherited by duplicate()) only connects on a command.
     if (conn.status === 'wait') conn.connect().catch(() => {});
-    return new Promise((resolve, reject) => {
+    // One wait for every subscription that starts meanwhile (a session start subscribes all of a
+    // user's conversations at once): one pair of listeners, not one per channel.
+    this.readyWait ??= new Promise<void>((resolve, reject) => {
       const done = (err?: Error): void => {
         clearTimeout(timer);
         conn.off('ready', onReady);
@@ -226,7 +229,10 @@ export class PubSub {
       );
       conn.on('ready', onReady);
       conn.on('end', onEnd);
+    }).finally(() => {
+      this.readyWait = undefined;
     });
+    return this.readyWait;
   }
 
   private onMessage(channel: string, raw: string): void {
