@@ -316,7 +316,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       return { duplicate: Number(r[0]) === 1, message: JSON.parse(str(r[2])) as Message };
     },
 
-    async applyOperation({ draft, origin }): Promise<OperationResult> {
+    async applyOperation({ draft, origin, maxTargetBytes }): Promise<OperationResult> {
       const conversationId = draft.conversationId;
       const k = convKeys(conversationId);
       const targetSeq = String(draft.target ?? 0);
@@ -325,10 +325,15 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       for (let attempt = 0; attempt < MAX_OPERATION_ATTEMPTS; attempt++) {
         const read = await readMessage(conversationId, targetSeq);
         const current = read === undefined ? undefined : (JSON.parse(read.json) as Message);
+        // The largest seq stands in for the operation's (measured with the longest `version`).
         const next = canOperateOn(current)
-          ? applyToTarget(current, { ...draft, seq: 0 } as Message)
+          ? applyToTarget(
+              current,
+              { ...draft, seq: Number.MAX_SAFE_INTEGER },
+              maxTargetBytes === undefined ? {} : { maxBytes: maxTargetBytes },
+            )
           : undefined;
-        if (next === undefined || next === 'too_many_reactions') {
+        if (next === undefined || next === 'too_many_reactions' || next === 'too_large') {
           // Nothing to store; a retry of an operation stored already is still a duplicate.
           const stored = await engine.findByClientId(
             conversationId,
