@@ -26,11 +26,13 @@ export {
   type PublishResult,
   type UpgradeRejection,
 } from './hub/hub.js';
+export type { InboxRow } from './hub/inbox.js';
 export type { ServerOperationInput } from './hub/operations.js';
 export type {
   AuthInput,
   AuthResult,
   BackpressureOptions,
+  ConversationMetaContext,
   HeartbeatOptions,
   HubOptions,
   LimitOptions,
@@ -42,5 +44,7 @@ export type {
   ReadReceipt,
   RequestInfo,
   ShutdownOptions,
+  StoredMessage,
 } from './hub/options.js';
+export type { HistoryPage, HistoryQuery } from './hub/reads.js';
 export { type Logger, silentLogger } from './logger.js';

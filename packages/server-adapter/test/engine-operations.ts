@@ -218,5 +218,22 @@ export function runOperationContract(name: string, factory: ContractFactory): vo
       await expect.poll(() => got.length).toBe(4);
       expect(got.map((x) => (x as { message: Message }).message.seq)).toEqual([1, 2, 3, 4]);
     });
+
+    it("gives the inbox's last message in its current state, and operations change no unread count", async () => {
+      const e = await make();
+      const c = uid('c');
+      await e.append({ draft: draft(c, { senderId: 'bob', text: 'first' }) });
+      await e.append({ draft: draft(c, { senderId: 'bob', text: 'typo' }) });
+      await stored(e, opDraft(c, 2, 'edit', { senderId: 'bob', text: 'fixed' }));
+      await stored(e, react(c, 2, 'carol', '🎉'));
+      let row = (await e.inbox('alice', [c])).get(c)!;
+      expect(row.unread).toBe(2);
+      expect(row.lastMessage).toMatchObject({ seq: 2, text: 'fixed', version: 4 });
+      expect(row.lastMessage!.reactions).toEqual({ '🎉': ['carol'] });
+      await stored(e, opDraft(c, 2, 'delete', { senderId: 'bob' }));
+      row = (await e.inbox('alice', [c])).get(c)!;
+      expect(row.unread).toBe(2);
+      expect(row.lastMessage).toMatchObject({ seq: 2, text: '', deleted: true, version: 5 });
+    });
   });
 }

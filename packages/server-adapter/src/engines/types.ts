@@ -11,7 +11,7 @@
  * - Values are plain JSON: a Redis engine may serialise anything it is given with `JSON.stringify`.
  * - Run `test/engine-contract.ts` (`runEngineContract(factory)`) over the implementation.
  */
-import type { Message } from '@parley/protocol';
+import type { ConversationMeta, Message } from '@parley/protocol';
 
 /** Where a conversation stands: its newest seq and the identity of its history. */
 export interface Head {
@@ -211,6 +211,8 @@ export type Envelope =
     }
   | JoinedEnvelope
   | { kind: 'left'; userId: string; conversationId: string }
+  /** `hub.updateConversation` (on `conv:<id>`): every member socket gets a `conversation` frame. */
+  | { kind: 'conversation'; conversationId: string; meta: ConversationMeta }
   | { kind: 'disconnect'; userId: string; code: number; reason: string };
 
 /**

@@ -255,6 +255,17 @@ export class Registry {
         for (const c of targets) c.deliver(frame, true);
         return;
       }
+      case 'conversation': {
+        const conns = this.byConversation.get(e.conversationId);
+        if (conns === undefined) return;
+        const frame = JSON.stringify({
+          type: 'conversation',
+          conversationId: e.conversationId,
+          meta: e.meta,
+        });
+        for (const c of conns) if (c.member(e.conversationId)) c.deliver(frame, false);
+        return;
+      }
       case 'joined':
         // An envelope from a process that predates the head in `joined` is ignored.
         if (typeof e.seq !== 'number' || typeof e.epoch !== 'string') return;

@@ -23,6 +23,7 @@ import {
   withDeadline,
 } from './context.js';
 import { onOperation, replyTargetOk } from './operations.js';
+import { notifyStored } from './reads.js';
 import { historyFrame, resume } from './replay.js';
 import { membersOf } from './session.js';
 
@@ -124,12 +125,26 @@ export const refOf = (ref: string | undefined) => (ref === undefined ? {} : { re
 
 async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   const started = Date.now();
-  const { ctx } = conn;
-  const userId = conn.userId!;
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
   if (!(await allowed(conn, f.conversationId, extra))) return;
-  // A retry the engine still remembers: same ack, no hook, no broadcast. A retry whose first
-  // attempt is still inside `persist` (on any socket or process): try again shortly.
+  await withSendLease(conn, f, 'message', () => store(conn, f, started));
+}
+
+/**
+ * Runs `work` (the app's hook, then the engine) under the idempotency lease of `f.clientMsgId`:
+ * a retry the engine still remembers gets the same ack (no hook, no broadcast); a retry whose
+ * first attempt still runs (on any socket or process) gets `unavailable` with the lease's time
+ * left. `work` returns whether it stored; if not, the lease is dropped. Shared by sends and
+ * operations (`edit`, `delete`, `react`).
+ */
+export async function withSendLease(
+  conn: Connection,
+  f: { conversationId: string; clientMsgId: string; ref?: string | undefined },
+  what: 'message' | 'operation',
+  work: () => Promise<boolean>,
+): Promise<void> {
+  const { ctx } = conn;
+  const userId = conn.userId!;
   const claim = await ctx.engine.claimSend(
     f.conversationId,
     userId,
@@ -149,21 +164,22 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   if (claim.state === 'busy') {
     conn.sendError({
       code: ErrorCode.Unavailable,
-      message: 'this message is still being stored',
+      message: `this ${what} is still being stored`,
       retryAfterMs: Math.max(BUSY_RETRY_MS, Math.ceil(claim.leaseMs)),
       conversationId: f.conversationId,
-      ...extra,
+      ...refOf(f.ref),
+      clientMsgId: f.clientMsgId,
     });
     return;
   }
   let stored = false;
   try {
-    stored = await store(conn, f, started);
+    stored = await work();
   } finally {
     if (!stored) {
       await ctx.engine
         .releaseSend(f.conversationId, userId, f.clientMsgId)
-        .catch((err: unknown) => ctx.logger.warn({ err }, 'parley: releasing a send failed'));
+        .catch((err: unknown) => ctx.logger.warn({ err }, 'parley: releasing a lease failed'));
     }
   }
 }
@@ -264,6 +280,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
       durationMs: Date.now() - started,
     });
     void notifyOffline(conn.services.ctx, result.message);
+    notifyStored(ctx, result.message, conn.id);
   }
   return true;
 }

@@ -19,8 +19,9 @@ import {
   metric,
   withDeadline,
 } from './context.js';
-import { allowed, BUSY_RETRY_MS, refOf, SEND_LEASE_MARGIN_MS } from './handlers.js';
+import { allowed, BUSY_RETRY_MS, refOf, withSendLease } from './handlers.js';
 import type { PersistResult } from './options.js';
+import { notifyStored } from './reads.js';
 
 type OperationFrame = Extract<ClientFrame, { type: 'edit' | 'delete' | 'react' }>;
 
@@ -28,47 +29,9 @@ const KIND = { edit: 'edit', delete: 'delete', react: 'reaction' } as const;
 
 export async function onOperation(conn: Connection, f: OperationFrame): Promise<void> {
   const started = Date.now();
-  const { ctx } = conn;
-  const userId = conn.userId!;
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
   if (!(await allowed(conn, f.conversationId, extra))) return;
-  // Like a send: the lease covers `persistOperation` (with its deadline) and the store.
-  const claim = await ctx.engine.claimSend(
-    f.conversationId,
-    userId,
-    f.clientMsgId,
-    ctx.config.persistTimeoutMs + SEND_LEASE_MARGIN_MS,
-  );
-  if (claim.state === 'stored') {
-    conn.send({
-      type: 'ack',
-      ...refOf(f.ref),
-      clientMsgId: f.clientMsgId,
-      message: claim.message,
-      duplicate: true,
-    });
-    return;
-  }
-  if (claim.state === 'busy') {
-    conn.sendError({
-      code: ErrorCode.Unavailable,
-      message: 'this operation is still being stored',
-      retryAfterMs: Math.max(BUSY_RETRY_MS, Math.ceil(claim.leaseMs)),
-      conversationId: f.conversationId,
-      ...extra,
-    });
-    return;
-  }
-  let stored = false;
-  try {
-    stored = await storeOperation(conn, f, started);
-  } finally {
-    if (!stored) {
-      await ctx.engine
-        .releaseSend(f.conversationId, userId, f.clientMsgId)
-        .catch((err: unknown) => ctx.logger.warn({ err }, 'parley: releasing a lease failed'));
-    }
-  }
+  await withSendLease(conn, f, 'operation', () => storeOperation(conn, f, started));
 }
 
 /** Checks, hooks and the engine for a claimed operation. Returns whether it was stored. */
@@ -200,7 +163,8 @@ async function storeOperation(
       conversationId: f.conversationId,
       kind: draft.kind,
       durationMs: Date.now() - started,
-    });
+    }); // The app learns the operation's seq too (it is a stored message of kind edit/delete/reaction).
+    notifyStored(ctx, result.message, conn.id);
   }
   return true;
 }
@@ -304,6 +268,7 @@ export async function serverOperation(
       kind: draft.kind,
       durationMs: Date.now() - draft.createdAt,
     });
+    notifyStored(ctx, result.message);
   }
   return { message: result.message, duplicate };
 }

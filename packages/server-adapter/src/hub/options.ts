@@ -125,6 +125,28 @@ export interface HubOptions<E extends EventSchemas = NoEvents> {
    */
   persist?: (draft: MessageDraft) => Promise<PersistResult | undefined> | PersistResult | undefined;
   /**
+   * Called once a message (or an operation: edit, delete, reaction) is stored (not for a
+   * recognised retry), with the seq it got, so the app
+   * can line its own rows (from `persist`) up with Parley's seqs. Runs after the fan-out started
+   * and never delays the sender's `ack`; what it throws is logged.
+   * @default none
+   */
+  onStored?: (stored: StoredMessage) => Promise<void> | void;
+  /**
+   * Metadata (title, avatar, members, app data) of conversations, for the inbox: delivered in the
+   * `summary` frames after `welcome` and by `hub.conversationSummary`. Called once per session
+   * start with every conversation of the user; ids missing from the result get no metadata. An
+   * invalid entry (see `ConversationMeta` in `@parley/protocol`) is dropped and logged; a failure
+   * sends the inbox without metadata. Push changes with `hub.updateConversation`.
+   * @default no metadata
+   */
+  conversationMeta?: (
+    conversationIds: readonly string[],
+    ctx: ConversationMetaContext,
+  ) =>
+    | Promise<Record<string, ConversationMeta | undefined>>
+    | Record<string, ConversationMeta | undefined>;
+  /**
    * Decides whether `operation.senderId` may apply the operation (edit, delete, reaction) to
    * `target`: `true` allows, `false` refuses with a `forbidden` error, `undefined` applies the
    * default rule. Throw `MessageRejectedError` to refuse with a reason (a `rejected` error), or
@@ -147,27 +169,6 @@ export interface HubOptions<E extends EventSchemas = NoEvents> {
   persistOperation?: (
     input: OperationRequest,
   ) => Promise<PersistResult | undefined> | PersistResult | undefined;
-  /**
-   * Called once a message is stored (not for a recognised retry), with the seq it got, so the app
-   * can line its own rows (from `persist`) up with Parley's seqs. Runs after the fan-out started
-   * and never delays the sender's `ack`; what it throws is logged.
-   * @default none
-   */
-  onStored?: (stored: StoredMessage) => Promise<void> | void;
-  /**
-   * Metadata (title, avatar, members, app data) of conversations, for the inbox: delivered in the
-   * `summary` frames after `welcome` and by `hub.conversationSummary`. Called once per session
-   * start with every conversation of the user; ids missing from the result get no metadata. An
-   * invalid entry (see `ConversationMeta` in `@parley/protocol`) is dropped and logged; a failure
-   * sends the inbox without metadata. Push changes with `hub.updateConversation`.
-   * @default no metadata
-   */
-  conversationMeta?: (
-    conversationIds: readonly string[],
-    ctx: ConversationMetaContext,
-  ) =>
-    | Promise<Record<string, ConversationMeta | undefined>>
-    | Record<string, ConversationMeta | undefined>;
   /** Called when a user's read position advances. @default none */
   onRead?: (receipt: ReadReceipt) => Promise<void> | void;
   /** Called after a message is stored with the members that had no live socket. @default none */

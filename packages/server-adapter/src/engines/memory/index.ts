@@ -178,14 +178,6 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     }
   };
 
-  /** Index of `seq` in the conversation's held messages (contiguous by seq), or -1. */
-  const indexOf = (c: ConversationState, seq: number): number => {
-    trim(c);
-    const first = c.messages[0];
-    if (first === undefined || seq < first.seq || seq > c.seq) return -1;
-    return seq - first.seq;
-  };
-
   const setReadNow = (conversationId: string, userId: string, seq: number) => {
     let m = readPositions.get(conversationId);
     if (m === undefined) {
@@ -214,6 +206,14 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     const first = c.messages[0];
     if (first === undefined || seq < first.seq) return undefined; // trimmed
     return c.messages[seq - first.seq];
+  };
+
+  /** Index of `seq` in the conversation's held messages (contiguous by seq), or -1. */
+  const indexOf = (c: ConversationState, seq: number): number => {
+    trim(c);
+    const first = c.messages[0];
+    if (first === undefined || seq < first.seq || seq > c.seq) return -1;
+    return seq - first.seq;
   };
 
   const isOnline = (userId: string): boolean =>

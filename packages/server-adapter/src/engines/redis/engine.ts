@@ -255,8 +255,8 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       idemIndex: `${prefix}idem-index:${conversationId}`,
       members: `${prefix}members:${conversationId}`,
       removed: `${prefix}removed:${conversationId}`,
-      state: `${prefix}state:${conversationId}`,
       countable: `${prefix}countable:${conversationId}`,
+      state: `${prefix}state:${conversationId}`,
     };
   }
   const keySuffix = (conversationId: string, senderId: string, clientMsgId: string): string =>
@@ -514,6 +514,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         k.reads,
         k.idemIndex,
         k.countable,
+        k.state,
         newEpoch(),
         userId,
         upTo === undefined ? '' : String(Math.floor(upTo)),
