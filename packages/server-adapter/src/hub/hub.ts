@@ -111,23 +111,6 @@ export interface Hub<E extends EventSchemas = NoEvents> {
   /** Like {@link Hub.publish}, and says whether `clientMsgId` was stored already. */
   publishResult(conversationId: string, input: PublishInput): Promise<PublishResult>;
   /**
-   * Edits a stored message from server code (moderation, bots): stored as an `edit` operation
-   * with its own seq and fanned out like a client's, without the `authorizeOperation` and
-   * `persistOperation` hooks. Rejects with `HubUsageError` when `target` is not a held, undeleted
-   * `user`/`system` message of the conversation, or the edit is invalid.
-   */
-  editMessage(
-    conversationId: string,
-    target: number,
-    input: ServerOperationInput & { text: string; data?: JsonValue },
-  ): Promise<PublishResult>;
-  /** Deletes a stored message from server code (a tombstone), like {@link Hub.editMessage}. */
-  deleteMessage(
-    conversationId: string,
-    target: number,
-    input?: ServerOperationInput,
-  ): Promise<PublishResult>;
-  /**
    * A page of a conversation's stored messages (their current state), ascending by seq: the
    * newest `limit` before `before` (default: the head), or with `after` the oldest `limit` after
    * it. Rejects with `HubUsageError` for an invalid query. No membership check: the app asks.
@@ -145,6 +128,23 @@ export interface Hub<E extends EventSchemas = NoEvents> {
    * keeps the metadata itself; its `conversationMeta` hook must return the new value from now on.
    */
   updateConversation(conversationId: string, meta: ConversationMeta): Promise<void>;
+  /**
+   * Edits a stored message from server code (moderation, bots): stored as an `edit` operation
+   * with its own seq and fanned out like a client's, without the `authorizeOperation` and
+   * `persistOperation` hooks. Rejects with `HubUsageError` when `target` is not a held, undeleted
+   * `user`/`system` message of the conversation, or the edit is invalid.
+   */
+  editMessage(
+    conversationId: string,
+    target: number,
+    input: ServerOperationInput & { text: string; data?: JsonValue },
+  ): Promise<PublishResult>;
+  /** Deletes a stored message from server code (a tombstone), like {@link Hub.editMessage}. */
+  deleteMessage(
+    conversationId: string,
+    target: number,
+    input?: ServerOperationInput,
+  ): Promise<PublishResult>;
   /** Sends a custom event to every socket of one user (on every process). */
   sendToUser<K extends EventName<E>>(userId: string, event: HubEvent<E, K>): Promise<void>;
   /** Sends a custom event to every member socket of a conversation. */
@@ -285,18 +285,6 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
       return result;
     },
 
-    async editMessage(conversationId, target, input) {
-      ensureOpen();
-      const { text, data, ...rest } = input;
-      const op = { kind: 'edit' as const, text, ...(data === undefined ? {} : { data }) };
-      return serverOperation(ctx, conversationId, target, op, rest);
-    },
-
-    async deleteMessage(conversationId, target, input = {}) {
-      ensureOpen();
-      return serverOperation(ctx, conversationId, target, { kind: 'delete' }, input);
-    },
-
     async history(conversationId, query) {
       ensureOpen();
       return history(ctx, conversationId, query);
@@ -310,6 +298,18 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
     async updateConversation(conversationId, meta) {
       ensureOpen();
       return updateConversation(ctx, conversationId, meta);
+    },
+
+    async editMessage(conversationId, target, input) {
+      ensureOpen();
+      const { text, data, ...rest } = input;
+      const op = { kind: 'edit' as const, text, ...(data === undefined ? {} : { data }) };
+      return serverOperation(ctx, conversationId, target, op, rest);
+    },
+
+    async deleteMessage(conversationId, target, input = {}) {
+      ensureOpen();
+      return serverOperation(ctx, conversationId, target, { kind: 'delete' }, input);
     },
 
     async sendToUser(userId, event) {
