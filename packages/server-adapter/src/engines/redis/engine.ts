@@ -340,7 +340,8 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     keys: convKeys,
     idemKey,
     leaseKey,
-    channel: (conversationId) => `${prefix}conv:${conversationId}`,
+    // The conversation's channel as `append` publishes to it (a shard channel on a cluster).
+    channel: (conversationId) => names.channel(`conv:${conversationId}`),
     now,
     newEpoch,
     cutoff,
@@ -469,25 +470,32 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     },
 
     async inbox(userId, conversationIds) {
-      // One script per conversation, pipelined: never one script over several conversations.
-      const pipeline = redis.pipeline() as unknown as {
-        parleyInbox(...args: string[]): void;
-        exec(): Promise<[Error | null, unknown][] | null>;
-      };
-      for (const id of conversationIds) {
+      // One script per conversation, never one over several. Single node: one pipeline. Cluster:
+      // a pipeline must stay on one slot, so the calls go out concurrently (ioredis routes each
+      // to its shard).
+      const args = (id: string): string[] => {
         const k = convKeys(id);
-        pipeline.parleyInbox(
-          k.meta,
-          k.log,
-          k.reads,
-          k.idemIndex,
-          k.countable,
-          k.state,
-          newEpoch(),
-          userId,
+        return [k.meta, k.log, k.reads, k.idemIndex, k.countable, k.state, newEpoch(), userId];
+      };
+      let replies: [Error | null, unknown][];
+      if (conversationIds.length === 0) replies = [];
+      else if (cluster) {
+        replies = await Promise.all(
+          conversationIds.map((id) =>
+            redis.parleyInbox(...args(id)).then(
+              (r): [Error | null, unknown] => [null, r],
+              (err: unknown): [Error | null, unknown] => [err as Error, undefined],
+            ),
+          ),
         );
+      } else {
+        const pipeline = redis.pipeline() as unknown as {
+          parleyInbox(...a: string[]): void;
+          exec(): Promise<[Error | null, unknown][] | null>;
+        };
+        for (const id of conversationIds) pipeline.parleyInbox(...args(id));
+        replies = (await pipeline.exec()) ?? [];
       }
-      const replies = conversationIds.length === 0 ? [] : ((await pipeline.exec()) ?? []);
       const out = new Map<string, InboxEntry>();
       conversationIds.forEach((id, i) => {
         const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
