@@ -6,6 +6,7 @@ import { describe } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { deliverySuite } from './suites/delivery.js';
 import { inboxSuite } from './suites/inbox.js';
+import { operationsSuite } from './suites/operations.js';
 import { resumeSuite } from './suites/resume.js';
 import { robustnessSuite } from './suites/robustness.js';
 import { signalsSuite } from './suites/signals.js';
@@ -29,6 +30,7 @@ for (const server of tServers) {
       inboxSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
+      operationsSuite(env);
     });
   }
 }

@@ -7,6 +7,7 @@ import { createRedisEngine } from '../src/engines/redis/index.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './redis/helpers.js';
 import { deliverySuite } from './suites/delivery.js';
 import { inboxSuite } from './suites/inbox.js';
+import { operationsSuite } from './suites/operations.js';
 import { resumeSuite } from './suites/resume.js';
 import { robustnessSuite } from './suites/robustness.js';
 import { signalsSuite } from './suites/signals.js';
@@ -37,6 +38,7 @@ describe.skipIf(!available)('hub suite × redis engine', () => {
       inboxSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
+      operationsSuite(env);
     });
   }
 });

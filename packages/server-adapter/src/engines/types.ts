@@ -56,7 +56,31 @@ export interface AppendResult {
 export type SendClaim =
   | { state: 'stored'; message: Message }
   | { state: 'claimed' }
-  | { state: 'busy' };
+  /** `leaseMs`: how long the lease has left (0 when unknown): when a retry can take it over. */
+  | { state: 'busy'; leaseMs: number };
+
+/**
+ * Input of {@link Engine.applyOperation}: an operation on a stored message, before the engine
+ * assigns its seq. `draft.kind` is `edit`, `delete` or `reaction`; `draft.target` is the seq of the
+ * message it changes; an edit carries the new `text`/`data`, a reaction `reaction`.
+ */
+export interface OperationInput {
+  /** `clientMsgId` and `senderId` form the idempotency key, shared with sends. */
+  draft: MessageDraft;
+  /** See {@link AppendInput.origin}. */
+  origin?: string;
+}
+
+/** Result of {@link Engine.applyOperation}. */
+export type OperationResult =
+  /** Stored: the operation with its seq, and the target's state after it. */
+  | { state: 'stored'; message: Message; target: Message }
+  /** The idempotency key was stored already: nothing was published. */
+  | { state: 'duplicate'; message: Message }
+  /** The target is not a countable message the history holds, or it is deleted. */
+  | { state: 'not_found' }
+  /** A reaction would give the target more than `Limits.MAX_REACTION_KINDS` distinct emoji. */
+  | { state: 'too_many_reactions' };
 
 /** A `hub.disconnectUser` as recorded by {@link Engine.recordKick}. */
 export interface Kick {
@@ -240,6 +264,24 @@ export interface Engine {
    * messages in seq order, with no gaps.
    */
   append(input: AppendInput): Promise<AppendResult>;
+
+  /**
+   * Stores an operation on a stored message (edit, delete, reaction). ONE atomic operation that:
+   * 1. returns `{ state: 'duplicate', message }` if the idempotency record of (conversationId,
+   *    senderId, clientMsgId) exists (sends and operations share the key space);
+   * 2. returns `not_found` unless the history holds the target seq as a countable (`user`/`system`)
+   *    message that is not deleted, `too_many_reactions` if a reaction would pass the limit;
+   * 3. otherwise allocates the next seq for the operation, stores it in the history like
+   *    {@link Engine.append} (trim, idempotency record, lease dropped), publishes it on
+   *    `conv:<conversationId>` with its origin, and
+   * 4. replaces the target's stored record by its current state (see `applyToTarget` in
+   *    `engines/operations.ts`, `version` = the operation's seq), so that `range`, `page` and
+   *    {@link Engine.message} return the target as it is now.
+   */
+  applyOperation(input: OperationInput): Promise<OperationResult>;
+
+  /** The stored message with this seq, in its current state, if the history holds it. Read-only. */
+  message(conversationId: string, seq: number): Promise<Message | undefined>;
 
   /**
    * Starts a client send. ONE atomic step: if the idempotency record of (conversationId, senderId,

@@ -4,6 +4,7 @@
  * signatures only exist for the interface).
  */
 import type { Message } from '@parley/protocol';
+import { applyToTarget, canOperateOn } from '../operations.js';
 import {
   type AppendInput,
   type AppendResult,
@@ -13,6 +14,7 @@ import {
   type InboxEntry,
   isCountable,
   type Kick,
+  type OperationResult,
   type PageResult,
   type PresenceRecord,
   type RangeResult,
@@ -206,6 +208,14 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     return c.messages[seq - first.seq];
   };
 
+  /** Index of `seq` in the conversation's held messages (contiguous by seq), or -1. */
+  const indexOf = (c: ConversationState, seq: number): number => {
+    trim(c);
+    const first = c.messages[0];
+    if (first === undefined || seq < first.seq || seq > c.seq) return -1;
+    return seq - first.seq;
+  };
+
   const isOnline = (userId: string): boolean =>
     liveCount(userId) > 0 || (graceUntil.get(userId) ?? 0) > now();
 
@@ -236,11 +246,41 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       return { message, duplicate: false };
     },
 
+    async applyOperation({ draft, origin }): Promise<OperationResult> {
+      const key = idemKey(draft.senderId, draft.clientMsgId);
+      leases.delete(`${draft.conversationId}\u0000${key}`);
+      const existing = findIdem(draft.conversationId, key);
+      if (existing !== undefined) return { state: 'duplicate', message: existing };
+      const c = conversations.get(draft.conversationId);
+      const at = c === undefined || draft.target === undefined ? -1 : indexOf(c, draft.target);
+      if (c === undefined || at < 0 || !canOperateOn(c.messages[at])) return { state: 'not_found' };
+      const message: Message = { ...draft, seq: c.seq + 1 };
+      const target = applyToTarget(c.messages[at]!, message);
+      if (target === 'too_many_reactions') return { state: target };
+      c.seq = message.seq;
+      c.messages[at] = target;
+      c.messages.push(message);
+      trim(c);
+      rememberIdem(draft.conversationId, key, message);
+      publishSync(
+        `conv:${draft.conversationId}`,
+        origin === undefined ? { kind: 'message', message } : { kind: 'message', message, origin },
+      );
+      return { state: 'stored', message, target };
+    },
+
+    async message(conversationId, seq) {
+      const c = conversations.get(conversationId);
+      const at = c === undefined ? -1 : indexOf(c, seq);
+      return at < 0 ? undefined : c!.messages[at];
+    },
+
     async claimSend(conversationId, senderId, clientMsgId, leaseMs): Promise<SendClaim> {
       const message = findIdem(conversationId, idemKey(senderId, clientMsgId));
       if (message !== undefined) return { state: 'stored', message };
       const key = leaseKey(conversationId, senderId, clientMsgId);
-      if (leases.get(key) !== undefined) return { state: 'busy' };
+      const left = leases.ttl(key);
+      if (left !== undefined) return { state: 'busy', leaseMs: left };
       leases.set(key, true, leaseMs);
       return { state: 'claimed' };
     },

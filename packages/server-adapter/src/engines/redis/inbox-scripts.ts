@@ -41,11 +41,18 @@ end
 `;
 
 /**
- * Reads the stored message with a seq from the log (KEYS[2]), or '' when it was trimmed. The one
- * place the inbox reads a stored record: its current state.
+ * Reads the stored message with a seq in its current state: from the operations' state set
+ * (KEYS[6], `P state:<conv>`) when an operation changed it, else from the log (KEYS[2]); '' when it
+ * was trimmed. The one place the inbox reads a stored record.
  */
 const READ_STORED = `
 local function readStored(seq)
+  -- An edited, deleted or reacted message: its current state is in the state set (KEYS[6]).
+  local st = redis.call('ZRANGEBYSCORE', KEYS[6], seq, seq)
+  local p = epoch .. '\\n'
+  for i = 1, #st do
+    if string.sub(st[i], 1, #p) == p then return string.sub(st[i], #p + 1) end
+  end
   local id = seq .. '-0'
   local e = redis.call('XRANGE', KEYS[2], id, id)
   if e[1] then return e[1][2][2] end
@@ -58,7 +65,7 @@ end
 `;
 
 /**
- * inbox (one conversation). KEYS: meta, log, reads, idempotency index, countable index. ARGV:
+ * inbox (one conversation). KEYS: meta, log, reads, idempotency index, countable index, state. ARGV:
  * 1 epoch candidate, 2 userId. Returns {epoch, head, readSeq, unread, last message JSON or '',
  * then (userId, read seq) pairs of every member}.
  */
@@ -76,7 +83,7 @@ return out
 `;
 
 /**
- * unread. KEYS: meta, log, reads, idempotency index, countable index. ARGV: 1 epoch candidate,
+ * unread. KEYS: meta, log, reads, idempotency index, countable index, state. ARGV: 1 epoch candidate,
  * 2 userId, 3 up to ('' = the head). Returns {readSeq, count, at}.
  */
 const UNREAD = (
@@ -103,6 +110,6 @@ type EnsureEpoch = (candidate: string) => string;
 export const inboxCommands = (
   ensureEpoch: EnsureEpoch,
 ): [keyof InboxCommands, string, number][] => [
-  ['parleyInbox', INBOX(ensureEpoch), 5],
-  ['parleyUnread', UNREAD(ensureEpoch), 5],
+  ['parleyInbox', INBOX(ensureEpoch), 6],
+  ['parleyUnread', UNREAD(ensureEpoch), 6],
 ];

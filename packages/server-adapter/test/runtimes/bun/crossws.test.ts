@@ -6,6 +6,7 @@
 import { describe } from 'vitest';
 import { deliverySuite } from '../../suites/delivery.js';
 import { inboxSuite } from '../../suites/inbox.js';
+import { operationsSuite } from '../../suites/operations.js';
 import { resumeSuite } from '../../suites/resume.js';
 import { robustnessSuite } from '../../suites/robustness.js';
 import { signalsSuite } from '../../suites/signals.js';
@@ -18,4 +19,5 @@ describe('bun (crossws) × memory', () => {
   inboxSuite(env);
   signalsSuite(env);
   robustnessSuite(env);
+  operationsSuite(env);
 });
