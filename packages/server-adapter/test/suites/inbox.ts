@@ -196,6 +196,18 @@ export function inboxSuite(env: SuiteEnv): void {
       await expect(f.server.hub.history('', {})).rejects.toThrow(/conversationId/);
     });
 
+    it('hub.history after a seq the history no longer holds starts at the oldest it holds', async () => {
+      const f = await setup({ maxMessages: 5 });
+      for (let i = 1; i <= 20; i++) await f.server.hub.publish('c1', { text: `m${i}` });
+      const seqs = (p: { messages: { seq: number }[] }) => p.messages.map((m) => m.seq);
+      const first = await f.server.hub.history('c1', { after: 0, limit: 2 });
+      expect([seqs(first), first.hasMore]).toEqual([[16, 17], true]);
+      const rest = await f.server.hub.history('c1', { after: 3, limit: 10 });
+      expect([seqs(rest), rest.hasMore]).toEqual([[16, 17, 18, 19, 20], false]);
+      const bounded = await f.server.hub.history('c1', { after: 3, before: 16, limit: 10 });
+      expect([seqs(bounded), bounded.hasMore]).toEqual([[], false]);
+    });
+
     it('hub.conversationSummary is the inbox a fresh client gets', async () => {
       const f = await setup();
       const bob = await f.connect('bob');
