@@ -125,7 +125,8 @@ export interface HubOptions<E extends EventSchemas = NoEvents> {
    */
   persist?: (draft: MessageDraft) => Promise<PersistResult | undefined> | PersistResult | undefined;
   /**
-   * Called once a message is stored (not for a recognised retry), with the seq it got, so the app
+   * Called once a message (or an operation: edit, delete, reaction) is stored (not for a
+   * recognised retry), with the seq it got, so the app
    * can line its own rows (from `persist`) up with Parley's seqs. Runs after the fan-out started
    * and never delays the sender's `ack`; what it throws is logged.
    * @default none
