@@ -226,10 +226,9 @@ describe('persistence by callback', () => {
     const b = client(cli.url, 'tok-bob');
     await Promise.all([opened(a), opened(b)]);
     const c1 = a.conversation('c1');
-    // A message from bob, received live (a fresh session is not replayed history: issue 16).
-    const got = new Promise((r) => c1.on('message', r));
-    await b.conversation('c1').send('read me, alice');
-    await got;
+    // Bob's message is unread for alice (her own sends already marked her read).
+    const sent = await b.conversation('c1').send('read me');
+    await waitFor(c1, 'update', () => (c1.seq >= sent.seq ? true : undefined), 'c1 has it');
     c1.markRead();
     await waitFor(
       app.events,

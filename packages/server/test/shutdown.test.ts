@@ -5,9 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
-  API_KEY,
   type App,
-  api,
   type Cli,
   client,
   closeClients,
@@ -51,7 +49,6 @@ it('SIGTERM: clients are told to reconnect (1012); nothing accepted before the s
     auth: jwtAuth,
     persistence: { url: `${app.url}/persist` },
     shutdown: { retryJitterMs: 100, closeTimeoutMs: 1000, drainTimeoutMs: 5000 },
-    api: { key: API_KEY },
   };
   const first: Cli = await startCli(config);
   const tok = (sub: string) => () => token(sub, { conversations: ['c1'] });
@@ -106,9 +103,17 @@ it('SIGTERM: clients are told to reconnect (1012); nothing accepted before the s
   expect([...stored.values()].map((r) => r.text).sort()).toEqual(['before', 'in flight']);
   // The memory engine's history died with the first process (clients get a `reset` for the new
   // epoch); the new process holds the resent message exactly once.
-  const page = await api(second.api, 'GET', '/v1/conversations/c1/messages');
-  const texts = (page.body.messages as { text: string }[]).map((x) => x.text);
-  expect(texts.filter((t) => t === 'in flight')).toHaveLength(1);
+  const late = client(second.url, tok('bob'));
+  const c1 = late.conversation('c1');
+  // A fresh client holds no history: opening the conversation fetches its newest page.
+  void c1.open().catch(() => undefined);
+  await waitFor(
+    c1,
+    'update',
+    () => c1.messages.some((x) => x.text === 'in flight') || undefined,
+    'the message in the new history',
+  );
+  expect(c1.messages.filter((x) => x.text === 'in flight')).toHaveLength(1);
   expect(received.filter((t) => t === 'in flight').length).toBeLessThanOrEqual(1);
   await second.kill('SIGTERM');
 });
