@@ -6,7 +6,7 @@
  * a hot message only races the other processes.
  */
 import type { Message } from '@parley/protocol';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { applyToTarget, canOperateOn } from '../operations.js';
 import type { Engine, OperationInput, OperationResult } from '../types.js';
 import type { OperationCommands } from './operation-scripts.js';
@@ -18,7 +18,7 @@ const OPERATION_BACKOFF_MS = 20;
 
 /** What the engine hands over: its connection, key names and settings. */
 export interface OperationDeps {
-  redis: Redis & OperationCommands;
+  redis: (Redis | Cluster) & OperationCommands;
   keys(conversationId: string): {
     meta: string;
     log: string;
