@@ -1,6 +1,7 @@
 /**
  * The demo chat server: the Parley hub (in-memory engine) on a node:http server that also serves
- * the single-page app and a tiny REST API (sign-in, users, conversations). `startChatServer` is
+ * the single-page app, a tiny REST API (sign-in, users, conversations) and image uploads for
+ * attachments (uploads.ts). `startChatServer` is
  * used by the CLI (`pnpm demo`) and by the tests, which restart it on the same port.
  */
 import { readFile } from 'node:fs/promises';
@@ -19,6 +20,14 @@ import { attachHub } from '@parley/server-adapter/node';
 import { build } from 'esbuild';
 import { createDirectory, type DemoConversation, type Directory, seed } from './directory.js';
 import { randomSecret, signToken, verifyToken } from './token.js';
+import {
+  createUploadStore,
+  receiveUpload,
+  serveUpload,
+  UploadError,
+  type UploadStore,
+  uploadKeyOf,
+} from './uploads.js';
 
 export interface ChatServerOptions {
   /** @default 0 (any free port) */
@@ -34,6 +43,8 @@ export interface ChatServerOptions {
   engine?: Engine;
   /** Users and conversations; pass the same one to a restarted server. @default the demo's */
   directory?: Directory;
+  /** Uploaded images; pass the same one to a restarted server. @default a new memory store */
+  uploads?: UploadStore;
   /** Session token lifetime. @default 12 h */
   tokenTtlMs?: number;
   /** Extra hub options (limits, heartbeat, shutdown...). */
@@ -48,6 +59,7 @@ export interface ChatServer {
   hub: Hub;
   engine: Engine;
   directory: Directory;
+  uploads: UploadStore;
   /** Issues a session token (tests). */
   tokenFor(userId: string): string;
   /** Graceful: clients get `shutdown` + 1012 and reconnect by themselves. */
@@ -89,6 +101,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
   const secret = options.secret ?? randomSecret();
   const engine = options.engine ?? createMemoryEngine();
   const directory = options.directory ?? createDirectory();
+  const uploads = options.uploads ?? createUploadStore();
   const tokenTtlMs = options.tokenTtlMs ?? 12 * 3_600_000;
   await seed(engine, directory);
   const [js, html, css] = await Promise.all([
@@ -171,6 +184,8 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       res.end(method === 'HEAD' ? undefined : asset.body);
       return;
     }
+    const uploadKey = method === 'GET' || method === 'HEAD' ? uploadKeyOf(path) : undefined;
+    if (uploadKey) return serveUpload(res, uploads, uploadKey, method === 'HEAD');
     if (method === 'GET' && path === '/api/users') {
       json(res, 200, directory.users);
       return;
@@ -187,6 +202,15 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     if (method === 'GET' && path === '/api/me') return json(res, 200, { user: me });
     if (method === 'GET' && path === '/api/conversations') {
       return json(res, 200, directory.conversationsOf(me!.id).map(publicConversation));
+    }
+    if (method === 'POST' && path === '/api/uploads') {
+      // An image for a message (see uploads.ts): the page sends it with `data: { attachment }`.
+      try {
+        return json(res, 201, await receiveUpload(req, me!.id, uploads));
+      } catch (err) {
+        if (err instanceof UploadError) return json(res, err.status, { error: err.message });
+        throw err;
+      }
     }
     if (method === 'POST' && path === '/api/conversations') {
       // "New conversation": a DM with the picked user, live for both without reconnecting.
@@ -226,6 +250,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     hub,
     engine,
     directory,
+    uploads,
     tokenFor,
     close() {
       closing ??= (async () => {
