@@ -25,10 +25,12 @@ export {
   type PublishResult,
   type UpgradeRejection,
 } from './hub/hub.js';
+export type { InboxRow } from './hub/inbox.js';
 export type {
   AuthInput,
   AuthResult,
   BackpressureOptions,
+  ConversationMetaContext,
   HeartbeatOptions,
   HubOptions,
   LimitOptions,
@@ -39,5 +41,7 @@ export type {
   ReadReceipt,
   RequestInfo,
   ShutdownOptions,
+  StoredMessage,
 } from './hub/options.js';
+export type { HistoryPage, HistoryQuery } from './hub/reads.js';
 export { type Logger, silentLogger } from './logger.js';

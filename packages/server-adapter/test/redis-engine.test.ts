@@ -5,7 +5,9 @@
  */
 import { afterAll, describe } from 'vitest';
 import { createRedisEngine } from '../src/engines/redis/index.js';
-import { runEngineContract } from './engine-contract.js';
+import { type ContractOptions, runEngineContract } from './engine-contract.js';
+import { runInboxContract } from './engine-contract-inbox.js';
+import { runOperationContract } from './engine-operations.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './redis/helpers.js';
 
 const available = await requireRedis('engine contract over redis');
@@ -15,9 +17,12 @@ describe.skipIf(!available)('redis engine', () => {
   afterAll(async () => {
     for (const p of prefixes) await deleteKeys(p);
   });
-  runEngineContract('redis', (options) => {
+  const factory = (options: ContractOptions) => {
     const keyPrefix = uniquePrefix();
     prefixes.push(keyPrefix);
     return createRedisEngine({ ...options, redis: REDIS_URL, keyPrefix });
-  });
+  };
+  runEngineContract('redis', factory);
+  runInboxContract('redis', factory);
+  runOperationContract('redis', factory);
 });

@@ -22,6 +22,8 @@ import {
   metric,
   withDeadline,
 } from './context.js';
+import { onOperation, replyTargetOk } from './operations.js';
+import { notifyStored } from './reads.js';
 import { historyFrame, resume } from './replay.js';
 import { membersOf } from './session.js';
 
@@ -43,6 +45,10 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
     switch (frame.type) {
       case 'send':
         return await onSend(conn, frame);
+      case 'edit':
+      case 'delete':
+      case 'react':
+        return await onOperation(conn, frame);
       case 'typing':
         return await onTyping(conn, frame);
       case 'read':
@@ -63,7 +69,7 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
     const extra = {
       ...(ref === undefined ? {} : { ref }),
       ...(conversationId === undefined ? {} : { conversationId }),
-      ...(frame.type === 'send' ? { clientMsgId: frame.clientMsgId } : {}),
+      ...('clientMsgId' in frame ? { clientMsgId: frame.clientMsgId } : {}),
     };
     if (err instanceof HookError) {
       metric(conn.ctx, { type: 'hook.error', hook: err.hook });
@@ -92,7 +98,7 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
 }
 
 /** Membership check for a conversation frame; answers `forbidden` and returns false if not. */
-async function allowed(
+export async function allowed(
   conn: Connection,
   conversationId: string,
   extra: Partial<Omit<ErrorFrame, 'type'>>,
@@ -115,16 +121,30 @@ async function allowed(
   return ok;
 }
 
-const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
+export const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
 
 async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   const started = Date.now();
-  const { ctx } = conn;
-  const userId = conn.userId!;
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
   if (!(await allowed(conn, f.conversationId, extra))) return;
-  // A retry the engine still remembers: same ack, no hook, no broadcast. A retry whose first
-  // attempt is still inside `persist` (on any socket or process): try again shortly.
+  await withSendLease(conn, f, 'message', () => store(conn, f, started));
+}
+
+/**
+ * Runs `work` (the app's hook, then the engine) under the idempotency lease of `f.clientMsgId`:
+ * a retry the engine still remembers gets the same ack (no hook, no broadcast); a retry whose
+ * first attempt still runs (on any socket or process) gets `unavailable` with the lease's time
+ * left. `work` returns whether it stored; if not, the lease is dropped. Shared by sends and
+ * operations (`edit`, `delete`, `react`).
+ */
+export async function withSendLease(
+  conn: Connection,
+  f: { conversationId: string; clientMsgId: string; ref?: string | undefined },
+  what: 'message' | 'operation',
+  work: () => Promise<boolean>,
+): Promise<void> {
+  const { ctx } = conn;
+  const userId = conn.userId!;
   const claim = await ctx.engine.claimSend(
     f.conversationId,
     userId,
@@ -144,21 +164,22 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   if (claim.state === 'busy') {
     conn.sendError({
       code: ErrorCode.Unavailable,
-      message: 'this message is still being stored',
+      message: `this ${what} is still being stored`,
       retryAfterMs: Math.max(BUSY_RETRY_MS, Math.ceil(claim.leaseMs)),
       conversationId: f.conversationId,
-      ...extra,
+      ...refOf(f.ref),
+      clientMsgId: f.clientMsgId,
     });
     return;
   }
   let stored = false;
   try {
-    stored = await store(conn, f, started);
+    stored = await work();
   } finally {
     if (!stored) {
       await ctx.engine
         .releaseSend(f.conversationId, userId, f.clientMsgId)
-        .catch((err: unknown) => ctx.logger.warn({ err }, 'parley: releasing a send failed'));
+        .catch((err: unknown) => ctx.logger.warn({ err }, 'parley: releasing a lease failed'));
     }
   }
 }
@@ -168,7 +189,9 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
   const { ctx } = conn;
   const userId = conn.userId!;
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
-  // Identity comes from the session only; nothing but conversationId/clientMsgId/text/data is read.
+  if (!(await replyTargetOk(conn, f))) return false;
+  // Identity comes from the session only; nothing but conversationId/clientMsgId/text/data/replyTo
+  // is read.
   const draft: MessageDraft = {
     id: globalThis.crypto.randomUUID(),
     conversationId: f.conversationId,
@@ -179,6 +202,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
     text: f.text,
     ...(f.data === undefined ? {} : { data: f.data }),
     createdAt: Date.now(),
+    ...(f.replyTo === undefined ? {} : { replyTo: f.replyTo }),
   };
   const persist = ctx.options.persist;
   let changes: Awaited<ReturnType<NonNullable<typeof persist>>>;
@@ -256,6 +280,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
       durationMs: Date.now() - started,
     });
     void notifyOffline(conn.services.ctx, result.message);
+    notifyStored(ctx, result.message, conn.id);
   }
   return true;
 }
@@ -311,13 +336,19 @@ async function onRead(conn: Connection, f: Frame<'read'>): Promise<void> {
   }
   const { advanced } = await ctx.engine.setRead(f.conversationId, userId, seq);
   if (!advanced) return; // monotonic: a lower or equal seq is ignored
-  await ctx.engine.publish(`conv:${f.conversationId}`, {
-    kind: 'read',
-    conversationId: f.conversationId,
-    userId,
-    seq,
-    origin: conn.id,
-  });
+  const read = { kind: 'read', conversationId: f.conversationId, userId, seq } as const;
+  // The reader's other sockets get the count after this read (issue 16), counted atomically with
+  // the head it goes up to: a message stored meanwhile is either in it or after `at`.
+  const u = await ctx.engine.unread(f.conversationId, userId);
+  await Promise.all([
+    ctx.engine.publish(`conv:${f.conversationId}`, read),
+    ctx.engine.publish(`user:${userId}`, {
+      ...read,
+      seq: Math.max(seq, u.readSeq),
+      origin: conn.id,
+      unread: { count: u.count, at: u.at },
+    }),
+  ]);
 }
 
 async function onSync(conn: Connection, f: Frame<'sync'>): Promise<void> {

@@ -6,16 +6,22 @@ import { randomBytes } from 'node:crypto';
 import type { Message } from '@parley/protocol';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type Logger, silentLogger } from '../../logger.js';
-import type {
-  AppendResult,
-  Engine,
-  Envelope,
-  Head,
-  PageResult,
-  PresenceRecord,
-  RangeResult,
-  SendClaim,
+import { applyToTarget, canOperateOn } from '../operations.js';
+import {
+  type AppendResult,
+  type Engine,
+  type Envelope,
+  type Head,
+  type InboxEntry,
+  isCountable,
+  type OperationResult,
+  type PageResult,
+  type PresenceRecord,
+  type RangeResult,
+  type SendClaim,
+  UNREAD_INDEX_MAX,
 } from '../types.js';
+import { defineOperationCommands } from './operation-scripts.js';
 import {
   REDIS_ENGINE_DEFAULTS,
   type RedisEngineOptions,
@@ -66,6 +72,9 @@ function* batches(ids: readonly string[], size = 500): Generator<string[]> {
   for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
 }
 
+/** Compare-and-set rounds of `applyOperation` before it gives up (`unavailable` to the client). */
+const MAX_OPERATION_ATTEMPTS = 20;
+
 const str = (v: unknown): string =>
   typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : String(v);
 
@@ -106,7 +115,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     );
   }
   const ownsCommands = given === undefined;
-  const redis = defineParleyCommands(commandConn);
+  const redis = defineOperationCommands(defineParleyCommands(commandConn));
   // Subscriptions are restored by `pubsub.resync()` on every reconnect, not by ioredis: its
   // auto-resubscribe issues SUBSCRIBE without a rejection handler, so a connection that drops again
   // before the reply ("Connection is closed.") raised an unhandled rejection — a process crash.
@@ -188,6 +197,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       k.log,
       k.reads,
       k.idemIndex,
+      k.state,
       newEpoch(),
       String(after),
       String(Math.min(Math.max(0, Math.floor(limit)), 1e9)),
@@ -245,6 +255,8 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       idemIndex: `${prefix}idem-index:${conversationId}`,
       members: `${prefix}members:${conversationId}`,
       removed: `${prefix}removed:${conversationId}`,
+      countable: `${prefix}countable:${conversationId}`,
+      state: `${prefix}state:${conversationId}`,
     };
   }
   const keySuffix = (conversationId: string, senderId: string, clientMsgId: string): string =>
@@ -258,6 +270,18 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   const connsKey = (userId: string): string => `${prefix}conns:${userId}`;
   const presenceKey = (userId: string): string => `${prefix}presence:${userId}`;
   const deadlinesKey = `${prefix}presence-deadlines`;
+
+  /** A held message's current state (JSON as stored) and the epoch it was read in. */
+  const readMessage = async (
+    conversationId: string,
+    seq: string,
+  ): Promise<{ epoch: string; json: string } | undefined> => {
+    const k = convKeys(conversationId);
+    const r = (await redis.parleyMessage(k.meta, k.log, k.state, seq, cutoff())) as
+      | unknown[]
+      | null;
+    return r === null || r === undefined ? undefined : { epoch: str(r[0]), json: str(r[1]) };
+  };
 
   const engine: RedisEngine = {
     dedupeWindowMs: idemTtl,
@@ -273,6 +297,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         k.idemIndex,
         idemKey(draft.conversationId, draft.senderId, draft.clientMsgId),
         leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId),
+        k.countable,
         JSON.stringify(draft),
         String(draft.createdAt),
         String(now()),
@@ -284,8 +309,77 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         origin === undefined ? '' : JSON.stringify(origin),
         origin ?? '',
         String(idemMax),
+        isCountable(draft) ? '1' : '',
+        draft.senderId,
+        String(UNREAD_INDEX_MAX),
       )) as unknown[];
       return { duplicate: Number(r[0]) === 1, message: JSON.parse(str(r[2])) as Message };
+    },
+
+    async applyOperation({ draft, origin }): Promise<OperationResult> {
+      const conversationId = draft.conversationId;
+      const k = convKeys(conversationId);
+      const targetSeq = String(draft.target ?? 0);
+      // Compare and set: the new state is computed here from the target as read; the script
+      // stores it only if the target is unchanged, else it is read again (another operation won).
+      for (let attempt = 0; attempt < MAX_OPERATION_ATTEMPTS; attempt++) {
+        const read = await readMessage(conversationId, targetSeq);
+        const current = read === undefined ? undefined : (JSON.parse(read.json) as Message);
+        const next = canOperateOn(current)
+          ? applyToTarget(current, { ...draft, seq: 0 } as Message)
+          : undefined;
+        if (next === undefined || next === 'too_many_reactions') {
+          // Nothing to store; a retry of an operation stored already is still a duplicate.
+          const stored = await engine.findByClientId(
+            conversationId,
+            draft.senderId,
+            draft.clientMsgId,
+          );
+          if (stored !== undefined) return { state: 'duplicate', message: stored };
+          return next === undefined ? { state: 'not_found' } : { state: next };
+        }
+        const { version: _v, ...state } = next;
+        const r = (await redis.parleyApplyOperation(
+          k.meta,
+          k.log,
+          k.reads,
+          k.idemIndex,
+          idemKey(conversationId, draft.senderId, draft.clientMsgId),
+          leaseKey(conversationId, draft.senderId, draft.clientMsgId),
+          k.state,
+          JSON.stringify(draft),
+          String(draft.createdAt),
+          String(now()),
+          String(maxMessages),
+          String(ageLimited ? maxAgeMs : 0),
+          String(idemTtl),
+          newEpoch(),
+          `${prefix}conv:${conversationId}`,
+          origin === undefined ? '' : JSON.stringify(origin),
+          origin ?? '',
+          String(idemMax),
+          targetSeq,
+          read!.epoch,
+          read!.json,
+          JSON.stringify(state),
+        )) as unknown[];
+        const code = Number(r[0]);
+        if (code === 0) {
+          return {
+            state: 'stored',
+            message: JSON.parse(str(r[2])) as Message,
+            target: JSON.parse(str(r[3])) as Message,
+          };
+        }
+        if (code === 1) return { state: 'duplicate', message: JSON.parse(str(r[2])) as Message };
+        if (code === 3) return { state: 'not_found' };
+      }
+      throw new Error('parley redis engine: the target kept changing; operation not stored');
+    },
+
+    async message(conversationId, seq) {
+      const read = await readMessage(conversationId, String(seq));
+      return read === undefined ? undefined : (JSON.parse(read.json) as Message);
     },
 
     async claimSend(conversationId, senderId, clientMsgId, leaseMs): Promise<SendClaim> {
@@ -336,8 +430,11 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     range,
 
     async page(conversationId, before, limit): Promise<PageResult> {
+      const k = convKeys(conversationId);
       const r = (await redis.parleyPage(
-        convKeys(conversationId).log,
+        k.log,
+        k.meta,
+        k.state,
         before === undefined ? '' : String(before),
         String(Math.min(Math.max(0, Math.floor(limit)), 1e9)),
         cutoff(),
@@ -363,6 +460,61 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       const out: Record<string, number> = {};
       for (const [userId, seq] of Object.entries(all)) out[userId] = Number(seq);
       return out;
+    },
+
+    async inbox(userId, conversationIds) {
+      // One script per conversation, pipelined: never one script over several conversations.
+      const pipeline = redis.pipeline() as unknown as {
+        parleyInbox(...args: string[]): void;
+        exec(): Promise<[Error | null, unknown][] | null>;
+      };
+      for (const id of conversationIds) {
+        const k = convKeys(id);
+        pipeline.parleyInbox(
+          k.meta,
+          k.log,
+          k.reads,
+          k.idemIndex,
+          k.countable,
+          k.state,
+          newEpoch(),
+          userId,
+        );
+      }
+      const replies = conversationIds.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      const out = new Map<string, InboxEntry>();
+      conversationIds.forEach((id, i) => {
+        const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
+        if (err !== null) throw err;
+        const r = reply as unknown[];
+        const reads: Record<string, number> = {};
+        for (let j = 5; j + 1 < r.length; j += 2) reads[str(r[j])] = Number(r[j + 1]);
+        const last = str(r[4]);
+        out.set(id, {
+          head: { epoch: str(r[0]), seq: Number(r[1]) },
+          reads,
+          readSeq: Number(r[2]),
+          unread: Number(r[3]),
+          ...(last === '' ? {} : { lastMessage: JSON.parse(last) as Message }),
+        });
+      });
+      return out;
+    },
+
+    async unread(conversationId, userId, upTo) {
+      const k = convKeys(conversationId);
+      const r = (await redis.parleyUnread(
+        k.meta,
+        k.log,
+        k.reads,
+        k.idemIndex,
+        k.countable,
+        k.state,
+        newEpoch(),
+        userId,
+        upTo === undefined ? '' : String(Math.floor(upTo)),
+      )) as unknown[];
+      return { readSeq: Number(r[0]), count: Number(r[1]), at: Number(r[2]) };
     },
 
     async addMembers(conversationId, userIds) {
