@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { ConversationMeta } from '@parley/protocol';
 import {
   createHub,
   createMemoryEngine,
@@ -97,6 +98,22 @@ function publicConversation(c: DemoConversation) {
   return { id: c.id, kind: c.kind, title: c.title, members: c.members };
 }
 
+/**
+ * A conversation's metadata for the hub's inbox: its title as `userId` sees it (a DM is titled
+ * by the other member), its members, and its kind in `data`.
+ */
+export function metaOf(
+  directory: Directory,
+  conversationId: string,
+  userId?: string,
+): ConversationMeta | undefined {
+  const c = directory.conversation(conversationId);
+  if (!c) return undefined;
+  const peer = c.kind === 'dm' ? c.members.find((m) => m !== userId) : undefined;
+  const title = c.kind === 'dm' ? userId && peer && directory.user(peer)?.name : c.title;
+  return { ...(title ? { title } : {}), members: [...c.members], data: { kind: c.kind } };
+}
+
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
   const secret = options.secret ?? randomSecret();
   const engine = options.engine ?? createMemoryEngine();
@@ -131,6 +148,10 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     },
     conversationsOf: (userId) => directory.conversationsOf(userId).map((c) => c.id),
     membersOf: (conversationId) => directory.membersOf(conversationId),
+    // Titles and members ride in the inbox the hub sends after `welcome` (and in `conversation`
+    // frames on change), so the page renders its inbox from the socket alone.
+    conversationMeta: (ids, { userId }) =>
+      Object.fromEntries(ids.map((id) => [id, metaOf(directory, id, userId)])),
     // Browsers may only connect from the page this server serves.
     origins: (origin, request) => {
       if (origin === undefined) return true; // non-browser clients
@@ -218,7 +239,11 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       const other = directory.user(String(body.userId ?? ''));
       if (!other || other.id === me!.id) return json(res, 400, { error: 'pick another user' });
       const { conversation, created } = directory.directConversation(me!.id, other.id);
-      if (created) await hub.join(conversation.id, conversation.members);
+      if (created) {
+        await hub.join(conversation.id, conversation.members);
+        // `joined` carries no metadata: push it (no title: each side titles a DM by the other).
+        await hub.updateConversation(conversation.id, metaOf(directory, conversation.id)!);
+      }
       return json(res, created ? 201 : 200, publicConversation(conversation));
     }
     json(res, 404, { error: 'not found' });

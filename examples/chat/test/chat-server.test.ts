@@ -162,6 +162,13 @@ describe('demo chat server', () => {
     const erin = connect(server, server.tokenFor('erin'));
     const dave = connect(server, server.tokenFor('dave'));
     await Promise.all([isOpen(erin), isOpen(dave)]);
+    // Listening before the request: `joined` may arrive before the REST answer.
+    const joined = new Promise<string>((resolve) =>
+      dave.on(
+        'conversation',
+        ({ type, conversationId }) => type === 'joined' && resolve(conversationId),
+      ),
+    );
     const res = await fetch(`${server.url}/api/conversations`, {
       method: 'POST',
       headers: {
@@ -172,12 +179,6 @@ describe('demo chat server', () => {
     });
     expect(res.status).toBe(201);
     const id = dmId('dave', 'erin');
-    const joined = new Promise<string>((resolve) =>
-      dave.on(
-        'conversation',
-        ({ type, conversationId }) => type === 'joined' && resolve(conversationId),
-      ),
-    );
     expect(await joined).toBe(id);
     await erin.conversation(id).send('hi Dave');
     const conv = dave.conversation(id);
