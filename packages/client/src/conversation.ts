@@ -6,6 +6,7 @@
  */
 import type {
   ClientFrame,
+  ConversationMeta,
   EventInput,
   EventName,
   EventSchemas,
@@ -33,6 +34,12 @@ import type {
   TypingEvent,
 } from './types.js';
 import { LocalTyping, RemoteTyping } from './typing.js';
+import { Unread } from './unread.js';
+
+/** `user` and `system` messages count as unread and show in an inbox; operations do not. */
+export const countable = (m: { kind: string }): boolean => m.kind === 'user' || m.kind === 'system';
+
+const noop = () => {};
 
 /** Events of a conversation. */
 export type ConversationEvents<E extends EventSchemas> = {
@@ -48,6 +55,8 @@ export type ConversationEvents<E extends EventSchemas> = {
   event: (event: AppEvent<E>) => void;
   /** This user was removed from the conversation. */
   left: () => void;
+  /** The metadata (title, avatar, members, app data) arrived or changed. */
+  meta: (meta: ConversationMeta) => void;
 };
 
 /** What a conversation needs from its client. @internal */
@@ -55,6 +64,8 @@ export interface ConversationHost<E extends EventSchemas> {
   readonly o: ResolvedOptions<E>;
   readonly userId: string | undefined;
   isReady(): boolean;
+  /** The session start of the current link is complete (`synced`). */
+  isSynced(): boolean;
   sendFrame(frame: ClientFrame): boolean;
   send(conv: Conversation<E>, text: string, data: JsonValue | undefined): Promise<StoredMessage>;
   retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage>;
@@ -83,6 +94,12 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   private _joined = false;
   private _lastReset: ResetEvent | undefined;
   private loading: Promise<readonly StoredMessage[]> | undefined;
+  private readonly unread = new Unread();
+  private _meta: ConversationMeta | undefined;
+  /** The newest countable stored message known (from the stream, a page or the summary). */
+  private _last: StoredMessage | undefined;
+  /** `open()` was called: the newest page is kept loaded (after a reset too). */
+  private opened = false;
 
   /** @internal */
   constructor(
@@ -134,18 +151,24 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   }
 
   /**
-   * Messages after the own read position that someone else sent. Messages after it that are not
-   * held (before the window, e.g. after a `reset`) count as unread until `loadOlder` brings them.
+   * Countable messages (`user`/`system`) from others after the own read position, as the hub
+   * counts them (`welcome`, `reset`, `joined`, the user's reads on other devices), plus those
+   * delivered since. Own messages are never unread: sending marks read.
    */
   get unreadCount(): number {
-    const me = this.host.userId;
-    const held = this.view.messages;
-    let n = 0;
-    for (let i = held.length - 1; i >= 0 && held[i]!.seq > this._readSeq; i--) {
-      if (held[i]!.senderId !== me) n++;
-    }
-    const first = held[0]?.seq ?? this.core.cursor + 1;
-    return n + Math.max(0, first - 1 - this._readSeq);
+    return this.unread.value;
+  }
+
+  /** Title, avatar, members and app data, when the hub sends them (`summary`, `conversation`). */
+  get meta(): ConversationMeta | undefined {
+    return this._meta;
+  }
+
+  /** The newest countable message: this device's newest unsent one, else the newest stored. */
+  get lastMessage(): ClientMessage | undefined {
+    const list = this.view.list;
+    const tail = list[list.length - 1];
+    return tail !== undefined && tail.status !== 'sent' ? tail : this._last;
   }
 
   /** Users typing now (never this user). */
@@ -194,6 +217,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     const target = Math.min(seq ?? newest, newest);
     if (target < 1 || target <= this._readSeq) return;
     this._readSeq = target;
+    this.unread.read(target, this.heldUnread(target));
     this.unsentRead = target;
     this.flushRead();
     const me = this.host.userId;
@@ -212,6 +236,20 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     return this.loading;
   }
 
+  /**
+   * Opens the conversation: loads the newest page (`history`) unless `limit` messages are held
+   * already, and keeps it loaded — after a `reset`, and at every reconnect's `synced`. A client
+   * holds no messages of a conversation it has no cursor for until then (cold start costs
+   * O(conversations)). Resolves with what was loaded (`[]` when nothing was needed, or when not
+   * connected yet: the page loads at `synced`).
+   */
+  open(limit = 50): Promise<readonly StoredMessage[]> {
+    this.opened = true;
+    return this.host.isSynced() && this._hasMore && this.view.messages.length < limit
+      ? this.loadOlder(limit)
+      : Promise.resolve([]);
+  }
+
   /** Sends a custom event to the conversation's other members (validated with the app's schema). */
   emit<K extends EventName<E>>(name: K, payload: EventInput<E, K>): Promise<void> {
     return this.host.emitEvent({ conversationId: this.id }, name, payload);
@@ -219,16 +257,25 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
 
   // --- driven by the client ------------------------------------------------------------------
 
-  /** @internal Listed by a `welcome`. */
-  _welcome(c: {
-    seq: number;
-    epoch: string;
-    readSeq: number;
-    reads?: Record<string, number> | undefined;
-  }): void {
+  /**
+   * @internal Listed by a `welcome`. Without a cursor in the hello (`resumed` false) nothing is
+   * replayed: the conversation starts at the hub's head, and `open`/`loadOlder` page it in.
+   */
+  _welcome(
+    c: {
+      seq: number;
+      epoch: string;
+      readSeq: number;
+      unread: number;
+      reads?: Record<string, number> | undefined;
+    },
+    resumed: boolean,
+  ): void {
     this._joined = true;
+    if (!resumed) this.startAt(c.seq, c.epoch);
     this.core.epoch ??= c.epoch;
     if (c.seq > this.core.head) this.core.head = c.seq;
+    this.unread.set(c.unread, c.seq);
     // Optimistic messages restored from storage before the first welcome did not know the user.
     const me = this.host.userId ?? '';
     this.view.relabel((p) => (p.senderId === '' ? { ...p, senderId: me } : p));
@@ -241,13 +288,26 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   }
 
   /** @internal Joined at runtime: its history before `seq` is available via `loadOlder`. */
-  _joinedAt(seq: number, epoch: string): void {
+  _joinedAt(f: { seq: number; epoch: string; readSeq?: number; unread?: number }): void {
     this._joined = true;
-    if (this.core.joined(seq, epoch)) {
-      this.view.clear();
-      this._hasMore = seq > 0;
+    this.startAt(f.seq, f.epoch);
+    this.readAt(f);
+    this.touch();
+  }
+
+  /** @internal A `summary` entry (after `welcome`) or a `conversation` frame (meta changed). */
+  _summary(last: Message | undefined, meta: ConversationMeta | undefined): void {
+    if (last !== undefined) this.setLast({ ...last, status: 'sent' });
+    if (meta !== undefined) {
+      this._meta = meta;
+      this._emit('meta', meta);
     }
     this.touch();
+  }
+
+  /** @internal The session start is complete: an opened conversation gets its newest page. */
+  _synced(): void {
+    if (this.opened) this.open().catch(noop);
   }
 
   /**
@@ -258,6 +318,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this._joined = false;
     this.core.clear();
     this.view.clear();
+    this._last = undefined;
     this._hasMore = true;
     this.localTyping.reset();
     this.remoteTyping.clear();
@@ -287,6 +348,13 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this.core.reset(f);
     this.view.clear();
     this._hasMore = f.seq > 0;
+    // Another epoch numbers from 1 again: what was known of the old one goes.
+    if (f.reason === 'epoch_changed') {
+      this._last = undefined;
+      this._readSeq = 0;
+    }
+    this.readAt(f);
+    if (this.opened) this.open().catch(noop);
     const ev: ResetEvent = {
       conversationId: this.id,
       reason: f.reason,
@@ -330,11 +398,16 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     );
   }
 
-  /** @internal */
-  _read(userId: string, seq: number): void {
+  /**
+   * @internal A member's read position; this user's own (another device) carries the hub's
+   * unread count at seq `unread.at`.
+   */
+  _read(userId: string, seq: number, unread?: { count: number; at: number }): void {
     if (userId === this.host.userId) {
       if (seq <= this._readSeq) return;
       this._readSeq = seq;
+      if (unread === undefined) this.unread.read(seq, this.heldUnread(seq));
+      else if (unread.at >= this.unread.at) this.unread.set(unread.count, unread.at);
     } else {
       if (seq <= (this._reads.get(userId) ?? 0)) return;
       this._reads.set(userId, seq);
@@ -402,6 +475,8 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this._hasMore = page.hasMore || older.length < sorted.length;
     if (older.length > 0) {
       this.view.prepend(older);
+      const last = [...older].reverse().find(countable);
+      if (last !== undefined) this.setLast(last);
       const me = this.host.userId;
       for (const m of older) if (m.senderId === me) this.host.settle(this, m);
       this.touch();
@@ -436,9 +511,56 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     const stored: StoredMessage = { ...m, status: 'sent' };
     if (this.view.append(stored)) this._hasMore = true;
     if (this.remoteTyping.has(m.senderId)) this.remoteTyping.set(m.senderId, 0);
-    if (m.senderId === this.host.userId) this.host.settle(this, m);
+    const mine = m.senderId === this.host.userId;
+    if (countable(m)) {
+      this.setLast(stored);
+      if (!mine) {
+        this.unread.add(m.seq);
+        // The sender has read up to their own message.
+        if (m.seq > (this._reads.get(m.senderId) ?? 0)) this._reads.set(m.senderId, m.seq);
+      } else if (m.seq > this.unread.at) {
+        // Sending marks read (PROTOCOL.md, "Unread counts").
+        this.unread.read(m.seq, 0);
+        if (m.seq > this._readSeq) this._readSeq = m.seq;
+      }
+    }
+    if (mine) this.host.settle(this, m);
     this.host.delivered(this, stored);
     this._emit('message', stored);
+  }
+
+  /** Starts over at the hub's head (no cursor, or joined in another epoch): the window is void. */
+  private startAt(seq: number, epoch: string): void {
+    if (this.core.joined(seq, epoch)) {
+      this.view.clear();
+      this._hasMore = seq > 0;
+    }
+  }
+
+  /** The hub's read position and unread count at `seq` (`reset`, `joined`). */
+  private readAt(f: { seq: number; readSeq?: number | undefined; unread?: number | undefined }) {
+    if (f.readSeq !== undefined && f.readSeq > this._readSeq) this._readSeq = f.readSeq;
+    this.unread.set(f.unread ?? Math.max(0, f.seq - this._readSeq), f.seq);
+  }
+
+  /** Unread messages held in (seq, the hub's count's seq], when the window holds them all. */
+  private heldUnread(seq: number): number | undefined {
+    const held = this.view.messages;
+    const me = this.host.userId;
+    if (held.length === 0 || held[0]!.seq > seq + 1) return undefined;
+    return held.filter(
+      (m) => m.seq > seq && m.seq <= this.unread.at && countable(m) && m.senderId !== me,
+    ).length;
+  }
+
+  private setLast(m: StoredMessage): void {
+    const l = this._last;
+    if (
+      l === undefined ||
+      m.seq > l.seq ||
+      (m.seq === l.seq && (m.version ?? 0) >= (l.version ?? 0))
+    )
+      this._last = m;
   }
 
   private flushRead(): void {

@@ -9,6 +9,7 @@ import {
   type ClientMessage,
   type ConnectionState,
   type Conversation,
+  type ConversationMeta,
   type InboxEntry,
   type Presence,
   type ResetEvent,
@@ -74,6 +75,8 @@ export interface UseConversationReturn<E extends EventSchemas = RegisteredEvents
   joined: Readonly<Ref<boolean>>;
   /** The last `reset` of the conversation (its newest messages were paged back in): show a notice. */
   lastReset: Readonly<ShallowRef<ResetEvent | undefined>>;
+  /** Title, avatar, members and app data, when the hub sends them. */
+  meta: Readonly<ShallowRef<ConversationMeta | undefined>>;
   /** Sends a message: optimistic at once, resolves with the stored message. */
   send(text: string, options?: { data?: JsonValue }): Promise<StoredMessage>;
   /** Call on every keystroke (throttled by the client). */
@@ -85,9 +88,9 @@ export interface UseConversationReturn<E extends EventSchemas = RegisteredEvents
 }
 
 /**
- * A conversation as refs, updated on its `update` event. `id` may be a ref or a getter. After a
- * `reset` (the hub could not replay what was missed) the newest messages are paged back in and
- * `lastReset` says so.
+ * A conversation as refs, updated on its `update` event. `id` may be a ref or a getter. Live, it
+ * opens the conversation (`conversation.open()`: its newest page is loaded, and paged back in
+ * after a `reset` — `lastReset` says so).
  */
 export function useConversation<E extends EventSchemas = RegisteredEvents>(
   id: MaybeRefOrGetter<string>,
@@ -102,6 +105,7 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
   const hasMore = shallowRef(handle.value.hasMore);
   const joined = shallowRef(handle.value.joined);
   const lastReset = shallowRef(handle.value.lastReset);
+  const meta = shallowRef(handle.value.meta);
 
   const refresh = (c: Conversation<E>) => {
     if (conversation.value !== c) conversation.value = c;
@@ -114,6 +118,7 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
     hasMore.value = c.hasMore;
     joined.value = c.joined;
     lastReset.value = c.lastReset;
+    meta.value = c.meta;
   };
 
   whenLive(() => {
@@ -123,8 +128,8 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
       (c, _old, onCleanup) => {
         refresh(c);
         onCleanup(c.on('update', () => refresh(c)));
-        // Concurrent `loadOlder` calls share one request: several composables on `c` page once.
-        onCleanup(c.on('reset', () => void c.loadOlder().catch(() => {})));
+        // Loads the newest page (once: concurrent loads share one request), and again after a reset.
+        c.open().catch(() => {});
       },
       { immediate: true },
     );
@@ -139,6 +144,7 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
     hasMore,
     joined,
     lastReset,
+    meta,
     send: (text, options) => handle.value.send(text, options),
     typing: () => handle.value.typing(),
     stopTyping: () => handle.value.stopTyping(),
