@@ -11,7 +11,7 @@ import { openConversation } from './conversation.js';
 import { markOpenRead } from './read.js';
 import { conversationInHash, renderStatus, startApp } from './shell.js';
 import { renderSignIn, signOut } from './signin.js';
-import { app, root, SESSION_KEY, type Session, type User } from './state.js';
+import { app, metaOf, root, SESSION_KEY, type Session, type User } from './state.js';
 
 // The browser's network signals change what the page shows at once (connectivity.ts).
 for (const type of ['online', 'offline']) window.addEventListener(type, () => renderStatus());
@@ -20,7 +20,7 @@ for (const type of ['online', 'offline']) window.addEventListener(type, () => re
 window.addEventListener('popstate', () => {
   if (!app.client) return;
   const id = conversationInHash();
-  const next = app.metas.has(id) ? id : undefined;
+  const next = metaOf(id) ? id : undefined;
   if (next !== app.openId) openConversation(next, 'none');
 });
 

@@ -3,7 +3,7 @@ import type { ClientMessage, Conversation } from '@parley/client';
 import { avatar } from './avatar.js';
 import { h, ICON, svg } from './dom.js';
 import { timeOf } from './format.js';
-import { app, firstName, userName } from './state.js';
+import { app, firstName, metaOf, userName } from './state.js';
 
 export interface BubbleOptions {
   mine: boolean;
@@ -26,7 +26,7 @@ function statusOf(
     .filter(([u, r]) => u !== app.session?.user.id && r >= seq)
     .map(([u]) => u);
   if (readers.length > 0) {
-    const meta = app.metas.get(c.id);
+    const meta = metaOf(c.id);
     const label = meta?.kind === 'dm' ? 'Read' : `Seen by ${readers.map(firstName).join(', ')}`;
     return { status: 'read', label, icon: ICON.checks };
   }

@@ -12,7 +12,7 @@ import { renderInbox } from './inbox.js';
 import { markOpenRead } from './read.js';
 import { type ResetNotice, resetText } from './resets.js';
 import { els } from './shell.js';
-import { app, firstName, PAGE, root, titleOf } from './state.js';
+import { app, firstName, metaOf, PAGE, root, titleOf } from './state.js';
 
 let conv:
   | {
@@ -56,7 +56,7 @@ export function openConversation(
     return;
   }
   const c = client.conversation(id);
-  const composer = createComposer(c, `Message ${titleOf(app.metas.get(id), id)}`, () => {
+  const composer = createComposer(c, `Message ${titleOf(metaOf(id), id)}`, () => {
     app.stickToBottom = true;
   });
   conv = {
@@ -76,6 +76,9 @@ export function openConversation(
   );
   app.stickToBottom = true;
   app.openUnsub = c.on('update', () => renderConversation());
+  // Cold start holds no messages: the newest page comes now (or at `synced`), and again after a
+  // reset while the conversation is open.
+  c.open(PAGE).catch(() => undefined);
   renderHeader();
   renderConversation();
   markOpenRead();
@@ -139,7 +142,7 @@ export function renderConversation(): void {
   }
   let prev: ClientMessage | undefined;
   let prevDay = '';
-  const isDm = app.metas.get(c.id)?.kind === 'dm';
+  const isDm = metaOf(c.id)?.kind === 'dm';
   // A reset the user must know about sits after the messages the server held when it happened.
   const reset = app.resets.get(c.id);
   let resetPlaced = reset === undefined;

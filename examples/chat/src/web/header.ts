@@ -3,13 +3,13 @@ import { avatar, convAvatar } from './avatar.js';
 import { presenceKnown } from './connectivity.js';
 import { h, ICON, svg } from './dom.js';
 import { lastSeen } from './format.js';
-import { app, currentState, peerOf, titleOf } from './state.js';
+import { app, currentState, metaOf, peerOf, titleOf } from './state.js';
 
 /** Fills `header` for conversation `id`; `onBack` is the back button's action. */
 export function renderHeaderInto(header: HTMLElement, id: string, onBack: () => void): void {
   const { client, session } = app;
   if (!client) return;
-  const meta = app.metas.get(id);
+  const meta = metaOf(id);
   const known = presenceKnown(currentState());
   let sub: string;
   if (meta?.kind === 'dm') {

@@ -6,7 +6,7 @@ import { h, ICON, svg } from './dom.js';
 import { shortTime, timeOf } from './format.js';
 import { resetText } from './resets.js';
 import { els } from './shell.js';
-import { app, firstName, titleOf } from './state.js';
+import { app, firstName, metaOf, titleOf } from './state.js';
 
 function preview(m: ClientMessage | undefined): string {
   if (!m) return 'No messages yet';
@@ -16,11 +16,13 @@ function preview(m: ClientMessage | undefined): string {
 }
 
 export function renderInbox(): void {
-  const { client, session, metas, openId, resets } = app;
+  const { client, session, openId, resets } = app;
   if (!client || !session) return;
-  const rows = client.inbox().filter((r) => metas.has(r.conversationId));
+  // The hub's inbox (summary after `welcome`: unread, last message, metadata), newest first; then
+  // conversations the app's API knows that the hub has not listed yet.
+  const rows = client.inbox().filter((r) => metaOf(r.conversationId));
   const known = new Set(rows.map((r) => r.conversationId));
-  const extra = [...metas.keys()].filter((id) => !known.has(id));
+  const extra = [...app.metas.keys()].filter((id) => !known.has(id));
   const items = [
     ...rows,
     ...extra.map((id) => ({
@@ -32,7 +34,7 @@ export function renderInbox(): void {
   ];
   els.inbox.replaceChildren(
     ...items.map((r) => {
-      const meta = metas.get(r.conversationId);
+      const meta = metaOf(r.conversationId);
       const active = r.conversationId === openId;
       const unread = active ? 0 : r.unreadCount;
       const typing = r.typingUsers.length > 0;

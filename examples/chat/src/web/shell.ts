@@ -12,7 +12,7 @@ import { renderInbox } from './inbox.js';
 import { openNewConversation } from './new-conversation.js';
 import { markOpenRead } from './read.js';
 import { signOut } from './signin.js';
-import { app, currentState, PAGE, root } from './state.js';
+import { app, currentState, metaOf, root } from './state.js';
 
 /** The elements of the signed-in shell, set by {@link startApp}. */
 export let els: {
@@ -110,7 +110,7 @@ export async function startApp(): Promise<void> {
     if (to === 'open' && from !== 'connecting') {
       void loadMetas(true)
         .then(() => {
-          if (app.openId !== undefined && !app.metas.has(app.openId)) openConversation(undefined);
+          if (app.openId !== undefined && !metaOf(app.openId)) openConversation(undefined);
           renderInbox();
         })
         .catch(() => undefined);
@@ -131,19 +131,13 @@ export async function startApp(): Promise<void> {
     renderInbox();
     if (app.openId) renderHeader();
   });
-  // A reset: the client dropped the conversation's messages. Page in what the server holds now,
-  // and tell the user when something they saw was replaced (see resets.ts).
-  c.on('reset', (ev) => {
-    app.resets.onReset(ev);
-    void c
-      .conversation(ev.conversationId)
-      .loadOlder(PAGE)
-      .catch(() => undefined);
-  });
+  // A reset: the client dropped the conversation's messages (an opened one pages the newest in
+  // again by itself). Tell the user when something they saw was replaced (see resets.ts).
+  c.on('reset', (ev) => app.resets.onReset(ev));
   c.on('conversation', ({ type, conversationId }) => {
     if (type === 'joined') {
+      // The hub's `joined` carries no title: the app's API (or the metadata that follows) does.
       void loadMetas()
-        .then(() => c.conversation(conversationId).loadOlder(PAGE))
         .catch(() => undefined)
         .finally(renderInbox);
     } else {
@@ -155,7 +149,7 @@ export async function startApp(): Promise<void> {
   for (const id of app.metas.keys()) c.conversation(id);
   renderStatus();
   const fromHash = conversationInHash();
-  openConversation(app.metas.has(fromHash) ? fromHash : undefined);
+  openConversation(metaOf(fromHash) ? fromHash : undefined);
 }
 
 const STATE_LABEL: Record<ConnectionState, [key: string, label: string, detail: string]> = {

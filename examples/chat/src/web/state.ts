@@ -13,6 +13,7 @@ export interface User {
   color: string;
 }
 
+/** A conversation as the page knows it (the hub's metadata, else the app's REST list). */
 export interface ConversationMeta {
   id: string;
   kind: 'dm' | 'group' | 'support';
@@ -33,6 +34,7 @@ export const root = document.getElementById('root')!;
 
 export const app = {
   users: new Map<string, User>(),
+  /** The app's REST list (`GET /api/conversations`): the fallback of {@link metaOf}. */
   metas: new Map<string, ConversationMeta>(),
   session: undefined as Session | undefined,
   client: undefined as ParleyClient | undefined,
@@ -53,6 +55,27 @@ export const currentState = (): ConnectionState => shownState(app.client?.state 
 export const userName = (id: string) =>
   app.users.get(id)?.name ?? (id === 'system' ? 'Parley' : id);
 export const firstName = (id: string) => userName(id).split(' ')[0] ?? id;
+
+const KINDS = ['dm', 'group', 'support'] as const;
+
+/**
+ * Conversation `id` as the page shows it: from the metadata the hub sends in the inbox
+ * (`conversationMeta` on the server: title, members, `data.kind`), else from the app's REST list
+ * (a conversation joined at runtime before its metadata arrives).
+ */
+export function metaOf(id: string): ConversationMeta | undefined {
+  const meta = app.client?.conversations().find((c) => c.id === id)?.meta;
+  const rest = app.metas.get(id);
+  if (!meta) return rest;
+  const data = meta.data as { kind?: unknown } | undefined;
+  const kind = KINDS.find((k) => k === data?.kind) ?? rest?.kind ?? 'group';
+  return {
+    id,
+    kind,
+    title: meta.title ?? rest?.title ?? id,
+    members: meta.members ? [...meta.members] : (rest?.members ?? []),
+  };
+}
 
 export function peerOf(meta: ConversationMeta): string | undefined {
   return meta.kind === 'dm' ? meta.members.find((m) => m !== app.session?.user.id) : undefined;
