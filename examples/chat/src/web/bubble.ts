@@ -3,6 +3,14 @@ import type { ClientMessage, Conversation } from '@parley/client';
 import { avatar } from './avatar.js';
 import { h, ICON, svg } from './dom.js';
 import { timeOf } from './format.js';
+import {
+  actionBar,
+  editor,
+  image,
+  type MessageHandlers,
+  reactionRow,
+  replyQuote,
+} from './message-parts.js';
 import { app, firstName, metaOf, userName } from './state.js';
 
 export interface BubbleOptions {
@@ -46,18 +54,30 @@ export function systemLine(m: ClientMessage): HTMLElement {
   );
 }
 
-export function bubble(m: ClientMessage, c: Conversation, o: BubbleOptions): HTMLElement {
+export function bubble(
+  m: ClientMessage,
+  c: Conversation,
+  o: BubbleOptions,
+  handlers: MessageHandlers,
+): HTMLElement {
   const { mine, grouped, isDm } = o;
   const st = mine ? statusOf(m, c) : undefined;
+  const stored = m.status === 'sent' ? m : undefined;
+  const deleted = stored?.deleted === true;
+  const editing = stored !== undefined && !deleted && mine && app.editing === stored.seq;
+  const edited = stored?.editedAt !== undefined && !deleted;
   return h(
     'div',
     {
-      class: `msg ${mine ? 'mine' : 'theirs'}${grouped ? ' grouped' : ''}${st ? ` ${st.status}` : ''}`,
+      class: `msg ${mine ? 'mine' : 'theirs'}${grouped ? ' grouped' : ''}${st ? ` ${st.status}` : ''}${deleted ? ' deleted' : ''}`,
       'data-testid': 'message',
       'data-status': st?.status ?? 'received',
       'data-seq': m.seq === undefined ? undefined : String(m.seq),
       'data-client-msg-id': m.clientMsgId,
       'data-sender': m.senderId,
+      'data-deleted': deleted ? 'true' : undefined,
+      'data-edited': edited ? 'true' : undefined,
+      'data-highlighted': stored && app.highlighted === stored.seq ? 'true' : undefined,
     },
     !mine && (grouped ? h('span', { class: 'avatar-gap' }) : avatar(m.senderId, { size: 'sm' })),
     h(
@@ -71,22 +91,39 @@ export function bubble(m: ClientMessage, c: Conversation, o: BubbleOptions): HTM
           { class: 'sender' },
           (m.status === 'sent' ? m.sender?.name : undefined) ?? userName(m.senderId),
         ),
-      h(
-        'div',
-        { class: 'bubble', title: new Date(m.createdAt).toLocaleString() },
-        h('span', { class: 'text', 'data-testid': 'message-text' }, m.text),
-        h(
-          'span',
-          { class: 'meta' },
-          timeOf(m.createdAt),
-          st &&
+      editing
+        ? editor(stored, handlers)
+        : h(
+            'div',
+            {
+              class: `bubble${deleted ? ' tomb' : ''}${stored && app.highlighted === stored.seq ? ' flash' : ''}`,
+              title: new Date(m.createdAt).toLocaleString(),
+              // Focusable, so that a tap (phone) or Tab shows the message's actions.
+              tabindex: stored && !deleted ? 0 : undefined,
+            },
+            m.replyTo !== undefined && !deleted && replyQuote(c, m.replyTo, handlers),
+            !deleted && image(m),
+            deleted
+              ? h(
+                  'span',
+                  { class: 'text tombstone', 'data-testid': 'message-text' },
+                  'Message deleted',
+                )
+              : h('span', { class: 'text', 'data-testid': 'message-text' }, m.text),
             h(
               'span',
-              { class: `tick ${st.status}`, title: st.label, 'data-testid': 'message-status' },
-              svg(st.icon),
+              { class: 'meta' },
+              edited && h('span', { class: 'edited', 'data-testid': 'edited-marker' }, 'edited'),
+              timeOf(m.createdAt),
+              st &&
+                h(
+                  'span',
+                  { class: `tick ${st.status}`, title: st.label, 'data-testid': 'message-status' },
+                  svg(st.icon),
+                ),
             ),
-        ),
-      ),
+          ),
+      stored && reactionRow(stored, handlers),
       st?.status === 'failed' &&
         h(
           'span',
@@ -108,5 +145,6 @@ export function bubble(m: ClientMessage, c: Conversation, o: BubbleOptions): HTM
         st.status !== 'failed' &&
         h('span', { class: `status-label ${st.status}` }, st.label),
     ),
+    stored && !deleted && !editing && actionBar(stored, mine, handlers),
   );
 }

@@ -4,11 +4,12 @@
  */
 import type { ClientMessage, Conversation } from '@parley/client';
 import { bubble, systemLine } from './bubble.js';
-import { createComposer } from './composer.js';
+import { type Composer, createComposer } from './composer.js';
 import { h, ICON, svg } from './dom.js';
 import { shortTime, timeOf } from './format.js';
 import { renderHeaderInto } from './header.js';
 import { renderInbox } from './inbox.js';
+import type { MessageHandlers } from './message-parts.js';
 import { markOpenRead } from './read.js';
 import { type ResetNotice, resetText } from './resets.js';
 import { els } from './shell.js';
@@ -19,9 +20,39 @@ let conv:
       header: HTMLElement;
       list: HTMLElement;
       typing: HTMLElement;
-      input: HTMLTextAreaElement;
+      toast: HTMLElement;
+      composer: Composer;
     }
   | undefined;
+
+/** What a message bubble may ask of the view (see message-parts.ts). */
+const handlers: MessageHandlers = {
+  rerender: () => renderConversation(),
+  reply: (m) => conv?.composer.replyTo(m),
+  jumpTo: (seq) => void jumpTo(seq),
+  failed: (err) => {
+    if (!conv) return;
+    conv.toast.textContent = `Not done: ${err instanceof Error ? err.message : String(err)}`;
+    conv.toast.classList.remove('hidden');
+  },
+};
+
+/** Shows message `seq` of the open conversation, paging older messages in until it is held. */
+async function jumpTo(seq: number): Promise<void> {
+  const { client, openId } = app;
+  if (!conv || !client || !openId) return;
+  const c = client.conversation(openId);
+  for (let pages = 0; pages < 20 && !c.messages.some((m) => m.seq === seq) && c.hasMore; pages++) {
+    if ((await c.loadOlder(PAGE)).length === 0) break;
+  }
+  const el = conv?.list.querySelector<HTMLElement>(`[data-testid="message"][data-seq="${seq}"]`);
+  if (!el) return;
+  app.highlighted = seq;
+  renderConversation();
+  const shown = conv?.list.querySelector<HTMLElement>(`[data-testid="message"][data-seq="${seq}"]`);
+  shown?.scrollIntoView({ block: 'center' });
+  shown?.querySelector<HTMLElement>('.bubble')?.focus({ preventScroll: true });
+}
 
 /**
  * Shows conversation `id` (or the inbox's empty state). `push` adds a history entry, so that the
@@ -33,6 +64,10 @@ export function openConversation(
 ): void {
   app.openUnsub?.();
   app.openUnsub = undefined;
+  app.editing = undefined;
+  app.picking = undefined;
+  app.replyTo = undefined;
+  app.highlighted = undefined;
   const from = app.openId;
   app.openId = id;
   const client = app.client;
@@ -63,7 +98,13 @@ export function openConversation(
     header: h('header', { class: 'conv-head' }),
     list: h('div', { class: 'messages', 'data-testid': 'messages' }),
     typing: h('div', { class: 'typing-row' }),
-    input: composer.input,
+    toast: h('div', {
+      class: 'toast hidden',
+      role: 'alert',
+      'data-testid': 'operation-error',
+      onclick: (ev: Event) => (ev.currentTarget as HTMLElement).classList.add('hidden'),
+    }),
+    composer,
   };
   els.main.replaceChildren(
     h(
@@ -71,7 +112,7 @@ export function openConversation(
       { class: 'conversation', 'data-testid': 'conversation', 'data-conversation-id': id },
       conv.header,
       conv.list,
-      h('footer', { class: 'composer' }, conv.typing, composer.box),
+      h('footer', { class: 'composer' }, conv.toast, conv.typing, composer.box),
     ),
   );
   app.stickToBottom = true;
@@ -175,7 +216,8 @@ export function renderConversation(): void {
       prev !== undefined &&
       prev.senderId === m.senderId &&
       m.createdAt - prev.createdAt < 5 * 60_000;
-    nodes.push(bubble(m, c, { mine: m.senderId === me, grouped, isDm, last: m === lastMine }));
+    const o = { mine: m.senderId === me, grouped, isDm, last: m === lastMine };
+    nodes.push(bubble(m, c, o, handlers));
     prev = m;
   }
   placeReset();

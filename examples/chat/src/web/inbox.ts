@@ -4,6 +4,7 @@ import { convAvatar } from './avatar.js';
 import { openConversation } from './conversation.js';
 import { h, ICON, svg } from './dom.js';
 import { shortTime, timeOf } from './format.js';
+import { summaryText } from './message-parts.js';
 import { resetText } from './resets.js';
 import { els } from './shell.js';
 import { app, firstName, metaOf, titleOf } from './state.js';
@@ -12,7 +13,7 @@ function preview(m: ClientMessage | undefined): string {
   if (!m) return 'No messages yet';
   const me = app.session?.user.id;
   const who = m.senderId === me ? 'You: ' : m.kind === 'system' ? '' : '';
-  return `${who}${m.text}`;
+  return `${who}${summaryText(m)}`;
 }
 
 export function renderInbox(): void {

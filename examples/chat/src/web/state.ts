@@ -47,6 +47,14 @@ export const app = {
   /** Scroll the message list to the bottom on its next render. */
   stickToBottom: true,
   resets: new ResetNotices(),
+  /** The open conversation's message being edited (its seq). */
+  editing: undefined as number | undefined,
+  /** The open conversation's message whose emoji picker is open (its seq). */
+  picking: undefined as number | undefined,
+  /** The message a reply's quote jumped to (its seq): highlighted. */
+  highlighted: undefined as number | undefined,
+  /** The message the composer answers (its seq). */
+  replyTo: undefined as number | undefined,
 };
 
 /** The state on screen (see connectivity.ts): the browser's `offline` wins over the client's state. */
