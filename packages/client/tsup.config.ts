@@ -1,12 +1,15 @@
 import { defineConfig } from 'tsup';
 import { dtsWithAsyncDispose as dts } from '../../tsup.base.js';
 
-/** Internal member names, mangled (see below). A name must never be a frame field. */
+/**
+ * Internal member names, mangled (see below). A name must never be a frame field, an option, public
+ * API, or a built-in property the client reads (`Object.entries`, `view.buffer`, …): esbuild renames
+ * every property access with a listed name.
+ */
 const INTERNAL = [
   'host',
   'core',
   'view',
-  'entries',
   'remoteTyping',
   'localTyping',
   'pingSentAt',
@@ -56,7 +59,36 @@ const INTERNAL = [
   'sendFrame',
   'isSynced',
   'isReady',
-  'overlay',
+  'pending',
+  'cursor',
+  'stored',
+  'tokens',
+  'cache',
+  'attempt',
+  'syncing',
+  'settle',
+  'dropped',
+  'waiters',
+  'timer',
+  'pump',
+  'take',
+  'deliver',
+  'perMs',
+  'pacer',
+  'idle',
+  'cached',
+  'opened',
+  'answer',
+  'fail',
+  'onLifecycle',
+  'rejectAll',
+  'since',
+  'disconnect',
+  'socket',
+  'ready',
+  'ops',
+  'entry',
+  'pendingOps',
 ];
 
 export default defineConfig({
@@ -72,5 +104,8 @@ export default defineConfig({
   // names in the bundle: `_`-prefixed ones, and the internal names listed here.
   esbuildOptions(o) {
     o.mangleProps = new RegExp(`^(_[a-z]\\w*|${INTERNAL.join('|')})$`);
+    // Fields are plain assignments (no `field;` declarations in every class body): smaller.
+    o.tsconfig = undefined;
+    o.tsconfigRaw = { compilerOptions: { useDefineForClassFields: false } };
   },
 });

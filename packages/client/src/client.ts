@@ -10,7 +10,6 @@ import {
   type EventInput,
   type EventName,
   type EventSchemas,
-  type JsonValue,
   Limits,
   type Message,
   type NoEvents,
@@ -20,7 +19,7 @@ import {
   type WelcomeFrame,
 } from '@parley/protocol/core';
 import { Connection, type ReconnectInfo } from './connection.js';
-import { Conversation, type ConversationHost } from './conversation.js';
+import { Conversation, type ConversationHost, type SendFields } from './conversation.js';
 import { Emitter } from './emitter.js';
 import { ClientClosedError, DisconnectedError, type ParleyError, ServerError } from './errors.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -111,7 +110,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
       isReady: () => this.conn.isReady,
       isSynced: () => this._synced,
       sendFrame: (frame) => this.sendFrame(frame),
-      send: (conv, text, data) => this.send(conv, text, data),
+      send: (conv, fields) => this.send(conv, fields),
       retry: (conv, item) => this.retry(conv, item),
       history: (frame) =>
         this.conn.state === 'closed'
@@ -232,23 +231,19 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
 
   // --- sending -------------------------------------------------------------------------------
 
-  private send(
-    conv: Conversation<E>,
-    text: string,
-    data: JsonValue | undefined,
-  ): Promise<StoredMessage> {
+  /** A send or an operation: validated, then queued in the outbox (optimistic at once). */
+  private send(conv: Conversation<E>, fields: SendFields): Promise<StoredMessage> {
     if (this.conn.state === 'closed') {
       return Promise.reject(new ClientClosedError('client is closed'));
     }
-    const invalid = validateSend(conv.id, text, data, this.limits);
+    const invalid = validateSend(conv.id, fields, this.limits);
     if (invalid !== undefined) return Promise.reject(invalid);
     const item: OutboxItem = {
       clientMsgId: uuid(this.o.random),
       conversationId: conv.id,
-      text,
       createdAt: this.o.now(),
+      ...fields,
     };
-    if (data !== undefined) item.data = data;
     return this.enqueue(conv, item, false);
   }
 

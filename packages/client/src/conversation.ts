@@ -20,6 +20,7 @@ import type {
 } from '@parley/protocol/core';
 import { Emitter } from './emitter.js';
 import type { ParleyError } from './errors.js';
+import { applyOp } from './ops.js';
 import type { ResolvedOptions } from './options.js';
 import type { OutboxItem } from './outbox-storage.js';
 import { Sequencer } from './sequencer.js';
@@ -59,6 +60,9 @@ export type ConversationEvents<E extends EventSchemas> = {
   meta: (meta: ConversationMeta) => void;
 };
 
+/** What a send or an operation queues (besides its ids and time). @internal */
+export type SendFields = Omit<OutboxItem, 'clientMsgId' | 'conversationId' | 'createdAt'>;
+
 /** What a conversation needs from its client. @internal */
 export interface ConversationHost<E extends EventSchemas> {
   readonly o: ResolvedOptions<E>;
@@ -67,7 +71,7 @@ export interface ConversationHost<E extends EventSchemas> {
   /** The session start of the current link is complete (`synced`). */
   isSynced(): boolean;
   sendFrame(frame: ClientFrame): boolean;
-  send(conv: Conversation<E>, text: string, data: JsonValue | undefined): Promise<StoredMessage>;
+  send(conv: Conversation<E>, fields: SendFields): Promise<StoredMessage>;
   retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage>;
   history(frame: HistoryRequestFrame): Promise<HistoryPageFrame>;
   /** Sends a gap-fill `sync`; false when it could not be sent. */
@@ -94,7 +98,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   private _joined = false;
   private _lastReset: ResetEvent | undefined;
   private loading: Promise<readonly StoredMessage[]> | undefined;
-  private readonly unread = new Unread();
+  private readonly _unread = new Unread();
   private _meta: ConversationMeta | undefined;
   /** The newest countable stored message known (from the stream, a page or the summary). */
   private _last: StoredMessage | undefined;
@@ -112,7 +116,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
       (m) => this.deliver(m),
       (after, epoch) => host.sync(this, after, epoch),
     );
-    this.view = new Timeline(host.o.maxMessages);
+    this.view = new Timeline(host.o.maxMessages, () => host.userId ?? '');
     this.localTyping = new LocalTyping(host.o.typing, host.o.now, (state) =>
       host.sendFrame({ type: 'typing', conversationId: id, state }),
     );
@@ -156,7 +160,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
    * delivered since. Own messages are never unread: sending marks read.
    */
   get unreadCount(): number {
-    return this.unread.value;
+    return this._unread.value;
   }
 
   /** Title, avatar, members and app data, when the hub sends them (`summary`, `conversation`). */
@@ -192,13 +196,44 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   }
 
   /**
-   * Sends a message. The optimistic entry appears at once (status `pending`); the promise resolves
-   * with the stored message, or rejects with a `ParleyError` (the entry then has status `failed`,
-   * `error`, and a `retry()`).
+   * Sends a message (`replyTo`: the seq of the message it answers; the stored message carries
+   * it). The optimistic entry appears at once (status `pending`); the promise resolves with the
+   * stored message, or rejects with a `ParleyError` (the entry then has status `failed`, `error`,
+   * and a `retry()`).
    */
-  send(text: string, options: { data?: JsonValue } = {}): Promise<StoredMessage> {
+  send(text: string, options: { data?: JsonValue; replyTo?: number } = {}): Promise<StoredMessage> {
     this.stopTyping();
-    return this.host.send(this, text, options.data);
+    return this.host.send(this, { text, data: options.data, replyTo: options.replyTo });
+  }
+
+  /**
+   * Edits the stored message `seq` (new `text`, and `data`: absent removes it). Like a send it goes
+   * through the outbox (in order, retried, persisted) and shows at once; the promise resolves
+   * with the stored operation, or rejects with a `ParleyError` (`forbidden`: not your message,
+   * `not_found`, `rejected` by the app) — the message then shows its stored state again.
+   */
+  edit(seq: number, text: string, options: { data?: JsonValue } = {}): Promise<StoredMessage> {
+    return this.host.send(this, { op: 'edit', target: seq, text, data: options.data });
+  }
+
+  /** Deletes the stored message `seq`: a tombstone (`deleted: true`) that keeps its place. As {@link edit}. */
+  delete(seq: number): Promise<StoredMessage> {
+    return this.host.send(this, { op: 'delete', target: seq, text: '' });
+  }
+
+  /**
+   * Adds (`on: true`) or removes (`on: false`) this user's reaction `emoji` to the stored message
+   * `seq`; without `on`, toggles it. As {@link edit}.
+   */
+  react(seq: number, emoji: string, on?: boolean): Promise<StoredMessage> {
+    const me = this.host.userId ?? '';
+    on ??= !this.get(seq)?.reactions?.[emoji]?.includes(me);
+    return this.host.send(this, { op: 'react', target: seq, text: '', emoji, on });
+  }
+
+  /** The held message with this seq (e.g. the one a reply answers), as shown. */
+  get(seq: number): StoredMessage | undefined {
+    return this.view.list.find((m): m is StoredMessage => m.seq === seq);
   }
 
   /** Call on every keystroke: sends at most one `start` per throttle window and `stop` after idling. */
@@ -217,7 +252,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     const target = Math.min(seq ?? newest, newest);
     if (target < 1 || target <= this._readSeq) return;
     this._readSeq = target;
-    this.unread.read(target, this.heldUnread(target));
+    this._unread.read(target);
     this.unsentRead = target;
     this.flushRead();
     const me = this.host.userId;
@@ -275,7 +310,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     if (!resumed) this.startAt(c.seq, c.epoch);
     this.core.epoch ??= c.epoch;
     if (c.seq > this.core.head) this.core.head = c.seq;
-    this.unread.set(c.unread, c.seq);
+    this._unread.set(c.unread, c.seq);
     // Optimistic messages restored from storage before the first welcome did not know the user.
     const me = this.host.userId ?? '';
     this.view.relabel((p) => (p.senderId === '' ? { ...p, senderId: me } : p));
@@ -372,15 +407,17 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     if (this.view.settled(m.clientMsgId, m.seq <= this.core.cursor)) this.touch();
   }
 
-  /** @internal */
+  /** @internal A queued send (an optimistic entry) or operation (shown over its target). */
   _pending(item: OutboxItem): void {
-    this.view.put(this.optimistic(item, 'pending'));
+    if (item.op !== undefined) this.view.op(item);
+    else this.view.put(this.optimistic(item, 'pending'));
     this.touch();
   }
 
-  /** @internal */
+  /** @internal A send failed (its entry shows it), or an operation did (it is rolled back). */
   _failed(item: OutboxItem, error: ParleyError): void {
-    this.view.put(this.optimistic(item, 'failed', error), true);
+    if (item.op !== undefined) this.view.unpend(item.clientMsgId);
+    else this.view.put(this.optimistic(item, 'failed', error), true);
     this.touch();
   }
 
@@ -406,8 +443,8 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     if (userId === this.host.userId) {
       if (seq <= this._readSeq) return;
       this._readSeq = seq;
-      if (unread === undefined) this.unread.read(seq, this.heldUnread(seq));
-      else if (unread.at >= this.unread.at) this.unread.set(unread.count, unread.at);
+      if (unread === undefined) this._unread.read(seq);
+      else if (unread.at >= this._unread.at) this._unread.set(unread.count, unread.at);
     } else {
       if (seq <= (this._reads.get(userId) ?? 0)) return;
       this._reads.set(userId, seq);
@@ -503,6 +540,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
       },
     };
     if (item.data !== undefined) m.data = item.data;
+    if (item.replyTo !== undefined) m.replyTo = item.replyTo;
     if (error !== undefined) m.error = error;
     return m;
   }
@@ -510,17 +548,23 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   private deliver(m: Message): void {
     const stored: StoredMessage = { ...m, status: 'sent' };
     if (this.view.append(stored)) this._hasMore = true;
+    // An operation changes its target in place (the window's copy and the inbox's last message).
+    const l = this._last;
+    if (m.target !== undefined && !countable(m)) {
+      this.view.apply(m);
+      if (l?.seq === m.target && m.seq > (l.version ?? 0)) this._last = applyOp(l, m, m.seq);
+    }
     if (this.remoteTyping.has(m.senderId)) this.remoteTyping.set(m.senderId, 0);
     const mine = m.senderId === this.host.userId;
     if (countable(m)) {
       this.setLast(stored);
       if (!mine) {
-        this.unread.add(m.seq);
+        this._unread.add(m.seq);
         // The sender has read up to their own message.
         if (m.seq > (this._reads.get(m.senderId) ?? 0)) this._reads.set(m.senderId, m.seq);
-      } else if (m.seq > this.unread.at) {
+      } else if (m.seq > this._unread.at) {
         // Sending marks read (PROTOCOL.md, "Unread counts").
-        this.unread.read(m.seq, 0);
+        this._unread.read(m.seq);
         if (m.seq > this._readSeq) this._readSeq = m.seq;
       }
     }
@@ -540,27 +584,11 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   /** The hub's read position and unread count at `seq` (`reset`, `joined`). */
   private readAt(f: { seq: number; readSeq?: number | undefined; unread?: number | undefined }) {
     if (f.readSeq !== undefined && f.readSeq > this._readSeq) this._readSeq = f.readSeq;
-    this.unread.set(f.unread ?? Math.max(0, f.seq - this._readSeq), f.seq);
-  }
-
-  /** Unread messages held in (seq, the hub's count's seq], when the window holds them all. */
-  private heldUnread(seq: number): number | undefined {
-    const held = this.view.messages;
-    const me = this.host.userId;
-    if (held.length === 0 || held[0]!.seq > seq + 1) return undefined;
-    return held.filter(
-      (m) => m.seq > seq && m.seq <= this.unread.at && countable(m) && m.senderId !== me,
-    ).length;
+    this._unread.set(f.unread ?? Math.max(0, f.seq - this._readSeq), f.seq);
   }
 
   private setLast(m: StoredMessage): void {
-    const l = this._last;
-    if (
-      l === undefined ||
-      m.seq > l.seq ||
-      (m.seq === l.seq && (m.version ?? 0) >= (l.version ?? 0))
-    )
-      this._last = m;
+    if (m.seq >= (this._last?.seq ?? 0)) this._last = m;
   }
 
   private flushRead(): void {

@@ -28,13 +28,12 @@ export class Unread {
   }
 
   /**
-   * Read up to `seq` (this device, or this user's own message: sending marks read). `between`
-   * counts the unread held in (seq, at] when the window holds them all (else the hub's count is
-   * capped by the seqs in that range).
+   * Read up to `seq` (on this device, or by sending: sending marks read). Below the hub's count's
+   * seq the count is capped by the seqs in between (the hub's next count is exact).
    */
-  read(seq: number, between: number | undefined): void {
+  read(seq: number): void {
     if (seq >= this.at) this.set(0, seq);
-    else this.set(Math.min(this.count, between ?? this.at - seq), this.at);
+    else this.count = Math.min(this.count, this.at - seq);
     this.after = this.after.filter((s) => s > seq);
   }
 }

@@ -433,16 +433,16 @@ describe('typing, reads, presence, inbox, events', () => {
   it('tracks reads and unread counts; markRead is monotonic', async () => {
     const hub = mockHub();
     hub.store('c1', 'a');
-    hub.store('c1', 'b', { senderId: 'u1' });
+    hub.store('c1', 'b');
     hub.store('c1', 'c');
     const c = client();
     const conv = c.conversation('c1');
     void conv.open();
     await opened(c);
     await until(() => expect(conv.messages).toHaveLength(3));
-    expect(conv.unreadCount).toBe(2);
+    expect(conv.unreadCount).toBe(3);
     conv.markRead(1);
-    expect(conv.unreadCount).toBe(1);
+    expect(conv.unreadCount).toBe(2);
     conv.markRead();
     expect(conv.readSeq).toBe(3);
     conv.markRead(2);

@@ -6,6 +6,7 @@
  */
 
 export { createMemoryEngine, type MemoryEngineOptions } from './engines/memory/index.js';
+export { applyToTarget, canOperateOn } from './engines/operations.js';
 export type * from './engines/types.js';
 export {
   ForbiddenError,
@@ -26,6 +27,7 @@ export {
   type UpgradeRejection,
 } from './hub/hub.js';
 export type { InboxRow } from './hub/inbox.js';
+export type { ServerOperationInput } from './hub/operations.js';
 export type {
   AuthInput,
   AuthResult,
@@ -36,6 +38,7 @@ export type {
   LimitOptions,
   MetricEvent,
   OfflineRecipients,
+  OperationRequest,
   PersistResult,
   PresenceOptions,
   ReadReceipt,

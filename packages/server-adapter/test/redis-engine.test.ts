@@ -5,7 +5,7 @@
  */
 import { afterAll, describe } from 'vitest';
 import { createRedisEngine } from '../src/engines/redis/index.js';
-import { type ContractOptions, runEngineContract } from './engine-contract.js';
+import { runEngineContract } from './engine-contract.js';
 import { runInboxContract } from './engine-contract-inbox.js';
 import { runOperationContract } from './engine-operations.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './redis/helpers.js';
@@ -17,12 +17,19 @@ describe.skipIf(!available)('redis engine', () => {
   afterAll(async () => {
     for (const p of prefixes) await deleteKeys(p);
   });
-  const factory = (options: ContractOptions) => {
+  runEngineContract('redis', (options) => {
     const keyPrefix = uniquePrefix();
     prefixes.push(keyPrefix);
     return createRedisEngine({ ...options, redis: REDIS_URL, keyPrefix });
-  };
-  runEngineContract('redis', factory);
-  runInboxContract('redis', factory);
-  runOperationContract('redis', factory);
+  });
+  runInboxContract('redis', (options) => {
+    const keyPrefix = uniquePrefix();
+    prefixes.push(keyPrefix);
+    return createRedisEngine({ ...options, redis: REDIS_URL, keyPrefix });
+  });
+  runOperationContract('redis', (options) => {
+    const keyPrefix = uniquePrefix();
+    prefixes.push(keyPrefix);
+    return createRedisEngine({ ...options, redis: REDIS_URL, keyPrefix });
+  });
 });

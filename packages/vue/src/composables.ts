@@ -77,8 +77,14 @@ export interface UseConversationReturn<E extends EventSchemas = RegisteredEvents
   lastReset: Readonly<ShallowRef<ResetEvent | undefined>>;
   /** Title, avatar, members and app data, when the hub sends them. */
   meta: Readonly<ShallowRef<ConversationMeta | undefined>>;
-  /** Sends a message: optimistic at once, resolves with the stored message. */
-  send(text: string, options?: { data?: JsonValue }): Promise<StoredMessage>;
+  /** Sends a message (`replyTo`: the seq it answers): optimistic at once, resolves with the stored message. */
+  send(text: string, options?: { data?: JsonValue; replyTo?: number }): Promise<StoredMessage>;
+  /** Edits stored message `seq`: shown at once, rolled back if the hub refuses (typed error). */
+  edit(seq: number, text: string, options?: { data?: JsonValue }): Promise<StoredMessage>;
+  /** Deletes stored message `seq` (a tombstone), optimistically. */
+  delete(seq: number): Promise<StoredMessage>;
+  /** Adds or removes (`on`; default: toggles) this user's reaction, optimistically. */
+  react(seq: number, emoji: string, on?: boolean): Promise<StoredMessage>;
   /** Call on every keystroke (throttled by the client). */
   typing(): void;
   stopTyping(): void;
@@ -146,6 +152,9 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
     lastReset,
     meta,
     send: (text, options) => handle.value.send(text, options),
+    edit: (seq, text, options) => handle.value.edit(seq, text, options),
+    delete: (seq) => handle.value.delete(seq),
+    react: (seq, emoji, on) => handle.value.react(seq, emoji, on),
     typing: () => handle.value.typing(),
     stopTyping: () => handle.value.stopTyping(),
     markRead: (seq) => handle.value.markRead(seq),

@@ -22,6 +22,7 @@ import {
   type StateChange,
   type WebSocketConstructor,
 } from '../../src/index.js';
+import { applyOp } from '../../src/ops.js';
 
 if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'undefined') {
   Object.defineProperty(globalThis, 'WebSocket', {
@@ -255,7 +256,55 @@ export function mockHub(opts: MockHubOptions = {}): MockHub {
               m = hub.store(frame.conversationId, frame.text, {
                 senderId: userId,
                 clientMsgId: frame.clientMsgId,
+                ...(frame.replyTo === undefined ? {} : { replyTo: frame.replyTo }),
               });
+              byClientMsgId.set(frame.clientMsgId, m);
+            }
+            conn.send({
+              type: 'ack',
+              clientMsgId: frame.clientMsgId,
+              message: m,
+              duplicate,
+              ...(frame.ref ? { ref: frame.ref } : {}),
+            });
+            return;
+          }
+          case 'edit':
+          case 'delete':
+          case 'react': {
+            // Stored as an operation with its own seq; the target takes its current state.
+            let m = byClientMsgId.get(frame.clientMsgId);
+            const duplicate = m !== undefined;
+            if (m === undefined) {
+              const conv = conversations[frame.conversationId]!;
+              const at = conv.messages.findIndex((x) => x.seq === frame.target);
+              if (at < 0) {
+                conn.send({
+                  type: 'error',
+                  code: 'not_found',
+                  message: 'no such message',
+                  conversationId: frame.conversationId,
+                  clientMsgId: frame.clientMsgId,
+                  ...(frame.ref ? { ref: frame.ref } : {}),
+                });
+                return;
+              }
+              m = hub.store(frame.conversationId, frame.type === 'edit' ? frame.text : '', {
+                senderId: userId,
+                clientMsgId: frame.clientMsgId,
+                kind: frame.type === 'react' ? 'reaction' : frame.type,
+                target: frame.target,
+                ...(frame.type === 'edit' && frame.data !== undefined ? { data: frame.data } : {}),
+                ...(frame.type === 'react'
+                  ? { reaction: { emoji: frame.emoji, on: frame.on } }
+                  : {}),
+              });
+              const { status: _, ...next } = applyOp(
+                { ...conv.messages[at]!, status: 'sent' },
+                m,
+                m.seq,
+              );
+              conv.messages[at] = next;
               byClientMsgId.set(frame.clientMsgId, m);
             }
             conn.send({

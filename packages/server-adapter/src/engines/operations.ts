@@ -4,9 +4,9 @@
  * they hold (PROTOCOL.md, "Message lifecycle"). Pure functions, no I/O.
  */
 import { Limits, type Message, type MessageKind } from '@parley/protocol';
+import { isCountable } from './types.js';
 
-/** Kinds that count towards unread and can be the target of an operation or a reply. */
-export const isCountable = (kind: MessageKind): boolean => kind === 'user' || kind === 'system';
+export { isCountable };
 
 /** Kinds stored by {@link import('./types.js').Engine.applyOperation}. */
 export const isOperation = (kind: MessageKind): boolean =>
@@ -17,7 +17,7 @@ export const isOperation = (kind: MessageKind): boolean =>
  * (a tombstone takes no edit, no reaction and no second delete).
  */
 export const canOperateOn = (target: Message | undefined): target is Message =>
-  target !== undefined && isCountable(target.kind) && target.deleted !== true;
+  target !== undefined && isCountable(target) && target.deleted !== true;
 
 /**
  * The target's state after `op` (which carries its seq):

@@ -31,6 +31,7 @@ import { Registry } from './delivery.js';
 import { notifyOffline } from './handlers.js';
 import type { InboxRow } from './inbox.js';
 import { shutdownHub, validatedEvent } from './lifecycle.js';
+import { type ServerOperationInput, serverOperation } from './operations.js';
 import { type HubOptions, type RequestInfo, resolveConfig } from './options.js';
 import { PresenceTracker } from './presence.js';
 import {
@@ -127,6 +128,23 @@ export interface Hub<E extends EventSchemas = NoEvents> {
    * keeps the metadata itself; its `conversationMeta` hook must return the new value from now on.
    */
   updateConversation(conversationId: string, meta: ConversationMeta): Promise<void>;
+  /**
+   * Edits a stored message from server code (moderation, bots): stored as an `edit` operation
+   * with its own seq and fanned out like a client's, without the `authorizeOperation` and
+   * `persistOperation` hooks. Rejects with `HubUsageError` when `target` is not a held, undeleted
+   * `user`/`system` message of the conversation, or the edit is invalid.
+   */
+  editMessage(
+    conversationId: string,
+    target: number,
+    input: ServerOperationInput & { text: string; data?: JsonValue },
+  ): Promise<PublishResult>;
+  /** Deletes a stored message from server code (a tombstone), like {@link Hub.editMessage}. */
+  deleteMessage(
+    conversationId: string,
+    target: number,
+    input?: ServerOperationInput,
+  ): Promise<PublishResult>;
   /** Sends a custom event to every socket of one user (on every process). */
   sendToUser<K extends EventName<E>>(userId: string, event: HubEvent<E, K>): Promise<void>;
   /** Sends a custom event to every member socket of a conversation. */
@@ -280,6 +298,18 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
     async updateConversation(conversationId, meta) {
       ensureOpen();
       return updateConversation(ctx, conversationId, meta);
+    },
+
+    async editMessage(conversationId, target, input) {
+      ensureOpen();
+      const { text, data, ...rest } = input;
+      const op = { kind: 'edit' as const, text, ...(data === undefined ? {} : { data }) };
+      return serverOperation(ctx, conversationId, target, op, rest);
+    },
+
+    async deleteMessage(conversationId, target, input = {}) {
+      ensureOpen();
+      return serverOperation(ctx, conversationId, target, { kind: 'delete' }, input);
     },
 
     async sendToUser(userId, event) {

@@ -8,12 +8,13 @@
 import { type ClientFrame, ErrorCode, type Message } from '@parley/protocol';
 import { applyToTarget, canOperateOn, isCountable } from '../engines/operations.js';
 import type { MessageDraft } from '../engines/types.js';
-import { ForbiddenError, MessageRejectedError } from '../errors.js';
+import { ForbiddenError, HubUsageError, MessageRejectedError } from '../errors.js';
 import type { Connection } from './connection.js';
 import {
   callHook,
   HookError,
   HookTimeoutError,
+  type HubContext,
   invalidMessage,
   metric,
   withDeadline,
@@ -192,7 +193,7 @@ export async function replyTargetOk(
   const target = await engineCall('engine.message', () =>
     conn.ctx.engine.message(f.conversationId, f.replyTo!),
   );
-  if (target !== undefined && isCountable(target.kind)) return true;
+  if (target !== undefined && isCountable(target)) return true;
   conn.sendError({
     code: ErrorCode.NotFound,
     message: 'no such message to reply to',
@@ -201,4 +202,58 @@ export async function replyTargetOk(
     clientMsgId: f.clientMsgId,
   });
   return false;
+}
+
+/** What `hub.editMessage` / `hub.deleteMessage` take besides the target. */
+export interface ServerOperationInput {
+  /** Who the operation is stored as. @default options.systemUserId ('system') */
+  senderId?: string;
+  /** Idempotency key. @default a random id */
+  clientMsgId?: string;
+}
+
+/**
+ * An edit or delete by server code (moderation, bots): no `authorizeOperation` or
+ * `persistOperation` (the caller is the app), else stored and fanned out like a client's.
+ * Rejects with `HubUsageError` for a target that is not a held countable message, or an invalid
+ * edit.
+ */
+export async function serverOperation(
+  ctx: HubContext,
+  conversationId: string,
+  target: number,
+  op: { kind: 'edit'; text: string; data?: Message['data'] } | { kind: 'delete' },
+  input: ServerOperationInput,
+): Promise<{ message: Message; duplicate: boolean }> {
+  if (typeof conversationId !== 'string' || conversationId === '')
+    throw new HubUsageError('conversationId is required');
+  if (!Number.isInteger(target) || target < 1) throw new HubUsageError('target must be a seq >= 1');
+  const draft: MessageDraft = {
+    id: globalThis.crypto.randomUUID(),
+    conversationId,
+    clientMsgId: input.clientMsgId ?? `srv-${globalThis.crypto.randomUUID()}`,
+    senderId: input.senderId ?? ctx.config.systemUserId,
+    kind: op.kind,
+    text: op.kind === 'edit' ? op.text : '',
+    ...(op.kind === 'edit' && op.data !== undefined ? { data: op.data } : {}),
+    createdAt: Date.now(),
+    target,
+  };
+  const problem = invalidMessage(draft, ctx.config.maxMessageBytes);
+  if (problem !== undefined) throw new HubUsageError(problem);
+  const result = await ctx.engine.applyOperation({ draft });
+  if (result.state === 'not_found' || result.state === 'too_many_reactions') {
+    throw new HubUsageError(`no message ${target} to change in ${conversationId}`);
+  }
+  const duplicate = result.state === 'duplicate';
+  if (!duplicate) {
+    ctx.counters.messagesStored++;
+    metric(ctx, {
+      type: 'message.stored',
+      conversationId,
+      kind: draft.kind,
+      durationMs: Date.now() - draft.createdAt,
+    });
+  }
+  return { message: result.message, duplicate };
 }

@@ -6,7 +6,12 @@
  */
 import { type ClientFrame, Limits, type Message, type ServerFrame } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
-import { ForbiddenError, MessageRejectedError, UnavailableError } from '../../src/errors.js';
+import {
+  ForbiddenError,
+  HubUsageError,
+  MessageRejectedError,
+  UnavailableError,
+} from '../../src/errors.js';
 import type { OperationRequest } from '../../src/hub/options.js';
 import { is, type TestClient } from '../utils/client.js';
 import { inProcessIt, type SuiteEnv, useFixture } from '../utils/fixture.js';
@@ -105,6 +110,40 @@ export function operationsSuite(env: SuiteEnv): void {
         for (const c of [a1, a2, b1, back, fresh]) expect(c.decodeErrors).toEqual([]);
       });
     }
+
+    it('the inbox: the summary shows the last message in its current state; operations never count as unread', async () => {
+      const f = await setup();
+      const alice = await f.connect('alice');
+      const bob = await f.connect('bob');
+      acked(await request(alice, { type: 'send', conversationId: 'c1', text: 'hi' }));
+      acked(await request(alice, { type: 'edit', conversationId: 'c1', target: 1, text: 'hi!' }));
+      acked(
+        await request(bob, {
+          type: 'react',
+          conversationId: 'c1',
+          target: 1,
+          emoji: '👋',
+          on: true,
+        }),
+      );
+      const fresh = await f.connect('bob');
+      await fresh.next(is('synced'));
+      expect(fresh.welcome.conversations.find((c) => c.id === 'c1')).toMatchObject({
+        seq: 3,
+        unread: 1,
+      });
+      const summary = fresh.frames.find(is('summary'))!;
+      const row = summary.conversations.find((c) => c.id === 'c1')!;
+      expect(row.lastMessage).toMatchObject({
+        seq: 1,
+        text: 'hi!',
+        reactions: { '👋': ['bob'] },
+        version: 3,
+      });
+      // Alice's own operations did not make anything unread for her either.
+      const again = await f.connect('alice');
+      expect(again.welcome.conversations.find((c) => c.id === 'c1')).toMatchObject({ unread: 0 });
+    });
 
     it("refuses another user's message with forbidden (edit, delete); anyone may react; non-members are refused", async () => {
       const f = await setup();
@@ -356,6 +395,59 @@ export function operationsSuite(env: SuiteEnv): void {
         expect(calls).toHaveLength(4);
         // The stored target: the edit as the hook changed it, then deleted.
         expect((await f.server.hub.publish('c1', { text: 'marker' })).seq).toBe(4);
+      },
+    );
+
+    local(
+      'hub.editMessage / hub.deleteMessage: server code changes a message like a moderator, idempotently',
+      async () => {
+        const calls: string[] = [];
+        const f = await setup({
+          authorizeOperation: () => {
+            calls.push('authorize');
+            return false;
+          },
+          persistOperation: () => {
+            calls.push('persist');
+            return undefined;
+          },
+        });
+        const alice = await f.connect('alice');
+        const bob = await f.connect('bob');
+        acked(await request(alice, { type: 'send', conversationId: 'c1', text: 'rude' }));
+        const edit = await f.server.hub.editMessage('c1', 1, {
+          text: '[removed by a moderator]',
+          senderId: 'mod',
+          clientMsgId: 'mod-1',
+        });
+        expect(edit).toMatchObject({
+          duplicate: false,
+          message: { seq: 2, kind: 'edit', senderId: 'mod', target: 1 },
+        });
+        expect((await alice.next(is('message'))).message).toEqual(edit.message);
+        expect(
+          await f.server.hub.editMessage('c1', 1, {
+            text: 'other',
+            senderId: 'mod',
+            clientMsgId: 'mod-1',
+          }),
+        ).toEqual({ ...edit, duplicate: true });
+        const del = await f.server.hub.deleteMessage('c1', 1);
+        expect(del.message).toMatchObject({ seq: 3, kind: 'delete', senderId: 'system' });
+        await bob.next(is('message', (m) => m.message.seq === 3));
+        await expect(f.server.hub.deleteMessage('c1', 1)).rejects.toBeInstanceOf(HubUsageError);
+        await expect(f.server.hub.editMessage('c1', 99, { text: 'x' })).rejects.toBeInstanceOf(
+          HubUsageError,
+        );
+        await expect(
+          f.server.hub.editMessage('c1', 2, { text: 'x'.repeat(Limits.MAX_TEXT_LENGTH + 1) }),
+        ).rejects.toBeInstanceOf(HubUsageError);
+        expect(calls).toEqual([]);
+        const fresh = await f.connect('bob');
+        fresh.send({ type: 'history', ref: 'h', conversationId: 'c1' });
+        const page = (await fresh.next(is('history'))).messages;
+        expect(page[0]).toMatchObject({ seq: 1, text: '', deleted: true, version: 3 });
+        expect(page.map((m) => m.seq)).toEqual([1, 2, 3]);
       },
     );
   });

@@ -509,7 +509,6 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         k.reads,
         k.idemIndex,
         k.countable,
-        k.state,
         newEpoch(),
         userId,
         upTo === undefined ? '' : String(Math.floor(upTo)),

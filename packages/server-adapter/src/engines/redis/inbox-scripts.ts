@@ -10,6 +10,8 @@
  *   older history (the meta key was lost, seqs restarted) is dropped before use.
  */
 
+import { OVERLAYS } from './overlay-lua.js';
+
 /**
  * Drops a countable index (KEYS[index]) that belongs to another history than `epoch`.
  * Expects `epoch` in scope (after `ENSURE_EPOCH` of `scripts.ts`); KEYS[1] is the meta key.
@@ -41,18 +43,11 @@ end
 `;
 
 /**
- * Reads the stored message with a seq in its current state: from the operations' state set
- * (KEYS[6], `P state:<conv>`) when an operation changed it, else from the log (KEYS[2]); '' when it
- * was trimmed. The one place the inbox reads a stored record.
+ * Reads the stored message with a seq from the log (KEYS[2]), or '' when it was trimmed (the
+ * inbox applies the operations' overlay on top).
  */
 const READ_STORED = `
 local function readStored(seq)
-  -- An edited, deleted or reacted message: its current state is in the state set (KEYS[6]).
-  local st = redis.call('ZRANGEBYSCORE', KEYS[6], seq, seq)
-  local p = epoch .. '\\n'
-  for i = 1, #st do
-    if string.sub(st[i], 1, #p) == p then return string.sub(st[i], #p + 1) end
-  end
   local id = seq .. '-0'
   local e = redis.call('XRANGE', KEYS[2], id, id)
   if e[1] then return e[1][2][2] end
@@ -65,17 +60,20 @@ end
 `;
 
 /**
- * inbox (one conversation). KEYS: meta, log, reads, idempotency index, countable index, state. ARGV:
+ * inbox (one conversation). KEYS: meta, log, reads, idempotency index, countable index, state
+ * (see `operation-scripts.ts`). ARGV:
  * 1 epoch candidate, 2 userId. Returns {epoch, head, readSeq, unread, last message JSON or '',
  * then (userId, read seq) pairs of every member}.
  */
 const INBOX = (
   ensureEpoch: EnsureEpoch,
-): string => `${ensureEpoch('ARGV[1]')}${COUNTABLE_EPOCH(5)}${READ_STORED}
+): string => `${ensureEpoch('ARGV[1]')}${COUNTABLE_EPOCH(5)}${READ_STORED}${OVERLAYS}
 local readSeq = tonumber(redis.call('HGET', KEYS[3], ARGV[2]) or '0')
 local last = ''
 local top = redis.call('ZREVRANGEBYSCORE', KEYS[5], string.format('%d', head), '-inf', 'LIMIT', 0, 1)
 if top[1] then last = readStored(top[1]) end
+-- Its current state (edited, deleted, reactions), if an operation changed it.
+if last ~= '' then last = overlays(KEYS[6], epoch, top[1], top[1])[tonumber(top[1])] or last end
 local out = {epoch, head, readSeq, countUnread(readSeq, head), last}
 local reads = redis.call('HGETALL', KEYS[3])
 for i = 1, #reads do out[#out + 1] = reads[i] end
@@ -83,7 +81,7 @@ return out
 `;
 
 /**
- * unread. KEYS: meta, log, reads, idempotency index, countable index, state. ARGV: 1 epoch candidate,
+ * unread. KEYS: meta, log, reads, idempotency index, countable index. ARGV: 1 epoch candidate,
  * 2 userId, 3 up to ('' = the head). Returns {readSeq, count, at}.
  */
 const UNREAD = (
@@ -111,5 +109,5 @@ export const inboxCommands = (
   ensureEpoch: EnsureEpoch,
 ): [keyof InboxCommands, string, number][] => [
   ['parleyInbox', INBOX(ensureEpoch), 6],
-  ['parleyUnread', UNREAD(ensureEpoch), 6],
+  ['parleyUnread', UNREAD(ensureEpoch), 5],
 ];

@@ -4,7 +4,7 @@
  * A stream entry cannot be rewritten, so a message's current state lives beside the log:
  * `P state:<conv>`, a sorted set seq -> `<epoch>\n<message JSON>` holding the current state of
  * every held message an operation changed. Readers (`range`, `page`, `message`) use it instead of
- * the log entry (`OVERLAYS` in `scripts.ts`); an entry of another epoch (a history that was lost) never
+ * the log entry (`OVERLAYS` in `overlay-lua.ts`); an entry of another epoch (a history that was lost) never
  * counts. It holds at most one entry per held message: each operation drops the entries of
  * messages the log no longer holds, and it expires with the log.
  *
@@ -13,7 +13,8 @@
  * was read (compare and set), else the engine reads again and retries.
  */
 import type { Redis } from 'ioredis';
-import { ENSURE_EPOCH, OVERLAYS, READ_RECORD } from './scripts.js';
+import { OVERLAYS } from './overlay-lua.js';
+import { ENSURE_EPOCH, READ_RECORD } from './scripts.js';
 
 /**
  * message. KEYS: meta, log, state. ARGV: 1 seq, 2 age cutoff ('' = none). Returns {epoch, current

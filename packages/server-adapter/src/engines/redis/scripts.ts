@@ -34,6 +34,7 @@ import {
   type InboxCommands,
   inboxCommands,
 } from './inbox-scripts.js';
+import { OVERLAYS } from './overlay-lua.js';
 
 /**
  * Creates the epoch of a conversation seen for the first time (or again after its data was lost)
@@ -64,22 +65,6 @@ local function readRecord(rec, epoch, now)
   if not b or string.sub(rec, 1, a - 1) ~= epoch then return nil end
   if tonumber(string.sub(rec, a + 1, b - 1)) <= now then return nil end
   return string.sub(rec, b + 1)
-end
-`;
-
-/**
- * `overlays(key, epoch, lo, hi)`, over `P state:<conv>` (see `operation-scripts.ts`): seq -> current message JSON for the held messages seq lo..hi
- * that an operation changed, in the current epoch.
- */
-export const OVERLAYS = `
-local function overlays(key, epoch, lo, hi)
-  local out = {}
-  local r = redis.call('ZRANGEBYSCORE', key, lo, hi, 'WITHSCORES')
-  local p = epoch .. '\\n'
-  for i = 1, #r, 2 do
-    if string.sub(r[i], 1, #p) == p then out[tonumber(r[i + 1])] = string.sub(r[i], #p + 1) end
-  end
-  return out
 end
 `;
 
