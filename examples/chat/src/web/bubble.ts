@@ -100,6 +100,11 @@ export function bubble(
               title: new Date(m.createdAt).toLocaleString(),
               // Focusable, so that a tap (phone) or Tab shows the message's actions.
               tabindex: stored && !deleted ? 0 : undefined,
+              onclick: () => {
+                if (!stored || app.selected === stored.seq) return;
+                app.selected = stored.seq;
+                handlers.rerender();
+              },
             },
             m.replyTo !== undefined && !deleted && replyQuote(c, m.replyTo, handlers),
             !deleted && image(m),

@@ -7,7 +7,6 @@ import type { Conversation, StoredMessage } from '@parley/client';
 import { ACCEPT, upload } from './attachments.js';
 import { h, ICON, svg } from './dom.js';
 import { summaryText } from './message-parts.js';
-import { sendMessage } from './operations.js';
 import { app, userName } from './state.js';
 
 export interface Composer {
@@ -69,7 +68,7 @@ export function createComposer(c: Conversation, placeholder: string, onSent: () 
   const post = (text: string, data?: StoredMessage['data']) => {
     const answer = app.replyTo;
     replyTo(undefined);
-    sendMessage(c, text, {
+    c.send(text, {
       ...(data === undefined ? {} : { data }),
       ...(answer === undefined ? {} : { replyTo: answer }),
     }).catch(() => undefined); // failures show on the message (status: failed, retry)

@@ -68,6 +68,7 @@ export function openConversation(
   app.picking = undefined;
   app.replyTo = undefined;
   app.highlighted = undefined;
+  app.selected = undefined;
   const from = app.openId;
   app.openId = id;
   const client = app.client;

@@ -104,9 +104,10 @@ export function actionBar(m: StoredMessage, mine: boolean, handlers: MessageHand
       h('span', { class: 'sr-only' }, label),
     );
   const picking = app.picking === m.seq;
+  const open = picking || app.selected === m.seq;
   return h(
     'div',
-    { class: `msg-actions${picking ? ' open' : ''}`, 'data-testid': 'message-actions' },
+    { class: `msg-actions${open ? ' open' : ''}`, 'data-testid': 'message-actions' },
     btn('action-reply', 'Reply', ICON.reply, () => handlers.reply(m)),
     btn('action-react', 'React', ICON.smile, () => {
       app.picking = picking ? undefined : m.seq;

@@ -51,6 +51,8 @@ export const app = {
   editing: undefined as number | undefined,
   /** The open conversation's message whose emoji picker is open (its seq). */
   picking: undefined as number | undefined,
+  /** The message tapped or clicked last (its seq): its actions stay shown (touch screens). */
+  selected: undefined as number | undefined,
   /** The message a reply's quote jumped to (its seq): highlighted. */
   highlighted: undefined as number | undefined,
   /** The message the composer answers (its seq). */
