@@ -96,7 +96,7 @@ export function bubble(
         : h(
             'div',
             {
-              class: `bubble${deleted ? ' tomb' : ''}${stored && app.highlighted === stored.seq ? ' flash' : ''}`,
+              class: `bubble${deleted ? ' tomb' : ''}${image(m) ? ' has-image' : ''}${stored && app.highlighted === stored.seq ? ' flash' : ''}`,
               title: new Date(m.createdAt).toLocaleString(),
               // Focusable, so that a tap (phone) or Tab shows the message's actions.
               tabindex: stored && !deleted ? 0 : undefined,
