@@ -167,6 +167,34 @@ describe.skipIf(chromiumPath === undefined)('message lifecycle in Chromium', () 
       .toBe(0);
   }, 90_000);
 
+  it('by keyboard alone: Tab to a message, its actions, a reaction and an edit', async () => {
+    await a.getByTestId(`inbox-item-${DM}`).click();
+    const m = message(a, 'See you there');
+    await seen(m.and(a.locator('[data-seq]')));
+    await m.locator('.bubble').focus();
+    await a.keyboard.press('Tab'); // the first action: reply
+    expect(await a.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe(
+      'action-reply',
+    );
+    await a.keyboard.press('Tab');
+    await a.keyboard.press('Enter'); // react: the picker opens
+    await a.getByTestId('emoji-picker').waitFor();
+    await a.getByTestId('react-🎉').focus();
+    await a.keyboard.press('Enter');
+    await seen(message(b, 'See you there').locator('[data-testid="reaction"][data-emoji="🎉"]'));
+    await m.locator('.bubble').focus();
+    // Tab past the reaction just added and reply, react: edit (an own message).
+    const focused = () => a.evaluate(() => document.activeElement?.getAttribute('data-testid'));
+    for (let i = 0; i < 6 && (await focused()) !== 'action-edit'; i++)
+      await a.keyboard.press('Tab');
+    expect(await focused()).toBe('action-edit');
+    await a.keyboard.press('Enter');
+    await a.getByTestId('edit-input').waitFor();
+    await a.keyboard.press('Escape'); // cancel keeps the text
+    await a.getByTestId('edit-input').waitFor({ state: 'detached' });
+    expect(await m.getAttribute('data-edited')).toBeNull();
+  }, 60_000);
+
   it('at 390 px the actions, the reply and the image button are usable by touch', async () => {
     const ctx = await browser.newContext({
       viewport: { width: 390, height: 844 },

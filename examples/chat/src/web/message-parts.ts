@@ -126,7 +126,16 @@ export function actionBar(m: StoredMessage, mine: boolean, handlers: MessageHand
     picking &&
       h(
         'div',
-        { class: 'emoji-picker', role: 'menu', 'data-testid': 'emoji-picker' },
+        {
+          class: 'emoji-picker',
+          role: 'menu',
+          'data-testid': 'emoji-picker',
+          onkeydown: (ev: Event) => {
+            if ((ev as KeyboardEvent).key !== 'Escape') return;
+            app.picking = undefined;
+            handlers.rerender();
+          },
+        },
         EMOJIS.map((emoji) => {
           const on = !(m.reactions?.[emoji] ?? []).includes(app.session?.user.id ?? '');
           return h(
