@@ -173,9 +173,12 @@ describe('persistence by callback', () => {
 
   it('read receipts reach the app', async () => {
     const a = client(cli.url, 'tok-alice');
-    await opened(a);
+    const b = client(cli.url, 'tok-bob');
+    await Promise.all([opened(a), opened(b)]);
     const c1 = a.conversation('c1');
-    await waitFor(c1, 'update', () => (c1.seq > 0 ? true : undefined), 'c1 has messages');
+    // Bob's message is unread for alice (her own sends already marked her read).
+    const sent = await b.conversation('c1').send('read me');
+    await waitFor(c1, 'update', () => (c1.seq >= sent.seq ? true : undefined), 'c1 has it');
     c1.markRead();
     await waitFor(
       app.events,
