@@ -4,7 +4,7 @@
  * reloads (a cold start, with the app's REST conversation list blocked) and sees the final state,
  * and an inbox whose titles, last messages and unread counts come from the hub's summary alone.
  */
-import { createMemoryEngine } from '@parley/server-adapter';
+import { createMemoryEngine, MessageRejectedError } from '@parley/server-adapter';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dmId } from '../examples/chat/src/directory.js';
@@ -222,6 +222,37 @@ describe.skipIf(chromiumPath === undefined)('message lifecycle in Chromium', () 
       await screenshot(p, 'phone-lifecycle.png');
     } finally {
       await ctx.close();
+    }
+  }, 60_000);
+
+  it('an edit the server refuses: the page says why and shows the stored text again', async () => {
+    // A second demo server whose app refuses every edit (authorizeOperation), with a reason.
+    const strict = await startChatServer({
+      hub: {
+        authorizeOperation: ({ operation }) => {
+          if (operation.kind === 'edit') throw new MessageRejectedError('edits are closed');
+          return undefined;
+        },
+      },
+    });
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await ctx.newPage();
+      await signIn(p, strict.url, 'alice');
+      await p.getByTestId(`inbox-item-${DM}`).click();
+      await send(p, 'Final answer');
+      const m = message(p, 'Final answer');
+      await seen(m.and(p.locator('[data-seq]')));
+      await act(m, 'edit');
+      await p.getByTestId('edit-input').fill('Changed my mind');
+      await p.getByTestId('edit-input').press('Enter');
+      await seen(p.getByTestId('operation-error').getByText('edits are closed', { exact: false }));
+      await seen(message(p, 'Final answer'));
+      expect(await message(p, 'Changed my mind').count()).toBe(0);
+      expect(await message(p, 'Final answer').getAttribute('data-edited')).toBeNull();
+    } finally {
+      await ctx.close();
+      await strict.close();
     }
   }, 60_000);
 });
