@@ -5,11 +5,17 @@
  * process, from /proc) is reported next to the hub's, and Redis' own per-command times
  * (`INFO commandstats`) show where that CPU goes.
  *
- * Extension point: `BACKINGS` (a 3-primary Redis Cluster returns the pids of its three servers;
- * see lib/systems.ts).
+ * Extension point: `BACKINGS`. `redis-cluster`: three `redis-server --cluster-enabled yes` on free
+ * ports joined by `redis-cli --cluster create` (3 primaries, no replicas); their CPU is summed and
+ * their command statistics merged, plus `spublish@<port>` per shard (the messages each shard
+ * fanned out).
  */
+
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { pinning, procStats, spawnTracked } from './procs.js';
 import type { BackingId } from './systems.js';
@@ -37,7 +43,7 @@ export interface Backing {
 
 /** Why no backing of this kind can run here (null: it can). */
 export function backingUnavailable(id: BackingId): string | null {
-  if (id === 'redis') {
+  if (id === 'redis' || id === 'redis-cluster') {
     const r = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
     return r.status === 0 ? null : 'no redis-server binary on PATH (the bench starts its own)';
   }
@@ -65,7 +71,7 @@ export function parseCommandStats(info: string): CommandStat[] {
   return out.sort((a, b) => b.usec - a.usec);
 }
 
-async function startRedisOnce(port: number): Promise<Backing> {
+async function startRedisOnce(port: number, extra: string[] = []): Promise<Backing> {
   const child = spawnTracked(
     'redis-server',
     [
@@ -79,6 +85,7 @@ async function startRedisOnce(port: number): Promise<Backing> {
       'no',
       '--protected-mode',
       'no',
+      ...extra,
     ],
     pinning?.backing,
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -144,6 +151,86 @@ async function startRedis(): Promise<Backing> {
   throw last;
 }
 
+/** Three cluster-enabled redis-servers of the bench's own, joined into one cluster. */
+async function startRedisCluster(): Promise<Backing> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-bench-cluster-'));
+  const nodes: Backing[] = [];
+  try {
+    for (let i = 0; i < 3; i++) {
+      const port = await freePort();
+      nodes.push(
+        await startRedisOnce(port, [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--dir',
+          dir,
+        ]),
+      );
+    }
+    const addrs = nodes.map((n) => n.url.replace('redis://', ''));
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (create.status !== 0)
+      throw new Error(`redis-cli --cluster create: ${create.stdout}${create.stderr}`);
+    const admins = nodes.map((n) => {
+      const r = new Redis(n.url, { maxRetriesPerRequest: 1 });
+      r.on('error', () => {});
+      return r;
+    });
+    for (const a of admins) {
+      for (let t = 0; !(await a.cluster('INFO')).includes('cluster_state:ok'); t++) {
+        if (t > 300) throw new Error('redis cluster not ok within 30 s');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return {
+      id: 'redis-cluster',
+      url: addrs.join(','),
+      pids: nodes.flatMap((n) => n.pids),
+      cpuUs: () => {
+        const all = nodes.map((n) => n.cpuUs());
+        return all.some((c) => c === null) ? null : all.reduce<number>((a, b) => a + b!, 0);
+      },
+      resetStats: async () => {
+        await Promise.all(nodes.map((n) => n.resetStats()));
+      },
+      commandStats: async () => {
+        const per = await Promise.all(nodes.map((n) => n.commandStats()));
+        const merged = new Map<string, CommandStat>();
+        for (const stats of per) {
+          for (const st of stats) {
+            const m = merged.get(st.command) ?? { command: st.command, calls: 0, usec: 0 };
+            m.calls += st.calls;
+            m.usec += st.usec;
+            merged.set(st.command, m);
+          }
+        }
+        const shards = per.map((stats, i) => {
+          const sp = stats.find((st) => st.command === 'spublish');
+          return { command: `spublish@${addrs[i]}`, calls: sp?.calls ?? 0, usec: sp?.usec ?? 0 };
+        });
+        // The harness shows 12 entries: the 9 costliest commands, then the shards.
+        return [...[...merged.values()].sort((a, b) => b.usec - a.usec).slice(0, 9), ...shards];
+      },
+      stop: async () => {
+        for (const a of admins) a.disconnect();
+        await Promise.all(nodes.map((n) => n.stop()));
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 export const BACKINGS: Record<BackingId, () => Promise<Backing>> = {
   redis: startRedis,
+  'redis-cluster': startRedisCluster,
 };

@@ -4,6 +4,8 @@
  * Environment:
  * - `PORT` (default 0: any free port; the chosen one is printed)
  * - `REDIS_URL` (default redis://127.0.0.1:6379), `PARLEY_KEY_PREFIX` (default `parley-cluster:`)
+ * - `REDIS_CLUSTER_NODES`: `host:port,host:port,…` of a Redis Cluster, used instead of REDIS_URL
+ *   (start a local one with `scripts/redis-cluster.sh start`: 127.0.0.1:7101-7106)
  * - `PARLEY_CONVERSATIONS`: JSON `{ "<conversationId>": ["<userId>", ...] }` (default: a demo)
  * - `HEARTBEAT_INTERVAL_MS`, `HEARTBEAT_TIMEOUT_MS`, `PRESENCE_GRACE_MS`: hub timings
  *
@@ -31,8 +33,12 @@ const serialise = (obj: object): object =>
   Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, v instanceof Error ? v.message : v]));
 const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 
+const clusterNodes = env.REDIS_CLUSTER_NODES?.split(',').map((node) => {
+  const [host, port] = node.trim().split(':');
+  return { host: host ?? '127.0.0.1', port: Number(port) };
+});
 const engine = createRedisEngine({
-  redis: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  redis: clusterNodes ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379',
   keyPrefix: env.PARLEY_KEY_PREFIX ?? 'parley-cluster:',
   logger,
 });

@@ -1,13 +1,20 @@
 /**
- * The Redis engine's control-plane scripts (issue 13): send leases, membership removal records
- * and kick records, each one atomic script. Marks come from one counter (`P ctl-mark`, `INCR`), so
- * "removed after the mark a session start read" is decided the same way on every process.
+ * The Redis engine's control-plane scripts (issue 13): send leases and membership removal records,
+ * each one atomic script. Marks come from one counter (`P ctl-mark`, `INCR`), so "removed after
+ * the mark a session start read" is decided the same way on every process.
+ *
+ * The mark is taken by its own `INCR` BEFORE the removal or kick record is written (the counter
+ * is one key for the whole Redis Cluster, the records live in the conversation's or the user's
+ * slot, and no script touches two slots). That keeps the semantics: a session start that read a
+ * mark below the removal's is protected by the record; one that read the new mark or a later one
+ * started after `hub.leave` / `hub.disconnectUser` had begun, so its `conversationsOf` already
+ * reflects the change (and a kick recorded before a session started does not apply to it).
  *
  * Keys (P = keyPrefix):
  * - `P ctl-mark`          integer: the control mark, only grows.
  * - `P removed:<conv>`    sorted set userId -> mark of the removal; PX the control ttl, at most
  *                         `maxRemovals` entries (the oldest marks are dropped first).
- * - `P kick:<user>`       string `<mark>\n<code>\n<reason>`, PX the control ttl.
+ * - `P kick:<user>`       string `<mark>\n<code>\n<reason>`, PX the control ttl (plain `SET`).
  * - `P lease:…`           string, PX: a send inside the app's `persist` (see the engine).
  */
 
@@ -42,19 +49,19 @@ return 0
 `;
 
 /**
- * removeMembers. KEYS: members, removed, mark. ARGV: 1 control ttl ms, 2 most removal records,
- * 3.. user ids. Returns the mark.
+ * removeMembers. KEYS: members, removed. ARGV: 1 mark (taken by the caller), 2 control ttl ms,
+ * 3 most removal records, 4.. user ids. Returns the mark.
  */
 const REMOVE_MEMBERS = `
-local m = redis.call('INCR', KEYS[3])
-for i = 3, #ARGV do
+local m = tonumber(ARGV[1])
+for i = 4, #ARGV do
   redis.call('SREM', KEYS[1], ARGV[i])
   redis.call('ZADD', KEYS[2], m, ARGV[i])
 end
 local n = redis.call('ZCARD', KEYS[2])
-local cap = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
 if n > cap then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - cap - 1) end
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return m
 `;
 
@@ -66,13 +73,6 @@ redis.call('SADD', KEYS[1], ARGV[1])
 return 1
 `;
 
-/** recordKick. KEYS: kick, mark. ARGV: 1 code, 2 reason, 3 control ttl ms. Returns the mark. */
-const RECORD_KICK = `
-local m = redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], string.format('%d', m) .. '\\n' .. ARGV[1] .. '\\n' .. ARGV[2], 'PX', ARGV[3])
-return m
-`;
-
 type Reply = Promise<unknown>;
 
 /** The control commands, as ioredis adds them to a connection. */
@@ -81,14 +81,12 @@ export interface ControlCommands {
   parleyAddMembers(...args: string[]): Reply;
   parleyRemoveMembers(...args: string[]): Reply;
   parleyRestoreMember(...args: string[]): Reply;
-  parleyRecordKick(...args: string[]): Reply;
 }
 
 /** Name, script and number of keys of each control command. */
 export const CONTROL_COMMANDS: [keyof ControlCommands, string, number][] = [
   ['parleyClaimSend', CLAIM_SEND, 3],
   ['parleyAddMembers', ADD_MEMBERS, 2],
-  ['parleyRemoveMembers', REMOVE_MEMBERS, 3],
+  ['parleyRemoveMembers', REMOVE_MEMBERS, 2],
   ['parleyRestoreMember', RESTORE_MEMBER, 2],
-  ['parleyRecordKick', RECORD_KICK, 2],
 ];

@@ -1,12 +1,12 @@
 /**
- * The Redis engine: the engine contract on one Redis shared by any number of hub processes.
- * See `README.md` beside this file for deployment, memory and cost per message.
+ * The Redis engine: the engine contract on one Redis, or on a Redis Cluster (sharded pub/sub),
+ * shared by any number of hub processes. See the package README for deployment, memory and cost
+ * per message, and `keys.ts` for the key names of both modes.
  */
 import { randomBytes } from 'node:crypto';
 import type { Message } from '@parley/protocol';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { type Logger, silentLogger } from '../../logger.js';
-import { applyToTarget, canOperateOn } from '../operations.js';
 import {
   type AppendResult,
   type Engine,
@@ -14,14 +14,15 @@ import {
   type Head,
   type InboxEntry,
   isCountable,
-  type OperationResult,
   type PageResult,
   type PresenceRecord,
   type RangeResult,
   type SendClaim,
   UNREAD_INDEX_MAX,
 } from '../types.js';
+import { KeyNames } from './keys.js';
 import { defineOperationCommands } from './operation-scripts.js';
+import { redisOperations } from './operations.js';
 import {
   REDIS_ENGINE_DEFAULTS,
   type RedisEngineOptions,
@@ -44,7 +45,8 @@ export interface RedisEngine extends Engine {
    * period elapsed, or their connections expired because the process holding them died (then
    * nobody called `presenceDisconnect`). Each transition is returned exactly once, to one caller
    * on one process, so every process may call it periodically and publish what it gets.
-   * @param limit At most this many users per call. @default 100
+   * @param limit At most this many users per call (per presence bucket on Redis Cluster).
+   * @default 100
    */
   presenceSweep(limit?: number): Promise<ExpiredPresence[]>;
   /** Current state of the two connections. */
@@ -52,17 +54,41 @@ export interface RedisEngine extends Engine {
   /** Calls `listener` on every connection state change. Returns the unsubscribe function. */
   onStatus(listener: (status: RedisEngineStatus) => void): () => void;
   /** The command connection (scripts are defined on it as `parley*` commands). */
-  readonly redis: Redis;
+  readonly redis: Redis | Cluster;
+  /** Whether the engine runs on Redis Cluster (sharded pub/sub, hash-tagged keys). */
+  readonly cluster: boolean;
   /** The prefix of every key and channel of this engine (`keyPrefix`). */
   readonly keyPrefix: string;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const isRedis = (v: unknown): v is Redis =>
+const isRedis = (v: unknown): v is Redis | Cluster =>
   typeof v === 'object' &&
   v !== null &&
   typeof (v as Redis).duplicate === 'function' &&
   typeof (v as Redis).defineCommand === 'function';
+
+/** The connection the engine runs its commands on, from the `redis` option. */
+function connect(source: RedisEngineOptions['redis']): {
+  conn: Redis | Cluster;
+  owned: boolean;
+} {
+  // Duck-typed rather than `instanceof`: the app may have its own copy of ioredis.
+  if (isRedis(source)) return { conn: source, owned: false };
+  if (Array.isArray(source))
+    return {
+      conn: new Cluster(source as ClusterNode[], { shardedSubscribers: true }),
+      owned: true,
+    };
+  if (typeof source === 'string') return { conn: new Redis(source), owned: true };
+  return { conn: new Redis(source as RedisOptions), owned: true };
+}
+
+const isCluster = (conn: Redis | Cluster): conn is Cluster =>
+  (conn as { isCluster?: unknown }).isCluster === true;
+
+/** Redis Cluster: how often the subscriber re-reads the slot map (see `followCommands`). */
+const SLOTS_REFRESH_MS = 2000;
 
 /** A fresh epoch: 12 URL-safe characters, so it can be concatenated into JSON as is. */
 const newEpoch = (): string => randomBytes(9).toString('base64url');
@@ -71,9 +97,6 @@ const newEpoch = (): string => randomBytes(9).toString('base64url');
 function* batches(ids: readonly string[], size = 500): Generator<string[]> {
   for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
 }
-
-/** Compare-and-set rounds of `applyOperation` before it gives up (`unavailable` to the client). */
-const MAX_OPERATION_ATTEMPTS = 20;
 
 const str = (v: unknown): string =>
   typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : String(v);
@@ -102,24 +125,37 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   const ageLimited = Number.isFinite(maxAgeMs) && maxAgeMs > 0;
   const cutoff = (): string => (ageLimited ? String(now() - maxAgeMs) : '');
 
-  const source = options.redis ?? D.redis;
-  // Duck-typed rather than `instanceof`: the app may have its own copy of ioredis.
-  const given = isRedis(source) ? source : undefined;
-  const commandConn =
-    given ?? (typeof source === 'string' ? new Redis(source) : new Redis(source as RedisOptions));
-  if (commandConn.options.keyPrefix) {
-    if (given === undefined) commandConn.disconnect();
+  const { conn: commandConn, owned: ownsCommands } = connect(options.redis ?? D.redis);
+  const cluster = isCluster(commandConn);
+  const ioPrefix = cluster
+    ? (commandConn.options.keyPrefix ?? commandConn.options.redisOptions?.keyPrefix)
+    : commandConn.options.keyPrefix;
+  if (ioPrefix) {
+    if (ownsCommands) commandConn.disconnect();
     // ioredis' keyPrefix would apply to script KEYS but not to channels or keys built in scripts.
     throw new TypeError(
       'createRedisEngine: do not set the ioredis keyPrefix option; use the engine keyPrefix option',
     );
   }
-  const ownsCommands = given === undefined;
-  const redis = defineOperationCommands(defineParleyCommands(commandConn));
-  // Subscriptions are restored by `pubsub.resync()` on every reconnect, not by ioredis: its
-  // auto-resubscribe issues SUBSCRIBE without a rejection handler, so a connection that drops again
-  // before the reply ("Connection is closed.") raised an unhandled rejection — a process crash.
-  const subscriber = commandConn.duplicate({ autoResubscribe: false });
+  let names: KeyNames;
+  try {
+    names = new KeyNames(prefix, cluster, options.presence?.buckets ?? D.presenceBuckets);
+  } catch (err) {
+    if (ownsCommands) commandConn.disconnect();
+    throw err;
+  }
+  const redis = defineOperationCommands(defineParleyCommands(commandConn, cluster), cluster);
+  // Single node: subscriptions are restored by `pubsub.resync()` on every reconnect, not by
+  // ioredis: its auto-resubscribe issues SUBSCRIBE without a rejection handler, so a connection
+  // that drops again before the reply ("Connection is closed.") raised an unhandled rejection — a
+  // process crash. Cluster: ioredis' sharded subscriber group (one connection per primary)
+  // re-subscribes after a failover; `pubsub.resync()` runs after it (`subscribersReady`).
+  const subscriber: Redis | Cluster = isCluster(commandConn)
+    ? commandConn.duplicate([], {
+        shardedSubscribers: true,
+        slotsRefreshInterval: commandConn.options.slotsRefreshInterval ?? SLOTS_REFRESH_MS,
+      })
+    : commandConn.duplicate({ autoResubscribe: false });
 
   // -- connection status ------------------------------------------------------------------------
   const listeners = new Set<(s: RedisEngineStatus) => void>();
@@ -156,7 +192,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     }
   };
   const watch = (
-    conn: Redis,
+    conn: Redis | Cluster,
     connection: RedisEngineStatus['connection'],
     onReady?: () => void,
   ): void => {
@@ -235,58 +271,92 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
 
   const pubsub = new PubSub({
     subscriber,
-    channelPrefix: prefix,
+    sharded: cluster,
+    channelOf: (topic) => names.channel(topic),
     logger,
     range: (conversationId, after, limit) => rangeWithOrigins(conversationId, after, limit, true),
     maxGapFill: options.maxGapFill ?? D.maxGapFill,
   });
-  watch(subscriber, 'subscriber', () => {
+  const resync = (): void => {
     pubsub
       .resync()
       .catch((err: unknown) => logger.warn({ err }, 'parley redis engine: resync failed'));
-  });
+  };
+  watch(subscriber, 'subscriber', resync);
+  // After a failover ioredis rebuilds its per-shard subscribers and re-subscribes on its own; the
+  // engine then subscribes again itself (its re-subscription drops errors) and fills the gaps.
+  // A failover that does not close the subscriber's connection (a manual one, a resharding) only
+  // makes the old primary push `sunsubscribe`, which ioredis swallows: the subscriber re-reads the
+  // slot map every SLOTS_REFRESH_MS, and at once when the command connection was redirected.
+  const followCommands = (): void => {
+    if (isCluster(subscriber) && !closed) subscriber.refreshSlotsCache();
+  };
+  if (cluster) {
+    subscriber.on('subscribersReady', () => resync());
+    commandConn.on('refresh', followCommands);
+  }
 
   // -- keys ---------------------------------------------------------------------------------------
+  // Every per-conversation key ends with `c` (the id, or its hash tag `{c:<id>}` on Redis Cluster)
+  // so that all of them, and the conversation's shard channel, share one slot. Add new ones here,
+  // built the same way.
   function convKeys(conversationId: string) {
+    const c = names.convTag(conversationId);
     return {
-      meta: `${prefix}meta:${conversationId}`,
-      log: `${prefix}log:${conversationId}`,
-      reads: `${prefix}reads:${conversationId}`,
-      idemIndex: `${prefix}idem-index:${conversationId}`,
-      members: `${prefix}members:${conversationId}`,
-      removed: `${prefix}removed:${conversationId}`,
-      countable: `${prefix}countable:${conversationId}`,
-      state: `${prefix}state:${conversationId}`,
+      meta: `${prefix}meta:${c}`,
+      log: `${prefix}log:${c}`,
+      reads: `${prefix}reads:${c}`,
+      idemIndex: `${prefix}idem-index:${c}`,
+      members: `${prefix}members:${c}`,
+      removed: `${prefix}removed:${c}`,
+      countable: `${prefix}countable:${c}`,
+      state: `${prefix}state:${c}`,
     };
   }
   const keySuffix = (conversationId: string, senderId: string, clientMsgId: string): string =>
-    `${conversationId.length}:${conversationId}:${senderId.length}:${senderId}:${clientMsgId}`;
+    cluster
+      ? `${names.convTag(conversationId)}:${senderId.length}:${senderId}:${clientMsgId}`
+      : `${conversationId.length}:${conversationId}:${senderId.length}:${senderId}:${clientMsgId}`;
   const idemKey = (conversationId: string, senderId: string, clientMsgId: string): string =>
     `${prefix}idem:${keySuffix(conversationId, senderId, clientMsgId)}`;
   const leaseKey = (conversationId: string, senderId: string, clientMsgId: string): string =>
     `${prefix}lease:${keySuffix(conversationId, senderId, clientMsgId)}`;
-  const markKey = `${prefix}ctl-mark`;
-  const kickKey = (userId: string): string => `${prefix}kick:${userId}`;
-  const connsKey = (userId: string): string => `${prefix}conns:${userId}`;
-  const presenceKey = (userId: string): string => `${prefix}presence:${userId}`;
-  const deadlinesKey = `${prefix}presence-deadlines`;
-
-  /** A held message's current state (JSON as stored) and the epoch it was read in. */
-  const readMessage = async (
-    conversationId: string,
-    seq: string,
-  ): Promise<{ epoch: string; json: string } | undefined> => {
-    const k = convKeys(conversationId);
-    const r = (await redis.parleyMessage(k.meta, k.log, k.state, seq, cutoff())) as
-      | unknown[]
-      | null;
-    return r === null || r === undefined ? undefined : { epoch: str(r[0]), json: str(r[1]) };
+  const markKey = names.mark;
+  /** Entries grouped by presence bucket (one group on a single node): one script per slot. */
+  const byBucket = <T>(items: readonly T[], userOf: (item: T) => string): T[][] => {
+    if (names.bucketCount === 1) return items.length === 0 ? [] : [[...items]];
+    const groups = new Map<number, T[]>();
+    for (const item of items) {
+      const b = names.bucketOf(userOf(item));
+      const g = groups.get(b);
+      if (g === undefined) groups.set(b, [item]);
+      else g.push(item);
+    }
+    return [...groups.values()];
   };
+
+  const operations = redisOperations({
+    redis,
+    keys: convKeys,
+    idemKey,
+    leaseKey,
+    // The conversation's channel as `append` publishes to it (a shard channel on a cluster).
+    channel: (conversationId) => names.channel(`conv:${conversationId}`),
+    now,
+    newEpoch,
+    cutoff,
+    maxMessages,
+    maxAgeMs: ageLimited ? maxAgeMs : 0,
+    idemTtl,
+    idemMax,
+    findByClientId: (c, s, m) => engine.findByClientId(c, s, m),
+  });
 
   const engine: RedisEngine = {
     dedupeWindowMs: idemTtl,
     redis: commandConn,
     keyPrefix: prefix,
+    cluster,
 
     async append({ draft, origin }): Promise<AppendResult> {
       const k = convKeys(draft.conversationId);
@@ -305,7 +375,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         String(ageLimited ? maxAgeMs : 0),
         String(idemTtl),
         newEpoch(),
-        `${prefix}conv:${draft.conversationId}`,
+        names.channel(`conv:${draft.conversationId}`),
         origin === undefined ? '' : JSON.stringify(origin),
         origin ?? '',
         String(idemMax),
@@ -316,71 +386,8 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       return { duplicate: Number(r[0]) === 1, message: JSON.parse(str(r[2])) as Message };
     },
 
-    async applyOperation({ draft, origin }): Promise<OperationResult> {
-      const conversationId = draft.conversationId;
-      const k = convKeys(conversationId);
-      const targetSeq = String(draft.target ?? 0);
-      // Compare and set: the new state is computed here from the target as read; the script
-      // stores it only if the target is unchanged, else it is read again (another operation won).
-      for (let attempt = 0; attempt < MAX_OPERATION_ATTEMPTS; attempt++) {
-        const read = await readMessage(conversationId, targetSeq);
-        const current = read === undefined ? undefined : (JSON.parse(read.json) as Message);
-        const next = canOperateOn(current)
-          ? applyToTarget(current, { ...draft, seq: 0 } as Message)
-          : undefined;
-        if (next === undefined || next === 'too_many_reactions') {
-          // Nothing to store; a retry of an operation stored already is still a duplicate.
-          const stored = await engine.findByClientId(
-            conversationId,
-            draft.senderId,
-            draft.clientMsgId,
-          );
-          if (stored !== undefined) return { state: 'duplicate', message: stored };
-          return next === undefined ? { state: 'not_found' } : { state: next };
-        }
-        const { version: _v, ...state } = next;
-        const r = (await redis.parleyApplyOperation(
-          k.meta,
-          k.log,
-          k.reads,
-          k.idemIndex,
-          idemKey(conversationId, draft.senderId, draft.clientMsgId),
-          leaseKey(conversationId, draft.senderId, draft.clientMsgId),
-          k.state,
-          JSON.stringify(draft),
-          String(draft.createdAt),
-          String(now()),
-          String(maxMessages),
-          String(ageLimited ? maxAgeMs : 0),
-          String(idemTtl),
-          newEpoch(),
-          `${prefix}conv:${conversationId}`,
-          origin === undefined ? '' : JSON.stringify(origin),
-          origin ?? '',
-          String(idemMax),
-          targetSeq,
-          read!.epoch,
-          read!.json,
-          JSON.stringify(state),
-        )) as unknown[];
-        const code = Number(r[0]);
-        if (code === 0) {
-          return {
-            state: 'stored',
-            message: JSON.parse(str(r[2])) as Message,
-            target: JSON.parse(str(r[3])) as Message,
-          };
-        }
-        if (code === 1) return { state: 'duplicate', message: JSON.parse(str(r[2])) as Message };
-        if (code === 3) return { state: 'not_found' };
-      }
-      throw new Error('parley redis engine: the target kept changing; operation not stored');
-    },
-
-    async message(conversationId, seq) {
-      const read = await readMessage(conversationId, String(seq));
-      return read === undefined ? undefined : (JSON.parse(read.json) as Message);
-    },
+    applyOperation: (input) => operations.applyOperation(input),
+    message: (conversationId, seq) => operations.message(conversationId, seq),
 
     async claimSend(conversationId, senderId, clientMsgId, leaseMs): Promise<SendClaim> {
       const r = (await redis.parleyClaimSend(
@@ -463,25 +470,32 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     },
 
     async inbox(userId, conversationIds) {
-      // One script per conversation, pipelined: never one script over several conversations.
-      const pipeline = redis.pipeline() as unknown as {
-        parleyInbox(...args: string[]): void;
-        exec(): Promise<[Error | null, unknown][] | null>;
-      };
-      for (const id of conversationIds) {
+      // One script per conversation, never one over several. Single node: one pipeline. Cluster:
+      // a pipeline must stay on one slot, so the calls go out concurrently (ioredis routes each
+      // to its shard).
+      const args = (id: string): string[] => {
         const k = convKeys(id);
-        pipeline.parleyInbox(
-          k.meta,
-          k.log,
-          k.reads,
-          k.idemIndex,
-          k.countable,
-          k.state,
-          newEpoch(),
-          userId,
+        return [k.meta, k.log, k.reads, k.idemIndex, k.countable, k.state, newEpoch(), userId];
+      };
+      let replies: [Error | null, unknown][];
+      if (conversationIds.length === 0) replies = [];
+      else if (cluster) {
+        replies = await Promise.all(
+          conversationIds.map((id) =>
+            redis.parleyInbox(...args(id)).then(
+              (r): [Error | null, unknown] => [null, r],
+              (err: unknown): [Error | null, unknown] => [err as Error, undefined],
+            ),
+          ),
         );
+      } else {
+        const pipeline = redis.pipeline() as unknown as {
+          parleyInbox(...a: string[]): void;
+          exec(): Promise<[Error | null, unknown][] | null>;
+        };
+        for (const id of conversationIds) pipeline.parleyInbox(...args(id));
+        replies = (await pipeline.exec()) ?? [];
       }
-      const replies = conversationIds.length === 0 ? [] : ((await pipeline.exec()) ?? []);
       const out = new Map<string, InboxEntry>();
       conversationIds.forEach((id, i) => {
         const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
@@ -525,10 +539,13 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     async removeMembers(conversationId, userIds) {
       const k = convKeys(conversationId);
       for (const batch of batches(userIds)) {
+        // The mark is taken first, in its own command (it is one key for the whole cluster):
+        // a session start that reads a mark below it is protected against this removal.
+        const mark = await redis.incr(markKey);
         await redis.parleyRemoveMembers(
           k.members,
           k.removed,
-          markKey,
+          String(mark),
           String(controlTtl),
           String(maxRemovals),
           ...batch,
@@ -555,17 +572,18 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     },
 
     async recordKick(userId, kick) {
-      await redis.parleyRecordKick(
-        kickKey(userId),
-        markKey,
-        String(kick.code),
-        kick.reason,
-        String(controlTtl),
+      // Mark first, then the record (see removeMembers): no command touches two slots.
+      const mark = await redis.incr(markKey);
+      await redis.set(
+        names.user(userId).kick,
+        `${mark}\n${kick.code}\n${kick.reason}`,
+        'PX',
+        Math.max(1, Math.floor(controlTtl)),
       );
     },
 
     async kickedSince(userId, since) {
-      const rec = await redis.get(kickKey(userId));
+      const rec = await redis.get(names.user(userId).kick);
       if (rec === null) return undefined;
       const [m, code, ...reason] = rec.split('\n');
       if (Number(m) <= since) return undefined;
@@ -573,10 +591,11 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     },
 
     async presenceConnect(userId, connectionId, ttlMs) {
+      const u = names.user(userId);
       const r = (await redis.parleyPresenceConnect(
-        connsKey(userId),
-        presenceKey(userId),
-        deadlinesKey,
+        u.conns,
+        u.presence,
+        u.deadlines,
         connectionId,
         String(now()),
         String(ttlMs),
@@ -586,21 +605,25 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     },
 
     async presenceRefresh(entries, ttlMs) {
-      if (entries.length === 0) return;
-      const keys = [deadlinesKey, ...entries.map((e) => connsKey(e.userId))];
-      const args = [
-        String(now()),
-        String(ttlMs),
-        ...entries.flatMap((e) => [e.connectionId, e.userId]),
-      ];
-      await redis.parleyPresenceRefresh(keys.length, ...keys, ...args);
+      const t = String(now());
+      await Promise.all(
+        byBucket(entries, (e) => e.userId).map((group) => {
+          const keys = [
+            names.user(group[0]!.userId).deadlines,
+            ...group.map((e) => names.user(e.userId).conns),
+          ];
+          const args = [t, String(ttlMs), ...group.flatMap((e) => [e.connectionId, e.userId])];
+          return redis.parleyPresenceRefresh(keys.length, ...keys, ...args);
+        }),
+      );
     },
 
     async presenceDisconnect(userId, connectionId, graceMs) {
+      const u = names.user(userId);
       const remaining = await redis.parleyPresenceDisconnect(
-        connsKey(userId),
-        presenceKey(userId),
-        deadlinesKey,
+        u.conns,
+        u.presence,
+        u.deadlines,
         connectionId,
         String(now()),
         String(Math.max(0, graceMs)),
@@ -612,38 +635,61 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
 
     async presence(userIds) {
       const out = new Map<string, PresenceRecord>();
-      if (userIds.length === 0) return out;
-      const keys = userIds.flatMap((u) => [connsKey(u), presenceKey(u)]);
-      const r = (await redis.parleyPresenceRead(keys.length, ...keys, String(now()))) as unknown[];
-      userIds.forEach((u, i) => {
-        const online = Number(r[2 * i]) === 1;
-        const seen = str(r[2 * i + 1]);
-        out.set(u, seen === '' ? { online } : { online, lastSeenAt: Number(seen) });
-      });
+      const t = String(now());
+      await Promise.all(
+        byBucket(userIds, (u) => u).map(async (group) => {
+          const keys = group.flatMap((u) => {
+            const k = names.user(u);
+            return [k.conns, k.presence];
+          });
+          const r = (await redis.parleyPresenceRead(keys.length, ...keys, t)) as unknown[];
+          group.forEach((u, i) => {
+            const online = Number(r[2 * i]) === 1;
+            const seen = str(r[2 * i + 1]);
+            out.set(u, seen === '' ? { online } : { online, lastSeenAt: Number(seen) });
+          });
+        }),
+      );
       return out;
     },
 
     async connectedUsers(userIds) {
       const t = now();
       const counts = await Promise.all(
-        userIds.map((u) => redis.zcount(connsKey(u), `(${t}`, '+inf')),
+        userIds.map((u) => redis.zcount(names.user(u).conns, `(${t}`, '+inf')),
       );
       return new Set(userIds.filter((_, i) => counts[i]! > 0));
     },
 
     async presenceSweep(limit = 100) {
-      const r = (await redis.parleyPresenceSweep(
-        deadlinesKey,
-        String(now()),
-        String(limit),
-        prefix,
-        String(lastSeenTtl),
-      )) as unknown[];
+      // Per bucket: read the due users, then claim them in one script on the bucket's slot
+      // (it checks each deadline again, so two sweepers never claim the same transition).
+      const t = now();
       const out: ExpiredPresence[] = [];
-      for (let i = 0; i + 1 < r.length; i += 2) {
-        const seen = str(r[i + 1]);
-        out.push({ userId: str(r[i]), lastSeenAt: seen === '' ? now() : Number(seen) });
-      }
+      const sweepBucket = async (bucket: number): Promise<void> => {
+        const deadlines = names.deadlines(bucket);
+        const due = await redis.zrangebyscore(deadlines, '-inf', t, 'LIMIT', 0, limit);
+        if (due.length === 0) return;
+        const keys = [
+          deadlines,
+          ...due.flatMap((u) => {
+            const k = names.user(u);
+            return [k.conns, k.presence];
+          }),
+        ];
+        const r = (await redis.parleyPresenceSweep(
+          keys.length,
+          ...keys,
+          String(t),
+          String(lastSeenTtl),
+          ...due,
+        )) as unknown[];
+        for (let i = 0; i + 1 < r.length; i += 2) {
+          const seen = str(r[i + 1]);
+          out.push({ userId: str(r[i]), lastSeenAt: seen === '' ? now() : Number(seen) });
+        }
+      };
+      await Promise.all(Array.from({ length: names.bucketCount }, (_, b) => sweepBucket(b)));
       return out;
     },
 
@@ -652,7 +698,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     },
 
     async publish(topic, envelope: Envelope) {
-      await redis.publish(prefix + topic, JSON.stringify(envelope));
+      const payload = JSON.stringify(envelope);
+      if (cluster) await redis.spublish(names.channel(topic), payload);
+      else await redis.publish(names.channel(topic), payload);
     },
 
     status() {
@@ -669,8 +717,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     async close() {
       if (closed) return;
       closed = true;
+      commandConn.off('refresh', followCommands);
       pubsub.close();
-      const quit = async (conn: Redis): Promise<void> => {
+      const quit = async (conn: Redis | Cluster): Promise<void> => {
         try {
           if (conn.status === 'ready') await conn.quit();
           else conn.disconnect();

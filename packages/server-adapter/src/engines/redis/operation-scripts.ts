@@ -12,9 +12,9 @@
  * keys and round large numbers); the script stores it only if the target is still exactly what
  * was read (compare and set), else the engine reads again and retries.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { OVERLAYS } from './overlay-lua.js';
-import { ENSURE_EPOCH, READ_RECORD } from './scripts.js';
+import { ENSURE_EPOCH, forCluster, READ_RECORD } from './scripts.js';
 
 /**
  * message. KEYS: meta, log, state. ARGV: 1 seq, 2 age cutoff ('' = none). Returns {epoch, current
@@ -117,8 +117,13 @@ export interface OperationCommands {
 }
 
 /** Registers the operation commands on a connection (idempotent, like `defineParleyCommands`). */
-export function defineOperationCommands<R extends Redis>(redis: R): R & OperationCommands {
-  redis.defineCommand('parleyMessage', { lua: MESSAGE, numberOfKeys: 3 });
-  redis.defineCommand('parleyApplyOperation', { lua: APPLY, numberOfKeys: 7 });
+export function defineOperationCommands<R extends Redis | Cluster>(
+  redis: R,
+  cluster = false,
+): R & OperationCommands {
+  // On a cluster: the shard channel (`SPUBLISH`) and the replication-id fence, as for `append`.
+  const lua = (script: string): string => (cluster ? forCluster(script) : script);
+  redis.defineCommand('parleyMessage', { lua: lua(MESSAGE), numberOfKeys: 3 });
+  redis.defineCommand('parleyApplyOperation', { lua: lua(APPLY), numberOfKeys: 7 });
   return redis as R & OperationCommands;
 }

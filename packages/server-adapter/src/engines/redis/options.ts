@@ -1,7 +1,7 @@
 /**
  * Options of the Redis engine, with their defaults beside them.
  */
-import type { Redis, RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../../logger.js';
 
 /** Options of {@link createRedisEngine}. */
@@ -10,11 +10,17 @@ export interface RedisEngineOptions {
    * The Redis connection: an ioredis instance (the engine uses it for commands and never closes
    * it), ioredis options, or a `redis://` / `rediss://` URL (the engine owns and closes those
    * connections). A dedicated subscriber connection is always created with `duplicate()`.
+   *
+   * Redis Cluster (Redis >= 7): an ioredis `Cluster`, or its startup nodes (an array of URLs or
+   * `{ host, port }`; the engine then creates and owns the `Cluster`). Keys are hash-tagged per
+   * conversation and per presence bucket, and fan-out uses sharded pub/sub (`SSUBSCRIBE` /
+   * `SPUBLISH`) on a duplicate of the cluster with `shardedSubscribers: true`.
+   *
    * Do not set ioredis' own `keyPrefix`: it does not apply to pub/sub channels; use
    * {@link RedisEngineOptions.keyPrefix}.
    * @default 'redis://127.0.0.1:6379'
    */
-  redis?: Redis | RedisOptions | string;
+  redis?: Redis | Cluster | RedisOptions | string | readonly ClusterNode[];
   /**
    * Prefix of every key and pub/sub channel, so several apps (or test runs) share one Redis.
    * @default 'parley:'
@@ -47,6 +53,13 @@ export interface RedisEngineOptions {
      * @default 30 days
      */
     lastSeenTtlMs?: number;
+    /**
+     * Redis Cluster only: users are spread over this many presence buckets, each with its own
+     * deadline index in the slot of its users' keys (`{pb:<n>}`); the sweep reads every bucket.
+     * More buckets spread presence over more shards; fewer make the sweep cheaper.
+     * @default 64
+     */
+    buckets?: number;
   };
   control?: {
     /**
@@ -85,6 +98,7 @@ export const REDIS_ENGINE_DEFAULTS = {
   maxGapFill: 1000,
   controlTtlMs: 10 * 60_000,
   maxRemovals: 1000,
+  presenceBuckets: 64,
 } as const;
 
 /** Connection state of one of the engine's two Redis connections. */

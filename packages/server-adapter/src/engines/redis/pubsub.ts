@@ -10,10 +10,14 @@
  * seq, it reads the missed messages from the history (the source of truth) and delivers them in
  * order before the newer live ones. Messages carry their history's epoch, so a flushed Redis
  * (seqs restarting at 1 under a new epoch) is told apart from a duplicate.
+ *
+ * On Redis Cluster the same, with sharded pub/sub: `SSUBSCRIBE` per channel (each on its own
+ * slot) through ioredis' sharded subscriber group, `smessage` events, and `resync` after ioredis
+ * rebuilt its subscribers for a new slot map (a failover).
  */
 
 import type { Message } from '@parley/protocol';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../../logger.js';
 import type { Envelope, RangeResult, Topic, Unsubscribe } from '../types.js';
 
@@ -50,8 +54,11 @@ interface TopicState {
 }
 
 export interface PubSubOptions {
-  subscriber: Redis;
-  channelPrefix: string;
+  subscriber: Redis | Cluster;
+  /** Sharded pub/sub (Redis Cluster): SSUBSCRIBE / SUNSUBSCRIBE and `smessage`. */
+  sharded: boolean;
+  /** The channel of a topic. */
+  channelOf: (topic: Topic) => string;
   logger: Logger;
   /** Reads missed messages (the engine's `range`, plus each message's stored `origin`). */
   range: (
@@ -70,15 +77,18 @@ export class PubSub {
   private readonly topics = new Map<string, TopicState>();
   private readonly opts: PubSubOptions;
   private closed = false;
+  private readyWait: Promise<void> | undefined;
 
   constructor(opts: PubSubOptions) {
     this.opts = opts;
-    opts.subscriber.on('message', (channel: string, raw: string) => this.onMessage(channel, raw));
+    opts.subscriber.on(opts.sharded ? 'smessage' : 'message', (channel: string, raw: string) =>
+      this.onMessage(channel, raw),
+    );
   }
 
   /** Subscribes a handler; resolves once Redis confirmed the channel subscription. */
   async subscribe(topic: Topic, handler: Handler): Promise<Unsubscribe> {
-    const channel = this.opts.channelPrefix + topic;
+    const channel = this.opts.channelOf(topic);
     let st = this.topics.get(channel);
     if (st === undefined) {
       const conversationId = topic.startsWith('conv:') ? topic.slice(5) : undefined;
@@ -123,7 +133,16 @@ export class PubSub {
     // engine.ts): subscribe every active channel again. Once Redis confirms, nothing published
     // from now on can be missed; what was published while away comes back through `fill` below.
     const channels = [...this.topics.values()].filter((st) => st.active).map((st) => st.channel);
-    if (channels.length > 0) await this.opts.subscriber.subscribe(...channels);
+    if (this.opts.sharded) {
+      // One command per channel: channels of different slots cannot share an SSUBSCRIBE.
+      await Promise.all(
+        channels.map((ch) =>
+          this.opts.subscriber.ssubscribe(ch).catch((err: unknown) => {
+            this.opts.logger.warn({ err, channel: ch }, 'parley redis engine: resubscribe failed');
+          }),
+        ),
+      );
+    } else if (channels.length > 0) await this.opts.subscriber.subscribe(...channels);
     // One `range` per subscribed conversation, RESYNC_CONCURRENCY at a time.
     const queue = [...this.topics.values()];
     const worker = async (): Promise<void> => {
@@ -149,11 +168,13 @@ export class PubSub {
         const want = st.handlers.size > 0 && !this.closed;
         if (want && !st.active) {
           await this.ready();
-          await this.opts.subscriber.subscribe(st.channel);
+          if (this.opts.sharded) await this.opts.subscriber.ssubscribe(st.channel);
+          else await this.opts.subscriber.subscribe(st.channel);
           st.active = true;
         } else if (!want && st.active) {
           st.active = false;
-          await this.opts.subscriber.unsubscribe(st.channel);
+          if (this.opts.sharded) await this.opts.subscriber.sunsubscribe(st.channel);
+          else await this.opts.subscriber.unsubscribe(st.channel);
         }
       } finally {
         st.pending--;
@@ -184,7 +205,9 @@ export class PubSub {
       return Promise.reject(new Error('parley redis engine: closed'));
     // A lazyConnect connection (inherited by duplicate()) only connects on a command.
     if (conn.status === 'wait') conn.connect().catch(() => {});
-    return new Promise((resolve, reject) => {
+    // One wait for every subscription that starts meanwhile (a session start subscribes all of a
+    // user's conversations at once): one pair of listeners, not one per channel.
+    this.readyWait ??= new Promise<void>((resolve, reject) => {
       const done = (err?: Error): void => {
         clearTimeout(timer);
         conn.off('ready', onReady);
@@ -206,7 +229,10 @@ export class PubSub {
       );
       conn.on('ready', onReady);
       conn.on('end', onEnd);
+    }).finally(() => {
+      this.readyWait = undefined;
     });
+    return this.readyWait;
   }
 
   private onMessage(channel: string, raw: string): void {

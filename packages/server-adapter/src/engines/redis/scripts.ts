@@ -19,14 +19,17 @@
  *   operation changed (see `operation-scripts.ts`).
  * - `P conns:<user>`    sorted set connectionId -> expiry (ms).
  * - `P presence:<user>` hash {grace: until (ms), seen: lastSeenAt (ms)}.
- * - `P presence-deadlines` sorted set userId -> when the user may go offline (ms).
+ * - `P presence-deadlines` sorted set userId -> when the user may go offline (ms); one per
+ *   presence bucket on Redis Cluster.
  * - `P lease:<n>:<conv>:<n>:<sender>:<clientMsgId>` string, PX: a send inside the app's `persist`.
  * - `P ctl-mark`, `P removed:<conv>`, `P kick:<user>`: control records (see `control-scripts.ts`).
  *
- * The scripts build the per-user keys of the sweep from the prefix, and `PUBLISH` to a channel
- * that is not a key: fine on a single Redis (or a primary with replicas), not Redis Cluster.
+ * Redis Cluster (see `keys.ts`): the same scripts, with every key they touch in KEYS and in one
+ * slot (hash tags), and two changes made by {@link defineParleyCommands}: `PUBLISH` becomes
+ * `SPUBLISH` (the conversation's shard channel is in the conversation's slot), and the epoch
+ * check is fenced by the primary's replication id (see `FENCE`).
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { CONTROL_COMMANDS, type ControlCommands } from './control-scripts.js';
 import {
   COUNTABLE_EPOCH,
@@ -49,7 +52,28 @@ if not epoch then
   redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
 end
+--parley:fence(${candidate})
 local head = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
+`;
+
+/**
+ * Redis Cluster only, in place of the `--parley:fence` line. Replication is asynchronous: when a
+ * primary dies, its promoted replica may lack the last writes — messages already acknowledged
+ * and delivered — and would hand out their seqs again under the same epoch. A promoted replica
+ * takes a new replication id, so the meta hash records the id of the primary that wrote it
+ * (`node`); a script that finds another id rotates the epoch (keeping seq and history, which are
+ * a prefix of what clients saw): clients get `reset`, never a reused seq.
+ */
+const FENCE = (candidate: string): string => `
+local node = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+local owner = redis.call('HGET', KEYS[1], 'node')
+if owner ~= node then
+  if owner and epoch ~= ${candidate} then
+    epoch = ${candidate}
+    redis.call('HSET', KEYS[1], 'epoch', epoch)
+  end
+  redis.call('HSET', KEYS[1], 'node', node)
+end
 `;
 
 /**
@@ -325,30 +349,34 @@ return out
 `;
 
 /**
- * presenceSweep. KEYS: deadlines. ARGV: 1 now, 2 limit, 3 key prefix, 4 lastSeen ttl. Claims the
- * users whose deadline passed and who are offline (no live connection, grace over): each is
- * removed from the deadlines in the same step, so exactly one caller on one process gets it.
- * Returns (userId, lastSeenAt) pairs.
+ * presenceSweep. KEYS: deadlines, then (conns, presence) of each candidate. ARGV: 1 now,
+ * 2 lastSeen ttl, then the candidates' user ids (read from the deadlines just before). Claims the
+ * candidates whose deadline (checked again here) passed and who are offline (no live connection,
+ * grace over): each is removed from the deadlines in the same step, so exactly one caller on one
+ * process gets it. Returns (userId, lastSeenAt) pairs.
  */
 const PRESENCE_SWEEP = `${PRUNE}
 local now = tonumber(ARGV[1])
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
-for _, u in ipairs(due) do
-  local ck = ARGV[3] .. 'conns:' .. u
-  local pk = ARGV[3] .. 'presence:' .. u
-  local live = prune(ck, pk, now)
-  local grace = tonumber(redis.call('HGET', pk, 'grace') or '0')
-  if live > 0 then
-    redis.call('ZADD', KEYS[1], maxExpiry(ck), u)
-  elseif grace > now then
-    redis.call('ZADD', KEYS[1], grace, u)
-  else
-    redis.call('ZREM', KEYS[1], u)
-    redis.call('HDEL', pk, 'grace')
-    redis.call('PEXPIRE', pk, ARGV[4])
-    out[#out + 1] = u
-    out[#out + 1] = redis.call('HGET', pk, 'seen') or ''
+for i = 3, #ARGV do
+  local u = ARGV[i]
+  local ck = KEYS[2 * i - 4]
+  local pk = KEYS[2 * i - 3]
+  local due = redis.call('ZSCORE', KEYS[1], u)
+  if due and tonumber(due) <= now then
+    local live = prune(ck, pk, now)
+    local grace = tonumber(redis.call('HGET', pk, 'grace') or '0')
+    if live > 0 then
+      redis.call('ZADD', KEYS[1], maxExpiry(ck), u)
+    elseif grace > now then
+      redis.call('ZADD', KEYS[1], grace, u)
+    else
+      redis.call('ZREM', KEYS[1], u)
+      redis.call('HDEL', pk, 'grace')
+      redis.call('PEXPIRE', pk, ARGV[2])
+      out[#out + 1] = u
+      out[#out + 1] = redis.call('HGET', pk, 'seen') or ''
+    end
   end
 end
 return out
@@ -368,14 +396,23 @@ export interface ParleyCommands extends ControlCommands, InboxCommands {
   parleyPresenceRefresh(numberOfKeys: number, ...args: string[]): Reply;
   parleyPresenceDisconnect(...args: string[]): Reply;
   parleyPresenceRead(numberOfKeys: number, ...args: string[]): Reply;
-  parleyPresenceSweep(...args: string[]): Reply;
+  parleyPresenceSweep(numberOfKeys: number, ...args: string[]): Reply;
 }
+
+/** The cluster variant of a script: shard channels and the replication-id fence. */
+export const forCluster = (lua: string): string =>
+  lua
+    .replaceAll("redis.call('PUBLISH',", "redis.call('SPUBLISH',")
+    .replace(/--parley:fence\((.*)\)/g, (_, candidate: string) => FENCE(candidate));
 
 /**
  * Registers the scripts on a connection (idempotent: ioredis keeps one definition per name).
  * Scripts with a variable number of keys take it as their first argument.
  */
-export function defineParleyCommands(redis: Redis): Redis & ParleyCommands {
+export function defineParleyCommands(
+  redis: Redis | Cluster,
+  cluster = false,
+): (Redis | Cluster) & ParleyCommands {
   const fixed: [keyof ParleyCommands, string, number][] = [
     ['parleyAppend', APPEND, 7],
     ['parleyHead', HEAD, 4],
@@ -385,14 +422,19 @@ export function defineParleyCommands(redis: Redis): Redis & ParleyCommands {
     ['parleySetRead', SET_READ, 1],
     ['parleyPresenceConnect', PRESENCE_CONNECT, 3],
     ['parleyPresenceDisconnect', PRESENCE_DISCONNECT, 3],
-    ['parleyPresenceSweep', PRESENCE_SWEEP, 1],
     ...CONTROL_COMMANDS,
     ...inboxCommands(ENSURE_EPOCH),
   ];
-  for (const [name, lua, numberOfKeys] of fixed) redis.defineCommand(name, { lua, numberOfKeys });
-  redis.defineCommand('parleyPresenceRefresh', { lua: PRESENCE_REFRESH });
-  redis.defineCommand('parleyPresenceRead', { lua: PRESENCE_READ });
+  const variable: [keyof ParleyCommands, string][] = [
+    ['parleyPresenceRefresh', PRESENCE_REFRESH],
+    ['parleyPresenceRead', PRESENCE_READ],
+    ['parleyPresenceSweep', PRESENCE_SWEEP],
+  ];
+  const lua = (script: string): string => (cluster ? forCluster(script) : script);
+  for (const [name, script, numberOfKeys] of fixed)
+    redis.defineCommand(name, { lua: lua(script), numberOfKeys });
+  for (const [name, script] of variable) redis.defineCommand(name, { lua: lua(script) });
   // defineCommand adds the methods at runtime; TypeScript cannot see them without a global module
   // augmentation of ioredis, which would leak into every app that imports this package.
-  return redis as Redis & ParleyCommands;
+  return redis as (Redis | Cluster) & ParleyCommands;
 }
