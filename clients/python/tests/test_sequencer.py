@@ -29,9 +29,11 @@ def test_welcome_decides_which_conversations_expect_a_resume_answer():
         {"id": "no-cursor-empty", "seq": 0, "epoch": "e"},
         {"id": "no-cursor", "seq": 2, "epoch": "e"},
     ])
-    assert s.awaiting == {"behind", "other-epoch", "no-cursor"}
+    # Conversations without a cursor are not replayed: they start at their head (issue 16).
+    assert s.awaiting == {"behind", "other-epoch"}
     assert s.cursors["at-head"] == Cursor(5, "e")
     assert s.cursors["no-cursor-empty"] == Cursor(0, "e")
+    assert s.cursors["no-cursor"] == Cursor(2, "e")
 
 
 def test_in_order_duplicates_and_a_gap_filled_by_replay():

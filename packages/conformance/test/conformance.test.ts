@@ -110,21 +110,16 @@ async function broken(o: { seqs: boolean; trustPayloadIdentity: boolean }): Prom
 const base = { tokens: { a: 'tok-alice', b: 'tok-bob' }, conversationId: 'c1', timeoutMs: 400 };
 
 describe('runConformance', () => {
-  it('passes against Parley itself, but for the rule issue 16 brings to the hub', async () => {
+  it('passes against Parley itself', async () => {
     const report = await runConformance({ ...base, url: await parley(), timeoutMs: 3000 });
-    // PROTOCOL.md: a conversation missing from the hello's cursors is not replayed. Parley's hub
-    // still replays it from 0 until issue 16's session start (summaries) lands; then this list is
-    // empty and the report CONFORMS. (test/mutants.test.ts shows the check passing against a hub
-    // that follows the rule.)
-    const PENDING_ISSUE_16 = ['resume.no_cursor'];
+    // Every check, resume.no_cursor included since issue 16's session start (a conversation
+    // missing from the hello's cursors is not replayed).
     expect(
       report.results.filter((r) => r.status !== 'pass').map((r) => r.id),
       formatReport(report),
-    ).toEqual(PENDING_ISSUE_16);
-    expect(report.summary).toEqual({ pass: CHECKS.length - 1, fail: 1, skip: 0 });
-    expect(report.results.find((r) => r.id === 'resume.no_cursor')?.detail).toMatch(
-      /without a cursor for c1 .* sent \{"type":"replay"/,
-    );
+    ).toEqual([]);
+    expect(report.summary).toEqual({ pass: CHECKS.length, fail: 0, skip: 0 });
+    expect(report.passed).toBe(true);
   });
 
   it('fails with a clear report against a server without seqs', async () => {

@@ -6,6 +6,7 @@
  */
 
 export { createMemoryEngine, type MemoryEngineOptions } from './engines/memory/index.js';
+export { applyToTarget, canOperateOn } from './engines/operations.js';
 export type * from './engines/types.js';
 export {
   ForbiddenError,
@@ -25,19 +26,25 @@ export {
   type PublishResult,
   type UpgradeRejection,
 } from './hub/hub.js';
+export type { InboxRow } from './hub/inbox.js';
+export type { ServerOperationInput } from './hub/operations.js';
 export type {
   AuthInput,
   AuthResult,
   BackpressureOptions,
+  ConversationMetaContext,
   HeartbeatOptions,
   HubOptions,
   LimitOptions,
   MetricEvent,
   OfflineRecipients,
+  OperationRequest,
   PersistResult,
   PresenceOptions,
   ReadReceipt,
   RequestInfo,
   ShutdownOptions,
+  StoredMessage,
 } from './hub/options.js';
+export type { HistoryPage, HistoryQuery } from './hub/reads.js';
 export { type Logger, silentLogger } from './logger.js';

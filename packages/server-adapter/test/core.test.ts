@@ -2,50 +2,12 @@
  * The core without any socket library: a fake socket, and fake timers for the timing logic
  * (hello timeout, heartbeat bound, presence grace period, token expiry).
  */
-import { decodeServerFrame, type ServerFrame } from '@parley/protocol';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { UnavailableError } from '../src/errors.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
-import type { HubOptions, MetricEvent, RequestInfo } from '../src/hub/options.js';
-
-class FakeSocket {
-  frames: ServerFrame[] = [];
-  closed: { code: number; reason: string } | undefined;
-  terminated = false;
-  pings = 0;
-  buffered = 0;
-  handlers!: ReturnType<Hub['open']>;
-  send(data: string): void {
-    this.frames.push(decodeServerFrame(data));
-  }
-  bufferedAmount(): number {
-    return this.buffered;
-  }
-  close(code: number, reason: string): void {
-    this.closed = { code, reason };
-    queueMicrotask(() => this.handlers.onClose(code, reason));
-  }
-  terminate(): void {
-    this.terminated = true;
-    queueMicrotask(() => this.handlers.onClose(1006, ''));
-  }
-  ping(): void {
-    this.pings++;
-  }
-  of<K extends ServerFrame['type']>(type: K): Extract<ServerFrame, { type: K }>[] {
-    return this.frames.filter((f): f is Extract<ServerFrame, { type: K }> => f.type === type);
-  }
-}
-
-const request: RequestInfo = {
-  headers: {},
-  url: '/parley',
-  remoteAddress: '127.0.0.1',
-  cookies: {},
-  origin: undefined,
-  protocols: ['parley.v1'],
-};
+import type { HubOptions, MetricEvent } from '../src/hub/options.js';
+import { FakeSocket, request } from './utils/fake-socket.js';
 
 describe('hub core with fake timers', () => {
   let hub: Hub;

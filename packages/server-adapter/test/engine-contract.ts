@@ -243,13 +243,36 @@ export function runEngineContract(name: string, factory: ContractFactory): void 
       const e = await make();
       const c = uid('c');
       expect(await e.claimSend(c, 'alice', 'k1', 10_000)).toEqual({ state: 'claimed' });
-      expect(await e.claimSend(c, 'alice', 'k1', 10_000)).toEqual({ state: 'busy' });
+      const busy = await e.claimSend(c, 'alice', 'k1', 10_000);
+      // A busy claim says how long the lease has left: when a retry may take it over.
+      expect(busy.state).toBe('busy');
+      const left = busy.state === 'busy' ? busy.leaseMs : -1;
+      expect(left).toBeGreaterThan(5_000);
+      expect(left).toBeLessThanOrEqual(10_000);
       expect(await e.claimSend(c, 'bob', 'k1', 10_000)).toEqual({ state: 'claimed' });
       const { message } = await e.append({ draft: draft(c, { clientMsgId: 'k1' }) });
       expect(await e.claimSend(c, 'alice', 'k1', 10_000)).toEqual({ state: 'stored', message });
       // A released lease (the send failed) can be taken again.
       await e.releaseSend(c, 'bob', 'k1');
       expect(await e.claimSend(c, 'bob', 'k1', 10_000)).toEqual({ state: 'claimed' });
+    });
+
+    it('lets a retry take over a lease whose holder never finished (it expires)', async () => {
+      const e = await make();
+      const c = uid('c');
+      expect(await e.claimSend(c, 'alice', 'k1', 40)).toEqual({ state: 'claimed' });
+      // The holder died: no append, no release. The lease runs out and the next claim wins.
+      const deadline = Date.now() + 5_000;
+      let claim = await e.claimSend(c, 'alice', 'k1', 10_000);
+      while (claim.state === 'busy' && Date.now() < deadline) {
+        expect(claim.leaseMs).toBeLessThanOrEqual(40);
+        // Both clocks move: the engine's `now` (memory) and the real one (Redis' PX).
+        const wait = Math.max(1, claim.leaseMs);
+        clock += wait;
+        await new Promise((r) => setTimeout(r, wait));
+        claim = await e.claimSend(c, 'alice', 'k1', 10_000);
+      }
+      expect(claim).toEqual({ state: 'claimed' });
     });
 
     it('counts connections per user with a grace period and expiry', async () => {

@@ -5,6 +5,8 @@
 import { describe } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { deliverySuite } from './suites/delivery.js';
+import { inboxSuite } from './suites/inbox.js';
+import { operationsSuite } from './suites/operations.js';
 import { resumeSuite } from './suites/resume.js';
 import { robustnessSuite } from './suites/robustness.js';
 import { signalsSuite } from './suites/signals.js';
@@ -25,8 +27,10 @@ for (const server of tServers) {
       const env = { start: server.start, engine: engine.create };
       deliverySuite(env);
       resumeSuite(env);
+      inboxSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
+      operationsSuite(env);
     });
   }
 }

@@ -380,9 +380,10 @@ async function verify(w: World): Promise<void> {
         case 'welcome':
           for (const c of f.conversations) {
             const st = get(c.id as Conv);
+            // No cursors in the hello: the socket starts at the head (issue 16), then live.
             st.inSeg = true;
-            st.cursor = 0;
-            st.live = false;
+            st.cursor = c.seq;
+            st.live = true;
           }
           break;
         case 'joined': {

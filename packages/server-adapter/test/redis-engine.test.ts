@@ -6,6 +6,8 @@
 import { afterAll, describe } from 'vitest';
 import { createRedisEngine } from '../src/engines/redis/index.js';
 import { runEngineContract } from './engine-contract.js';
+import { runInboxContract } from './engine-contract-inbox.js';
+import { runOperationContract } from './engine-operations.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './redis/helpers.js';
 
 const available = await requireRedis('engine contract over redis');
@@ -16,6 +18,16 @@ describe.skipIf(!available)('redis engine', () => {
     for (const p of prefixes) await deleteKeys(p);
   });
   runEngineContract('redis', (options) => {
+    const keyPrefix = uniquePrefix();
+    prefixes.push(keyPrefix);
+    return createRedisEngine({ ...options, redis: REDIS_URL, keyPrefix });
+  });
+  runInboxContract('redis', (options) => {
+    const keyPrefix = uniquePrefix();
+    prefixes.push(keyPrefix);
+    return createRedisEngine({ ...options, redis: REDIS_URL, keyPrefix });
+  });
+  runOperationContract('redis', (options) => {
     const keyPrefix = uniquePrefix();
     prefixes.push(keyPrefix);
     return createRedisEngine({ ...options, redis: REDIS_URL, keyPrefix });

@@ -6,6 +6,8 @@ import { afterAll, describe } from 'vitest';
 import { createRedisEngine } from '../src/engines/redis/index.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './redis/helpers.js';
 import { deliverySuite } from './suites/delivery.js';
+import { inboxSuite } from './suites/inbox.js';
+import { operationsSuite } from './suites/operations.js';
 import { resumeSuite } from './suites/resume.js';
 import { robustnessSuite } from './suites/robustness.js';
 import { signalsSuite } from './suites/signals.js';
@@ -33,8 +35,10 @@ describe.skipIf(!available)('hub suite × redis engine', () => {
       const env = { start: server.start, engine: create };
       deliverySuite(env);
       resumeSuite(env);
+      inboxSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
+      operationsSuite(env);
     });
   }
 });

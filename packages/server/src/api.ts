@@ -162,14 +162,36 @@ const routes: [string, RegExp, Handler][] = [
   [
     'GET',
     /^\/v1\/conversations\/([^/]+)\/messages$/,
-    async ([conversationId], _req, url, { engine }) => {
+    async ([conversationId], _req, url, { hub }) => {
       if (!ConversationId.safeParse(conversationId).success)
         throw new ApiError(400, 'invalid', 'the conversation id must be 1-128 characters');
       const before = intParam(url, 'before', 1, Number.MAX_SAFE_INTEGER);
+      const after = intParam(url, 'after', 0, Number.MAX_SAFE_INTEGER);
       const limit = intParam(url, 'limit', 1, MAX_HISTORY_PAGE) ?? 50;
-      const page = await engine.page(conversationId!, before, limit);
+      const page = await hub.history(conversationId!, {
+        limit,
+        ...(before === undefined ? {} : { before }),
+        ...(after === undefined ? {} : { after }),
+      });
       return [200, { messages: page.messages, hasMore: page.hasMore }];
     },
+  ],
+  [
+    'PUT',
+    /^\/v1\/conversations\/([^/]+)\/meta$/,
+    async ([conversationId], req, _url, { hub }) => {
+      // Validated by the hub against the protocol's ConversationMeta (400 `invalid`).
+      await hub.updateConversation(conversationId!, (await readJson(req)) as never);
+      return [200, { ok: true }];
+    },
+  ],
+  [
+    'GET',
+    /^\/v1\/users\/([^/]+)\/conversations$/,
+    async ([userId], _req, _url, { hub }) => [
+      200,
+      { conversations: await hub.conversationSummary(userId!) },
+    ],
   ],
   [
     'POST',

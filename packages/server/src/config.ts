@@ -124,6 +124,20 @@ export const ServerConfigSchema = z
     membership: Membership.default({ mode: 'claim', claim: 'conversations', cacheTtlMs: 5000 }),
     /** POST `{ idempotencyKey, message }` → `{ id?, text?, data? }`, or 422 `{ reason }` to reject. */
     persistence: z.object({ url: url.optional() }).strict().default({}),
+    /**
+     * POST `{ idempotencyKey, operation, target }` for each edit, delete and reaction →
+     * `{ id?, text?, data? }`, 403 `{ reason }` (forbidden) or 422 `{ reason }` (rejected).
+     * `authorize`: `author` — only authors edit and delete (then the callback); `app` — the
+     * callback alone decides who may change what.
+     */
+    operations: z
+      .object({ url: url.optional(), authorize: z.enum(['author', 'app']).default('author') })
+      .strict()
+      .refine((o) => o.authorize === 'author' || o.url !== undefined, {
+        message: "operations.authorize 'app' needs operations.url",
+        path: ['authorize'],
+      })
+      .default({ authorize: 'author' }),
     /** POST `{ conversationId, userId, seq }` when a read position advances. */
     reads: z.object({ url: url.optional() }).strict().default({}),
     /** POST `{ conversationId, message, userIds }`: members with no live socket (push/email). */

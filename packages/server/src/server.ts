@@ -15,6 +15,7 @@ import { createEngine } from './engine.js';
 import { createMembership, createStorageHooks, eventSchemas } from './hooks.js';
 import { createJsonLogger, type JsonLogger } from './logger.js';
 import { createMetrics } from './metrics.js';
+import { createOperationHooks } from './operations.js';
 
 /** A running standalone server. */
 export interface ParleyServer {
@@ -90,6 +91,7 @@ export async function startServer(
     authenticate: createAuthenticate(config, claims, caller, logger.child({ part: 'auth' })),
     ...membership.hooks,
     ...createStorageHooks(config, caller, logger),
+    ...createOperationHooks(config, caller, logger),
     events: eventSchemas(config.events) as Record<string, never>,
     engine,
     logger: logger.child({ part: 'hub' }),

@@ -127,15 +127,15 @@ describe('HTTP API', () => {
       clientMsgId: 'webhook-1',
     });
     expect((again.body.message as { seq: number }).seq).toBe(1);
-    // A brand-new session (cursor 0) gets it from history too.
+    // A brand-new session (no cursor) starts at the head (issue 16): nothing is replayed.
     const fresh = client(cli.url, tok('quinn', ['p1']));
     await opened(fresh);
-    await waitFor(
-      fresh.conversation('p1'),
-      'update',
-      () => fresh.conversation('p1').messages.length === 1 || undefined,
-      'replay',
-    );
+    // Its inbox has it as the last message (what the `summary` after `welcome` carries).
+    const inbox = await api(cli.api, 'GET', '/v1/users/quinn/conversations');
+    expect(inbox.status).toBe(200);
+    expect(inbox.body.conversations).toMatchObject([
+      { id: 'p1', seq: 1, unread: 1, lastMessage: { seq: 1, text: 'maintenance at noon' } },
+    ]);
   });
 
   it('pages the history of a conversation, newest first page, older with before', async () => {
@@ -162,6 +162,24 @@ describe('HTTP API', () => {
       });
     const long = 'x'.repeat(129);
     expect((await api(cli.api, 'GET', `/v1/conversations/${long}/messages`)).status).toBe(400);
+    // Forward from a seq (issue 16): the oldest `limit` after it.
+    const forward = await api(cli.api, 'GET', '/v1/conversations/hist/messages?after=1&limit=1');
+    expect(forward.body).toMatchObject({ hasMore: true, messages: [{ seq: 2, text: 'h2' }] });
+    expect(await api(cli.api, 'GET', '/v1/conversations/hist/messages?after=-1')).toMatchObject({
+      status: 400,
+      body: { error: { code: 'invalid_query' } },
+    });
+  });
+
+  it('updates conversation metadata for every member socket, and validates it', async () => {
+    const c = client(cli.url, tok('meta-user', ['m1']));
+    await opened(c);
+    const ok = await api(cli.api, 'PUT', '/v1/conversations/m1/meta', { title: 'Design review' });
+    expect(ok).toMatchObject({ status: 200, body: { ok: true } });
+    const bad = await api(cli.api, 'PUT', '/v1/conversations/m1/meta', { title: 'x'.repeat(257) });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'invalid' } } });
+    const none = await api(cli.api, 'GET', '/v1/users/nobody-known/conversations');
+    expect(none).toMatchObject({ status: 200, body: { conversations: [] } });
   });
 
   it('sends an event to a user', async () => {

@@ -40,7 +40,7 @@ function conformance(
   });
 }
 
-it('parley-conformance passes against parley-server, but for the rule issue 16 brings to the hub', async () => {
+it('parley-conformance passes against parley-server', async () => {
   const env = {
     TOKEN_a: await token('alice', { conversations: ['c1'] }),
     TOKEN_b: await token('bob', { conversations: ['c1'] }),
@@ -49,14 +49,12 @@ it('parley-conformance passes against parley-server, but for the rule issue 16 b
     [cli.url, '--conversation', 'c1', '--token-cmd', 'printf %s "$TOKEN_{user}"'],
     env,
   );
-  // The hub still replays conversations missing from the hello's cursors (issue 16 changes the
-  // session start); every other check passes. Once it lands: "30 passed … CONFORMS", exit 0.
-  expect(r.out).toContain('29 passed, 1 failed, 0 skipped — DOES NOT CONFORM');
-  expect(r.out).toMatch(/^FAIL {2}resume\.no_cursor /m);
-  expect(r.out).not.toMatch(/^(FAIL|SKIP) {2}(?!resume\.no_cursor )/m);
+  // Every check, resume.no_cursor included since issue 16's session start.
+  expect(r.out).toContain('30 passed, 0 failed, 0 skipped — CONFORMS');
+  expect(r.out).not.toMatch(/^(FAIL|SKIP) {2}/m);
   // The tokens it was given are not printed, even where the report quotes the server's frames.
   expect(r.out).not.toContain(env.TOKEN_a);
-  expect(r.code).toBe(1);
+  expect(r.code).toBe(0);
 });
 
 it('parley-conformance exits 2 on a usage error', async () => {

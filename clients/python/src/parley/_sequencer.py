@@ -58,11 +58,14 @@ class Sequencer:
         self.awaiting = set()
         for c in conversations:
             cid, seq, epoch = c["id"], c["seq"], c["epoch"]
-            cur = given.get(cid, Cursor(0))
-            # The hub sends nothing only for a cursor at the head of the same epoch (a cursor
-            # without an epoch counts as the current one); anything else gets replay or reset.
-            at_head = cur.seq == seq and (cur.epoch is None or cur.epoch == epoch)
-            if at_head:
+            cur = given.get(cid)
+            # A conversation without a cursor is not replayed: it starts at its head (PROTOCOL.md,
+            # issue 16). With one, the hub sends nothing only for a cursor at the head of the same
+            # epoch (a cursor without an epoch counts as the current one); else replay or reset.
+            at_head = cur is None or (
+                cur.seq == seq and (cur.epoch is None or cur.epoch == epoch)
+            )
+            if cur is None or at_head:
                 self.cursors[cid] = Cursor(seq, epoch)
             else:
                 self.cursors[cid] = cur

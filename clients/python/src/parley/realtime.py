@@ -2,7 +2,9 @@
 backend tests. It speaks the protocol of PROTOCOL.md directly:
 
 * ``hello`` with resume cursors, ``welcome``; then the replay/reset of each conversation whose
-  cursor was behind (:meth:`RealtimeClient.resumed` waits for them);
+  cursor was behind (:meth:`RealtimeClient.resumed` waits for them). A conversation without a
+  cursor is not replayed: it starts at its head in ``welcome`` (page older messages with
+  ``history``);
 * ``send`` with a client-generated ``clientMsgId``, answered by ``ack`` (retried with the same id
   on ``rate_limited``/``unavailable``/``internal`` and on an ack timeout, a bounded number of
   times); errors come back as :class:`~parley.errors.ServerError`, correlated by ``ref``;

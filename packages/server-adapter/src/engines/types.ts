@@ -11,7 +11,7 @@
  * - Values are plain JSON: a Redis engine may serialise anything it is given with `JSON.stringify`.
  * - Run `test/engine-contract.ts` (`runEngineContract(factory)`) over the implementation.
  */
-import type { Message } from '@parley/protocol';
+import type { ConversationMeta, Message } from '@parley/protocol';
 
 /** Where a conversation stands: its newest seq and the identity of its history. */
 export interface Head {
@@ -56,7 +56,31 @@ export interface AppendResult {
 export type SendClaim =
   | { state: 'stored'; message: Message }
   | { state: 'claimed' }
-  | { state: 'busy' };
+  /** `leaseMs`: how long the lease has left (0 when unknown): when a retry can take it over. */
+  | { state: 'busy'; leaseMs: number };
+
+/**
+ * Input of {@link Engine.applyOperation}: an operation on a stored message, before the engine
+ * assigns its seq. `draft.kind` is `edit`, `delete` or `reaction`; `draft.target` is the seq of the
+ * message it changes; an edit carries the new `text`/`data`, a reaction `reaction`.
+ */
+export interface OperationInput {
+  /** `clientMsgId` and `senderId` form the idempotency key, shared with sends. */
+  draft: MessageDraft;
+  /** See {@link AppendInput.origin}. */
+  origin?: string;
+}
+
+/** Result of {@link Engine.applyOperation}. */
+export type OperationResult =
+  /** Stored: the operation with its seq, and the target's state after it. */
+  | { state: 'stored'; message: Message; target: Message }
+  /** The idempotency key was stored already: nothing was published. */
+  | { state: 'duplicate'; message: Message }
+  /** The target is not a countable message the history holds, or it is deleted. */
+  | { state: 'not_found' }
+  /** A reaction would give the target more than `Limits.MAX_REACTION_KINDS` distinct emoji. */
+  | { state: 'too_many_reactions' };
 
 /** A `hub.disconnectUser` as recorded by {@link Engine.recordKick}. */
 export interface Kick {
@@ -82,6 +106,46 @@ export interface PageResult {
   messages: Message[];
   /** True when the history holds messages older than the first one returned. */
   hasMore: boolean;
+}
+
+/**
+ * Kinds counted as unread (PROTOCOL.md, "Unread counts"): messages, not operations on them.
+ * Every engine keeps an index of the countable seqs of a conversation (appended by `append`) so
+ * that a count is one range count, never a scan of the history.
+ */
+export const COUNTABLE_KINDS: ReadonlySet<Message['kind']> = new Set(['user', 'system']);
+
+/** Countable seqs an engine indexes per conversation: unread counts are exact up to this. */
+export const UNREAD_INDEX_MAX = 10_000;
+
+/** Whether a message counts as unread (its kind is `user` or `system`). */
+export const isCountable = (m: Pick<Message, 'kind'>): boolean => COUNTABLE_KINDS.has(m.kind);
+
+/**
+ * A user's unread count in one conversation: the countable messages with
+ * `readSeq < seq <= at`. Own messages are never among them: `append` of a countable message
+ * raises its sender's read position to it ("sending marks read"), atomically with storing it.
+ * Engines may bound the index (the memory and Redis engines keep the newest 10,000 countable seqs
+ * per conversation), so a count is exact up to that bound.
+ */
+export interface UnreadCount {
+  readSeq: number;
+  count: number;
+  /** The seq the count goes up to. */
+  at: number;
+}
+
+/** Result of {@link Engine.inbox} for one conversation. */
+export interface InboxEntry {
+  head: Head;
+  /** Every stored read position of the conversation, by user id (this user's included). */
+  reads: Record<string, number>;
+  /** This user's read position. */
+  readSeq: number;
+  /** Countable messages after `readSeq`, up to `head.seq`. */
+  unread: number;
+  /** The last countable message with `seq <= head.seq`, in its current state, if still stored. */
+  lastMessage?: Message;
 }
 
 /** Presence of one user as the engine sees it. */
@@ -111,7 +175,19 @@ export interface MessageEnvelope {
 export type Envelope =
   | MessageEnvelope
   | { kind: 'typing'; conversationId: string; userId: string; state: 'start' | 'stop' }
-  | { kind: 'read'; conversationId: string; userId: string; seq: number; origin?: string }
+  | {
+      kind: 'read';
+      conversationId: string;
+      userId: string;
+      seq: number;
+      origin?: string;
+      /**
+       * On `user:<userId>` only: the reader's unread count after this read, up to `at` (issue 16).
+       * The reader's sockets get it from there; the conversation topic carries the read for the
+       * other members.
+       */
+      unread?: { count: number; at: number };
+    }
   | {
       kind: 'event';
       name: string;
@@ -131,6 +207,8 @@ export type Envelope =
     }
   | JoinedEnvelope
   | { kind: 'left'; userId: string; conversationId: string }
+  /** `hub.updateConversation` (on `conv:<id>`): every member socket gets a `conversation` frame. */
+  | { kind: 'conversation'; conversationId: string; meta: ConversationMeta }
   | { kind: 'disconnect'; userId: string; code: number; reason: string };
 
 /**
@@ -145,6 +223,9 @@ export interface JoinedEnvelope {
   conversationId: string;
   seq: number;
   epoch: string;
+  /** The user's read position and unread count at `seq` (issue 16; absent from older hubs). */
+  readSeq?: number;
+  unread?: number;
 }
 
 /**
@@ -176,10 +257,31 @@ export interface Engine {
    *    conversation; the memory engine: 24 h, 10,000),
    * 5. publishes `{ kind: 'message', message, origin }` on `conv:<conversationId>`,
    * 6. drops the key's send lease ({@link Engine.claimSend}), if any.
+   * 7. for a countable message ({@link isCountable}): adds its seq to the conversation's index of
+   *    countable seqs and raises the sender's read position to it ("sending marks read"; no read
+   *    envelope is published). Operations (other kinds) do neither.
    * Because allocation and publication are one step, every subscriber receives a conversation's
    * messages in seq order, with no gaps.
    */
   append(input: AppendInput): Promise<AppendResult>;
+
+  /**
+   * Stores an operation on a stored message (edit, delete, reaction). ONE atomic operation that:
+   * 1. returns `{ state: 'duplicate', message }` if the idempotency record of (conversationId,
+   *    senderId, clientMsgId) exists (sends and operations share the key space);
+   * 2. returns `not_found` unless the history holds the target seq as a countable (`user`/`system`)
+   *    message that is not deleted, `too_many_reactions` if a reaction would pass the limit;
+   * 3. otherwise allocates the next seq for the operation, stores it in the history like
+   *    {@link Engine.append} (trim, idempotency record, lease dropped), publishes it on
+   *    `conv:<conversationId>` with its origin, and
+   * 4. replaces the target's stored record by its current state (see `applyToTarget` in
+   *    `engines/operations.ts`, `version` = the operation's seq), so that `range`, `page` and
+   *    {@link Engine.message} return the target as it is now.
+   */
+  applyOperation(input: OperationInput): Promise<OperationResult>;
+
+  /** The stored message with this seq, in its current state, if the history holds it. Read-only. */
+  message(conversationId: string, seq: number): Promise<Message | undefined>;
 
   /**
    * Starts a client send. ONE atomic step: if the idempotency record of (conversationId, senderId,
@@ -238,6 +340,21 @@ export interface Engine {
 
   /** Every stored read position of the conversation, by user id. */
   reads(conversationId: string): Promise<Record<string, number>>;
+
+  /**
+   * Where a user stands in each conversation, each read in ONE atomic step per conversation (a
+   * Redis engine pipelines one call per conversation, never one script over several): the head,
+   * the read positions, the user's unread count up to the head (see {@link UnreadCount}) and the
+   * last countable message at or below the head, read from the stored record (its current state),
+   * if the history still holds it.
+   */
+  inbox(userId: string, conversationIds: readonly string[]): Promise<Map<string, InboxEntry>>;
+
+  /**
+   * The user's read position and unread count in one conversation, counted up to `upTo` (default:
+   * the head), atomically with the head it returns as `at` (`min(upTo, head)`).
+   */
+  unread(conversationId: string, userId: string, upTo?: number): Promise<UnreadCount>;
 
   /**
    * Records members of a conversation (`hub.join`), clearing their removal records (see

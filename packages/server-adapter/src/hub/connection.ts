@@ -149,6 +149,10 @@ export class Connection implements Deliverable {
     this.cursors.deliver(message, frame, origin, epoch);
   }
 
+  member(conversationId: string): boolean {
+    return this.cursors.active(conversationId);
+  }
+
   deliver(frame: string, ephemeral: boolean): void {
     if (this.state === 'starting') this.outbound.sendOrHold(frame, ephemeral);
     else if (this.state === 'open') this.outbound.send(frame, ephemeral);

@@ -79,6 +79,29 @@ export function identityProblem(
 }
 
 /** Runs an app hook, turning a throw into a {@link HookError} (except errors in `passThrough`). */
+/** An app hook did not settle within its deadline (see {@link withDeadline}). */
+export class HookTimeoutError extends Error {
+  constructor(hook: string, ms: number) {
+    super(`the ${hook} hook did not settle within ${ms} ms`);
+    this.name = 'HookTimeoutError';
+  }
+}
+
+/**
+ * Settles like `work`, or rejects with {@link HookTimeoutError} after `ms`. The hook itself
+ * cannot be stopped: what it does later is ignored (its rejection is observed, never unhandled).
+ */
+export function withDeadline<T>(work: Promise<T> | T, ms: number, hook: string): Promise<T> {
+  const p = Promise.resolve(work);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HookTimeoutError(hook, ms)), ms);
+    timer.unref?.();
+  });
+  p.catch(() => {});
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 export async function callHook<T>(
   hook: string,
   fn: () => Promise<T> | T,

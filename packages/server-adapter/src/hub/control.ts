@@ -53,7 +53,14 @@ export async function applyJoin(conn: Connection, e: JoinedEnvelope, n: number):
       return;
     }
     conn.cursors.get(id)!.announced = true;
-    conn.send({ type: 'joined', conversationId: id, seq: e.seq, epoch: e.epoch });
+    conn.send({
+      type: 'joined',
+      conversationId: id,
+      seq: e.seq,
+      epoch: e.epoch,
+      ...(e.readSeq === undefined ? {} : { readSeq: e.readSeq }),
+      ...(e.unread === undefined ? {} : { unread: e.unread }),
+    });
     try {
       const head = await resume(conn, id, { seq: e.seq, epoch: e.epoch }, undefined);
       conn.cursors.release(id, head.seq, head.epoch);

@@ -13,6 +13,8 @@ export interface Deliverable {
   readonly userId: string | undefined;
   /** A message (or this connection's own ack) for a subscribed conversation, in seq order. */
   deliverMessage(message: Message, frame: string, origin: string | undefined, epoch?: string): void;
+  /** Whether the connection is subscribed to the conversation and still a member. */
+  member(conversationId: string): boolean;
   /** Any other frame; `ephemeral` frames are dropped under backpressure. */
   deliver(frame: string, ephemeral: boolean): void;
   /** A message this connection sent, in a conversation it is not subscribed to: its ack. */
@@ -201,15 +203,23 @@ export class Registry {
         return;
       }
       case 'read': {
-        const conns = this.byConversation.get(e.conversationId);
+        // The reader's own sockets (every device, every process) hear it on the user's topic,
+        // with the unread count; the other members on the conversation's (issue 16).
+        const own = topic.startsWith('user:');
+        const conns = own ? this.byUser.get(e.userId) : this.byConversation.get(e.conversationId);
         if (conns === undefined) return;
         const frame = JSON.stringify({
           type: 'read',
           conversationId: e.conversationId,
           userId: e.userId,
           seq: e.seq,
+          ...(own && e.unread !== undefined ? { unread: e.unread } : {}),
         });
-        for (const c of conns) if (c.id !== e.origin) c.deliver(frame, false);
+        for (const c of conns) {
+          if (c.id === e.origin || (!own && c.userId === e.userId)) continue;
+          if (own && !c.member(e.conversationId)) continue;
+          c.deliver(frame, false);
+        }
         return;
       }
       case 'event': {
@@ -243,6 +253,17 @@ export class Registry {
           ...(e.lastSeenAt === undefined ? {} : { lastSeenAt: e.lastSeenAt }),
         });
         for (const c of targets) c.deliver(frame, true);
+        return;
+      }
+      case 'conversation': {
+        const conns = this.byConversation.get(e.conversationId);
+        if (conns === undefined) return;
+        const frame = JSON.stringify({
+          type: 'conversation',
+          conversationId: e.conversationId,
+          meta: e.meta,
+        });
+        for (const c of conns) if (c.member(e.conversationId)) c.deliver(frame, false);
         return;
       }
       case 'joined':

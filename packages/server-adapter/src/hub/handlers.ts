@@ -13,18 +13,28 @@ import {
 import type { MessageDraft } from '../engines/types.js';
 import { MessageRejectedError, UnavailableError } from '../errors.js';
 import type { Connection } from './connection.js';
-import { callHook, HookError, identityProblem, invalidMessage, metric } from './context.js';
+import {
+  callHook,
+  HookError,
+  HookTimeoutError,
+  identityProblem,
+  invalidMessage,
+  metric,
+  withDeadline,
+} from './context.js';
+import { onOperation, replyTargetOk } from './operations.js';
+import { notifyStored } from './reads.js';
 import { historyFrame, resume } from './replay.js';
 import { membersOf } from './session.js';
 
 /**
- * How long a send holds its idempotency key's lease while the app's `persist` hook runs; a retry
- * arriving meanwhile (on any socket or process) is answered `unavailable` with
- * {@link BUSY_RETRY_MS}, then finds the stored message. A `persist` hook slower than this may run
- * twice for one message.
+ * A send holds its idempotency key's lease for `persistTimeoutMs` plus this margin (for `append`):
+ * a retry arriving meanwhile (on any socket or process) is answered `unavailable` with the lease's
+ * remaining time (at least {@link BUSY_RETRY_MS}), then finds the stored message — or, when the
+ * process holding the lease died, takes the lease over.
  */
-export const SEND_LEASE_MS = 60_000;
-/** `retryAfterMs` of the `unavailable` answer to a retry whose first attempt is still running. */
+export const SEND_LEASE_MARGIN_MS = 5_000;
+/** Least `retryAfterMs` of the `unavailable` answer to a retry whose first attempt still runs. */
 export const BUSY_RETRY_MS = 1_000;
 
 type Frame<T extends ClientFrame['type']> = Extract<ClientFrame, { type: T }>;
@@ -35,6 +45,10 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
     switch (frame.type) {
       case 'send':
         return await onSend(conn, frame);
+      case 'edit':
+      case 'delete':
+      case 'react':
+        return await onOperation(conn, frame);
       case 'typing':
         return await onTyping(conn, frame);
       case 'read':
@@ -55,7 +69,7 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
     const extra = {
       ...(ref === undefined ? {} : { ref }),
       ...(conversationId === undefined ? {} : { conversationId }),
-      ...(frame.type === 'send' ? { clientMsgId: frame.clientMsgId } : {}),
+      ...('clientMsgId' in frame ? { clientMsgId: frame.clientMsgId } : {}),
     };
     if (err instanceof HookError) {
       metric(conn.ctx, { type: 'hook.error', hook: err.hook });
@@ -84,7 +98,7 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
 }
 
 /** Membership check for a conversation frame; answers `forbidden` and returns false if not. */
-async function allowed(
+export async function allowed(
   conn: Connection,
   conversationId: string,
   extra: Partial<Omit<ErrorFrame, 'type'>>,
@@ -107,17 +121,36 @@ async function allowed(
   return ok;
 }
 
-const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
+export const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
 
 async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   const started = Date.now();
-  const { ctx } = conn;
-  const userId = conn.userId!;
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
   if (!(await allowed(conn, f.conversationId, extra))) return;
-  // A retry the engine still remembers: same ack, no hook, no broadcast. A retry whose first
-  // attempt is still inside `persist` (on any socket or process): try again shortly.
-  const claim = await ctx.engine.claimSend(f.conversationId, userId, f.clientMsgId, SEND_LEASE_MS);
+  await withSendLease(conn, f, 'message', () => store(conn, f, started));
+}
+
+/**
+ * Runs `work` (the app's hook, then the engine) under the idempotency lease of `f.clientMsgId`:
+ * a retry the engine still remembers gets the same ack (no hook, no broadcast); a retry whose
+ * first attempt still runs (on any socket or process) gets `unavailable` with the lease's time
+ * left. `work` returns whether it stored; if not, the lease is dropped. Shared by sends and
+ * operations (`edit`, `delete`, `react`).
+ */
+export async function withSendLease(
+  conn: Connection,
+  f: { conversationId: string; clientMsgId: string; ref?: string | undefined },
+  what: 'message' | 'operation',
+  work: () => Promise<boolean>,
+): Promise<void> {
+  const { ctx } = conn;
+  const userId = conn.userId!;
+  const claim = await ctx.engine.claimSend(
+    f.conversationId,
+    userId,
+    f.clientMsgId,
+    ctx.config.persistTimeoutMs + SEND_LEASE_MARGIN_MS,
+  );
   if (claim.state === 'stored') {
     conn.send({
       type: 'ack',
@@ -131,21 +164,22 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   if (claim.state === 'busy') {
     conn.sendError({
       code: ErrorCode.Unavailable,
-      message: 'this message is still being stored',
-      retryAfterMs: BUSY_RETRY_MS,
+      message: `this ${what} is still being stored`,
+      retryAfterMs: Math.max(BUSY_RETRY_MS, Math.ceil(claim.leaseMs)),
       conversationId: f.conversationId,
-      ...extra,
+      ...refOf(f.ref),
+      clientMsgId: f.clientMsgId,
     });
     return;
   }
   let stored = false;
   try {
-    stored = await store(conn, f, started);
+    stored = await work();
   } finally {
     if (!stored) {
       await ctx.engine
         .releaseSend(f.conversationId, userId, f.clientMsgId)
-        .catch((err: unknown) => ctx.logger.warn({ err }, 'parley: releasing a send failed'));
+        .catch((err: unknown) => ctx.logger.warn({ err }, 'parley: releasing a lease failed'));
     }
   }
 }
@@ -155,7 +189,9 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
   const { ctx } = conn;
   const userId = conn.userId!;
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
-  // Identity comes from the session only; nothing but conversationId/clientMsgId/text/data is read.
+  if (!(await replyTargetOk(conn, f))) return false;
+  // Identity comes from the session only; nothing but conversationId/clientMsgId/text/data/replyTo
+  // is read.
   const draft: MessageDraft = {
     id: globalThis.crypto.randomUUID(),
     conversationId: f.conversationId,
@@ -166,6 +202,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
     text: f.text,
     ...(f.data === undefined ? {} : { data: f.data }),
     createdAt: Date.now(),
+    ...(f.replyTo === undefined ? {} : { replyTo: f.replyTo }),
   };
   const persist = ctx.options.persist;
   let changes: Awaited<ReturnType<NonNullable<typeof persist>>>;
@@ -173,10 +210,21 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
     try {
       changes = await callHook(
         'persist',
-        () => persist({ ...draft }),
-        (e) => e instanceof MessageRejectedError,
+        () => withDeadline(persist({ ...draft }), ctx.config.persistTimeoutMs, 'persist'),
+        (e) => e instanceof MessageRejectedError || e instanceof HookTimeoutError,
       );
     } catch (err) {
+      if (err instanceof HookTimeoutError) {
+        ctx.logger.error({ conversationId: f.conversationId }, `parley: ${err.message}`);
+        conn.sendError({
+          code: ErrorCode.Unavailable,
+          message: 'storing the message took too long; retry',
+          retryAfterMs: BUSY_RETRY_MS,
+          conversationId: f.conversationId,
+          ...extra,
+        });
+        return false;
+      }
       if (!(err instanceof MessageRejectedError)) throw err;
       conn.sendError({
         code: ErrorCode.Rejected,
@@ -232,6 +280,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
       durationMs: Date.now() - started,
     });
     void notifyOffline(conn.services.ctx, result.message);
+    notifyStored(ctx, result.message, conn.id);
   }
   return true;
 }
@@ -287,13 +336,19 @@ async function onRead(conn: Connection, f: Frame<'read'>): Promise<void> {
   }
   const { advanced } = await ctx.engine.setRead(f.conversationId, userId, seq);
   if (!advanced) return; // monotonic: a lower or equal seq is ignored
-  await ctx.engine.publish(`conv:${f.conversationId}`, {
-    kind: 'read',
-    conversationId: f.conversationId,
-    userId,
-    seq,
-    origin: conn.id,
-  });
+  const read = { kind: 'read', conversationId: f.conversationId, userId, seq } as const;
+  // The reader's other sockets get the count after this read (issue 16), counted atomically with
+  // the head it goes up to: a message stored meanwhile is either in it or after `at`.
+  const u = await ctx.engine.unread(f.conversationId, userId);
+  await Promise.all([
+    ctx.engine.publish(`conv:${f.conversationId}`, read),
+    ctx.engine.publish(`user:${userId}`, {
+      ...read,
+      seq: Math.max(seq, u.readSeq),
+      origin: conn.id,
+      unread: { count: u.count, at: u.at },
+    }),
+  ]);
 }
 
 async function onSync(conn: Connection, f: Frame<'sync'>): Promise<void> {

@@ -7,15 +7,14 @@
 import type { JsonValue } from '@parley/protocol';
 import {
   CloseCode,
+  type ConversationMeta,
   type EventInput,
   type EventName,
   type EventSchemas,
   type Message,
   type NoEvents,
   type Profile,
-  ServerEventFrame,
   SUBPROTOCOL,
-  validateEvent,
 } from '@parley/protocol';
 import { createMemoryEngine } from '../engines/memory/index.js';
 import { HubClosedError, HubUsageError } from '../errors.js';
@@ -30,8 +29,19 @@ import {
 import { type HubContext, invalidMessage, metric } from './context.js';
 import { Registry } from './delivery.js';
 import { notifyOffline } from './handlers.js';
+import type { InboxRow } from './inbox.js';
+import { shutdownHub, validatedEvent } from './lifecycle.js';
+import { type ServerOperationInput, serverOperation } from './operations.js';
 import { type HubOptions, type RequestInfo, resolveConfig } from './options.js';
 import { PresenceTracker } from './presence.js';
+import {
+  conversationSummary,
+  type HistoryPage,
+  type HistoryQuery,
+  history,
+  notifyStored,
+  updateConversation,
+} from './reads.js';
 
 /** A message published by server code (`hub.publish`). */
 export interface PublishInput {
@@ -100,6 +110,41 @@ export interface Hub<E extends EventSchemas = NoEvents> {
   publish(conversationId: string, input: PublishInput): Promise<Message>;
   /** Like {@link Hub.publish}, and says whether `clientMsgId` was stored already. */
   publishResult(conversationId: string, input: PublishInput): Promise<PublishResult>;
+  /**
+   * A page of a conversation's stored messages (their current state), ascending by seq: the
+   * newest `limit` before `before` (default: the head), or with `after` the oldest `limit` after
+   * it. Rejects with `HubUsageError` for an invalid query. No membership check: the app asks.
+   */
+  history(conversationId: string, query?: HistoryQuery): Promise<HistoryPage>;
+  /**
+   * A user's inbox, as a client sees it after `welcome` and the `summary` frames: per
+   * conversation of `conversationsOf(userId)`, its head, the user's read position and unread
+   * count, the last countable message and the `conversationMeta` metadata; newest activity first.
+   */
+  conversationSummary(userId: string): Promise<InboxRow[]>;
+  /**
+   * A conversation's metadata changed: every member socket (on every process) gets a
+   * `conversation` frame with `meta`. Rejects with `HubUsageError` for invalid metadata. The app
+   * keeps the metadata itself; its `conversationMeta` hook must return the new value from now on.
+   */
+  updateConversation(conversationId: string, meta: ConversationMeta): Promise<void>;
+  /**
+   * Edits a stored message from server code (moderation, bots): stored as an `edit` operation
+   * with its own seq and fanned out like a client's, without the `authorizeOperation` and
+   * `persistOperation` hooks. Rejects with `HubUsageError` when `target` is not a held, undeleted
+   * `user`/`system` message of the conversation, or the edit is invalid.
+   */
+  editMessage(
+    conversationId: string,
+    target: number,
+    input: ServerOperationInput & { text: string; data?: JsonValue },
+  ): Promise<PublishResult>;
+  /** Deletes a stored message from server code (a tombstone), like {@link Hub.editMessage}. */
+  deleteMessage(
+    conversationId: string,
+    target: number,
+    input?: ServerOperationInput,
+  ): Promise<PublishResult>;
   /** Sends a custom event to every socket of one user (on every process). */
   sendToUser<K extends EventName<E>>(userId: string, event: HubEvent<E, K>): Promise<void>;
   /** Sends a custom event to every member socket of a conversation. */
@@ -176,34 +221,8 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
     if (ctx.closing) throw new HubClosedError();
   };
 
-  /**
-   * An event from server code: the app's schema for `name`, then the frame every receiver decodes
-   * (the name's syntax, a plain JSON payload, the conversation id), so that a bad event is refused
-   * here rather than failing every client's decoder (issue 19: parley-server's `events: ["*"]`
-   * let any name through).
-   */
-  const validated = async (
-    name: string,
-    payload: unknown,
-    conversationId?: string,
-  ): Promise<unknown> => {
-    const v = await validateEvent(ctx.options.events ?? {}, name, payload);
-    if (!v.ok) throw new HubUsageError(v.message);
-    const frame = ServerEventFrame.safeParse({
-      type: 'event',
-      name,
-      from: ctx.config.systemUserId,
-      payload: v.value,
-      ...(conversationId === undefined ? {} : { conversationId }),
-    });
-    if (!frame.success) {
-      const issue = frame.error.issues[0];
-      throw new HubUsageError(
-        `${issue?.path.join('.') || 'event'}: ${issue?.message ?? 'invalid'}`,
-      );
-    }
-    return v.value;
-  };
+  const validated = (name: string, payload: unknown, conversationId?: string) =>
+    validatedEvent(ctx, name, payload, conversationId);
 
   const origins = options.origins;
   const originAllowed = (req: RequestInfo): boolean => {
@@ -212,32 +231,20 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
     return req.origin === undefined || origins.includes(req.origin);
   };
 
-  async function shutdown(): Promise<void> {
-    ctx.closing = true;
-    services.presence.stop();
-    const conns = [...services.connections];
-    const { batchSize, batchIntervalMs, retryJitterMs } = ctx.config;
-    for (let i = 0; i < conns.length; i += batchSize) {
-      if (i > 0) await new Promise((r) => setTimeout(r, batchIntervalMs));
-      for (const c of conns.slice(i, i + batchSize)) {
-        if (c.state === 'open')
-          c.send({ type: 'shutdown', retryAfterMs: Math.floor(Math.random() * retryJitterMs) });
-        c.close(CloseCode.ServiceRestart, 'service restart');
+  const shutdown = (): Promise<void> =>
+    shutdownHub(services, async () => {
+      registry.abortStart();
+      await started;
+      await registry.stop();
+      for (const d of disposers.splice(0)) {
+        try {
+          await d();
+        } catch (err) {
+          ctx.logger.warn({ err }, 'parley: adapter cleanup failed');
+        }
       }
-    }
-    await Promise.all(conns.map((c) => c.closed));
-    registry.abortStart();
-    await started;
-    await registry.stop();
-    for (const d of disposers.splice(0)) {
-      try {
-        await d();
-      } catch (err) {
-        ctx.logger.warn({ err }, 'parley: adapter cleanup failed');
-      }
-    }
-    if (ownsEngine) await ctx.engine.close();
-  }
+      if (ownsEngine) await ctx.engine.close();
+    });
 
   const hub: Hub<E> = {
     maxFrameBytes: ctx.config.maxFrameBytes,
@@ -273,8 +280,36 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
           durationMs: Date.now() - message.createdAt,
         });
         void notifyOffline(ctx, result.message);
+        notifyStored(ctx, result.message);
       }
       return result;
+    },
+
+    async history(conversationId, query) {
+      ensureOpen();
+      return history(ctx, conversationId, query);
+    },
+
+    async conversationSummary(userId) {
+      ensureOpen();
+      return conversationSummary(ctx, userId);
+    },
+
+    async updateConversation(conversationId, meta) {
+      ensureOpen();
+      return updateConversation(ctx, conversationId, meta);
+    },
+
+    async editMessage(conversationId, target, input) {
+      ensureOpen();
+      const { text, data, ...rest } = input;
+      const op = { kind: 'edit' as const, text, ...(data === undefined ? {} : { data }) };
+      return serverOperation(ctx, conversationId, target, op, rest);
+    },
+
+    async deleteMessage(conversationId, target, input = {}) {
+      ensureOpen();
+      return serverOperation(ctx, conversationId, target, { kind: 'delete' }, input);
     },
 
     async sendToUser(userId, event) {
@@ -307,15 +342,19 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
       // message published once this resolves reaches it however late the envelope arrives.
       const head = (await ctx.engine.heads([conversationId])).get(conversationId)!;
       await Promise.all(
-        userIds.map((userId) =>
-          ctx.engine.publish(`user:${userId}`, {
+        userIds.map(async (userId) => {
+          // The read position and unread count at the head the socket starts from (issue 16).
+          const u = await ctx.engine.unread(conversationId, userId, head.seq);
+          await ctx.engine.publish(`user:${userId}`, {
             kind: 'joined',
             userId,
             conversationId,
             seq: head.seq,
             epoch: head.epoch,
-          }),
-        ),
+            readSeq: u.readSeq,
+            unread: u.count,
+          });
+        }),
       );
     },
 

@@ -131,7 +131,7 @@ function admit(conn: Connection, frame: ClientFrame | undefined, badRef?: string
     message: 'rate limit exceeded',
     retryAfterMs: rate.retryAfterMs,
     ...(ref === undefined ? {} : { ref }),
-    ...(frame?.type === 'send'
+    ...(frame !== undefined && 'clientMsgId' in frame
       ? { conversationId: frame.conversationId, clientMsgId: frame.clientMsgId }
       : {}),
   });

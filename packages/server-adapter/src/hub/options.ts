@@ -3,7 +3,14 @@
  */
 
 import type { EventSchemas } from '@parley/protocol';
-import { Limits, type Message, type NoEvents, type Profile } from '@parley/protocol';
+import {
+  type ConversationMeta,
+  Limits,
+  type Message,
+  type MessageKind,
+  type NoEvents,
+  type Profile,
+} from '@parley/protocol';
 import type { Engine, MessageDraft } from '../engines/types.js';
 import type { Logger } from '../logger.js';
 
@@ -47,6 +54,21 @@ export interface PersistResult {
   data?: Message['data'];
 }
 
+/**
+ * Input of `authorizeOperation` and `persistOperation`: an operation a user asked for on a stored
+ * message, before it is stored.
+ */
+export interface OperationRequest {
+  /**
+   * The operation without its seq: `kind` (`edit`, `delete` or `reaction`), `target` (the seq of
+   * the message), `senderId` (who asks), for an edit the new `text`/`data`, for a reaction
+   * `reaction: { emoji, on }`.
+   */
+  operation: MessageDraft;
+  /** The target's current state (`senderId` is its author). */
+  target: Message;
+}
+
 /** Input of `onOfflineRecipients`. */
 export interface OfflineRecipients {
   conversationId: string;
@@ -60,6 +82,20 @@ export interface ReadReceipt {
   conversationId: string;
   userId: string;
   seq: number;
+}
+
+/** Second argument of `conversationMeta`: who the metadata is for. */
+export interface ConversationMetaContext {
+  /** The user whose inbox is being built (a session start or `hub.conversationSummary`). */
+  userId: string;
+}
+
+/** Input of `onStored`. */
+export interface StoredMessage {
+  /** The stored message, with the seq the engine assigned. */
+  message: Message;
+  /** The connection that sent it; absent for `hub.publish`. */
+  connectionId?: string;
 }
 
 /** Options of `createHub`. */
@@ -88,6 +124,51 @@ export interface HubOptions<E extends EventSchemas = NoEvents> {
    * @default store as is
    */
   persist?: (draft: MessageDraft) => Promise<PersistResult | undefined> | PersistResult | undefined;
+  /**
+   * Called once a message (or an operation: edit, delete, reaction) is stored (not for a
+   * recognised retry), with the seq it got, so the app
+   * can line its own rows (from `persist`) up with Parley's seqs. Runs after the fan-out started
+   * and never delays the sender's `ack`; what it throws is logged.
+   * @default none
+   */
+  onStored?: (stored: StoredMessage) => Promise<void> | void;
+  /**
+   * Metadata (title, avatar, members, app data) of conversations, for the inbox: delivered in the
+   * `summary` frames after `welcome` and by `hub.conversationSummary`. Called once per session
+   * start with every conversation of the user; ids missing from the result get no metadata. An
+   * invalid entry (see `ConversationMeta` in `@parley/protocol`) is dropped and logged; a failure
+   * sends the inbox without metadata. Push changes with `hub.updateConversation`.
+   * @default no metadata
+   */
+  conversationMeta?: (
+    conversationIds: readonly string[],
+    ctx: ConversationMetaContext,
+  ) =>
+    | Promise<Record<string, ConversationMeta | undefined>>
+    | Record<string, ConversationMeta | undefined>;
+  /**
+   * Decides whether `operation.senderId` may apply the operation (edit, delete, reaction) to
+   * `target`: `true` allows, `false` refuses with a `forbidden` error, `undefined` applies the
+   * default rule. Throw `MessageRejectedError` to refuse with a reason (a `rejected` error), or
+   * `ForbiddenError` to refuse with a reason as `forbidden`. Not
+   * called for retries the hub recognises. A throw of anything else answers `unavailable`.
+   * @default only the author may edit or delete a message; every member may react
+   */
+  authorizeOperation?: (
+    input: OperationRequest,
+  ) => Promise<boolean | undefined> | boolean | undefined;
+  /**
+   * Mirrors an operation into the app's database, like `persist` for sends: called once per
+   * operation after `authorizeOperation` and before it is stored (not for retries the hub
+   * recognises). May return an `id`, and for an edit a new `text`/`data`; throw
+   * `MessageRejectedError` to refuse it (`rejected`), `ForbiddenError` (`forbidden`: the app
+   * decides who may change what), `UnavailableError` (or anything else) when
+   * the database is down (`unavailable`: the client retries with the same `clientMsgId`).
+   * @default store as is
+   */
+  persistOperation?: (
+    input: OperationRequest,
+  ) => Promise<PersistResult | undefined> | PersistResult | undefined;
   /** Called when a user's read position advances. @default none */
   onRead?: (receipt: ReadReceipt) => Promise<void> | void;
   /** Called after a message is stored with the members that had no live socket. @default none */
@@ -148,6 +229,15 @@ export interface LimitOptions {
    * @default 15_000
    */
   sessionStartTimeoutMs?: number;
+  /**
+   * Deadline of the app's `persist` hook for one send. Past it the send is answered `unavailable`
+   * (the client retries with the same `clientMsgId`) and its idempotency lease is dropped; a
+   * hook that finishes later is ignored, so `persist` must be idempotent by `clientMsgId`. The
+   * lease a send holds meanwhile is this plus 5 s: if the process running it dies, a retry on
+   * another process takes over after at most that long (it is told how long to wait).
+   * @default 10_000
+   */
+  persistTimeoutMs?: number;
   /** Conversations per user; more from `conversationsOf` closes with 4403. @default 5000 */
   maxConversationsPerUser?: number;
   /**
@@ -217,6 +307,7 @@ export interface ResolvedConfig {
   maxFrameBytes: number;
   helloTimeoutMs: number;
   sessionStartTimeoutMs: number;
+  persistTimeoutMs: number;
   maxConversationsPerUser: number;
   maxSocketsPerUser: number;
   maxReplay: number;
@@ -254,6 +345,7 @@ export function resolveConfig(o: HubOptions<EventSchemas>): ResolvedConfig {
     maxFrameBytes,
     helloTimeoutMs: o.limits?.helloTimeoutMs ?? 10_000,
     sessionStartTimeoutMs: o.limits?.sessionStartTimeoutMs ?? 15_000,
+    persistTimeoutMs: o.limits?.persistTimeoutMs ?? 10_000,
     maxConversationsPerUser: o.limits?.maxConversationsPerUser ?? 5000,
     maxSocketsPerUser: o.limits?.maxSocketsPerUser ?? 32,
     maxReplay: o.limits?.maxReplay ?? 1000,
@@ -289,8 +381,11 @@ export type MetricEvent =
   | { type: 'session.start'; userId: string; conversations: number; durationMs: number }
   /** A connection ended, with the close code the hub sent or the peer's. */
   | { type: 'connection.close'; code: number; durationMs: number; userId?: string }
-  /** A message was stored (not a recognised retry); `durationMs` covers hooks and the store. */
-  | { type: 'message.stored'; conversationId: string; kind: 'user' | 'system'; durationMs: number }
+  /**
+   * A message or an operation (`kind` edit/delete/reaction) was stored (not a recognised retry);
+   * `durationMs` covers hooks and the store.
+   */
+  | { type: 'message.stored'; conversationId: string; kind: MessageKind; durationMs: number }
   /** An app hook or the engine failed (the client got `unavailable`, or the session was closed). */
   | { type: 'hook.error'; hook: string }
   /** A frame was refused by the rate limit; `flood` when the connection was closed 4429 for it. */

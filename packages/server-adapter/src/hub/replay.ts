@@ -72,7 +72,19 @@ export async function resume(
         );
   if (frame === undefined) {
     const reason = epochChanged ? 'epoch_changed' : 'trimmed';
-    conn.send({ type: 'reset', ...r, conversationId, epoch: head.epoch, seq: head.seq, reason });
+    // A reset carries the read position and unread count at its seq (issue 16).
+    const u = await ctx.engine.unread(conversationId, conn.userId!, head.seq);
+    if (conn.isClosed() || conn.cursors.get(conversationId)?.revoked) return head;
+    conn.send({
+      type: 'reset',
+      ...r,
+      conversationId,
+      epoch: head.epoch,
+      seq: head.seq,
+      reason,
+      readSeq: u.readSeq,
+      unread: u.count,
+    });
     metric(ctx, { type: 'reset', conversationId, reason });
   } else if (range.messages.length > 0 || answer) {
     conn.outbound.send(frame);

@@ -1,5 +1,6 @@
 /**
- * Session start: `hello` -> `welcome` -> replay/reset -> live, as the first task of the
+ * Session start: `hello` -> `welcome` -> `summary` chunks -> replay/reset for the conversations
+ * the hello has cursors for -> `synced` -> live, as the first task of the
  * connection's ordered path (so frames and membership changes that arrive meanwhile run after it,
  * in order), within `limits.sessionStartTimeoutMs`.
  *
@@ -13,10 +14,11 @@
  *    the mark says otherwise (`restoreMember`): the last change wins, not the possibly older list.
  */
 import { CloseCode, type HelloFrame, Limits, PROTOCOL_VERSION } from '@parley/protocol';
-import type { Head } from '../engines/types.js';
 import { ForbiddenError } from '../errors.js';
 import type { Connection } from './connection.js';
 import { callHook, HookError, type HubContext, identityProblem, metric } from './context.js';
+import { inboxRows, loadMeta, summaryFrames } from './inbox.js';
+import type { Outbound } from './outbound.js';
 import { resume } from './replay.js';
 
 /** Members of a conversation: the app's `membersOf` hook, else the engine's record. */
@@ -153,10 +155,12 @@ async function welcome(
   });
   let ids = listed.filter((_, i) => kept[i]);
 
-  // 6. Where every conversation stands, and who is online.
-  const heads = await ctx.engine.heads(ids);
-  const reads = await Promise.all(ids.map((id) => ctx.engine.reads(id)));
-  const readsOf = new Map(ids.map((id, i) => [id, reads[i]!] as const));
+  // 6. Where every conversation stands (head, reads, unread, last message: one engine call per
+  // conversation, pipelined), its metadata, and who is online.
+  const [entries, meta] = await Promise.all([
+    ctx.engine.inbox(userId, ids),
+    loadMeta(ctx, userId, ids),
+  ]);
   const memberLists = await Promise.all(ids.map((id) => membersOf(ctx, id)));
   const contacts = [...new Set(memberLists.flat())].filter((u) => u !== userId);
   const snapshot = await presence.snapshot(contacts);
@@ -177,18 +181,23 @@ async function welcome(
 
   // 8. Welcome: conversations left meanwhile are not listed (their `left` is not sent either).
   ids = ids.filter((id) => conn.cursors.active(id));
+  const rows = inboxRows(userId, ids, entries, meta);
+  const byId = new Map(rows.map((r) => [r.id, r] as const));
   conn.send({
     type: 'welcome',
     protocol: PROTOCOL_VERSION,
     sessionId: conn.id,
     user: { id: userId, ...conn.profile },
     conversations: ids.map((id) => {
-      const head = heads.get(id)!;
-      const { [userId]: readSeq = 0, ...others } = readsOf.get(id) ?? {};
-      // Interim (issue 16 replaces it with the engine's count of countable messages): every seq
-      // after the read position, own messages included.
-      const unread = Math.max(0, head.seq - readSeq);
-      return { id, seq: head.seq, epoch: head.epoch, readSeq, reads: others, unread };
+      const r = byId.get(id)!;
+      return {
+        id,
+        seq: r.seq,
+        epoch: r.epoch,
+        readSeq: r.readSeq,
+        reads: r.reads,
+        unread: r.unread,
+      };
     }),
     presence: snapshot,
     heartbeat: {
@@ -217,17 +226,43 @@ async function welcome(
   conn.timers.sessionStarted();
   conn.timers.scheduleExpiry(false);
 
-  // 9. Replay what the cursors say was missed, one conversation at a time (so at most one replay
-  // is built at once), then release the held live messages.
+  // 9. The inbox: last message and metadata of every conversation, newest activity first, in
+  // chunks within the frame bound and the socket's budget (issue 16: a cold client used to
+  // download every conversation's history before it could render anything).
+  for (const frame of summaryFrames(rows, ctx.config.maxOutboundFrameBytes)) {
+    if (!(await roomFor(conn.outbound, frame, () => conn.isClosed()))) return;
+    conn.outbound.send(frame);
+  }
+  // 10. Conversations without a cursor start at their head in `welcome`: nothing is replayed,
+  // live messages after it flow now. The others get what their cursor says was missed, one at a
+  // time (so at most one replay is built at once), then their held live messages.
   const cursors = hello.cursors ?? {};
+  const resumed = ids.filter((id) => Object.hasOwn(cursors, id));
   for (const id of ids) {
+    if (Object.hasOwn(cursors, id) || !conn.cursors.active(id)) continue;
+    const r = byId.get(id)!;
+    conn.cursors.release(id, r.seq, r.epoch);
+  }
+  for (const id of resumed) {
     if (conn.isClosed()) return;
     if (!conn.cursors.active(id)) continue;
-    const cursor = Object.hasOwn(cursors, id) ? cursors[id]! : { seq: 0 };
-    const head: Head = await resume(conn, id, cursor, heads.get(id)!);
+    const r = byId.get(id)!;
+    const head = await resume(conn, id, cursors[id]!, { seq: r.seq, epoch: r.epoch });
     conn.cursors.release(id, head.seq, head.epoch);
   }
-  // 10. The session start is complete: every replay/reset the cursors asked for was sent
+  // 11. The session start is complete: every replay/reset the cursors asked for was sent
   // (PROTOCOL.md, `synced`; issue 19: a client could not tell when its resume was done).
   if (!conn.isClosed()) conn.send({ type: 'synced' });
+}
+
+/**
+ * Waits until the socket's budget has room for `frame` (its send buffer drains), polling while it
+ * is full; false once the connection closed (the session start deadline closes it meanwhile).
+ */
+async function roomFor(out: Outbound, frame: string, closed: () => boolean): Promise<boolean> {
+  const bytes = frame.length; // at least the UTF-8 size of most frames; the send checks exactly
+  while (!closed() && out.room() < bytes && out.used() > 0) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return !closed();
 }

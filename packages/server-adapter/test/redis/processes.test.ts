@@ -124,11 +124,11 @@ describe.skipIf(!available)(
       first.send({ ...send, ref: 'first' });
       await slow.reached;
       retry.send({ ...send, ref: 'retry' });
-      expect(await retry.next(is('error', (e) => e.ref === 'retry'))).toMatchObject({
-        code: 'unavailable',
-        retryAfterMs: 1000,
-        clientMsgId: 'k1',
-      });
+      const busy = await retry.next(is('error', (e) => e.ref === 'retry'));
+      expect(busy).toMatchObject({ code: 'unavailable', clientMsgId: 'k1' });
+      // The lease's time left (persistTimeoutMs 10 s + 5 s, just taken): when a retry may take over.
+      expect(busy.retryAfterMs).toBeGreaterThan(10_000);
+      expect(busy.retryAfterMs).toBeLessThanOrEqual(15_000);
       slow.open();
       const ack = await first.next(is('ack', (x) => x.ref === 'first'));
       retry.send({ ...send, ref: 'again' });

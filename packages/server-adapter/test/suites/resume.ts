@@ -79,20 +79,29 @@ export function resumeSuite(env: SuiteEnv): void {
       },
     );
 
-    it('works from cursor 0 and for conversations missing from the cursors', async () => {
+    it('replays from cursor 0; a conversation missing from the cursors starts at its head (issue 16)', async () => {
       const f = await setup();
       for (let i = 1; i <= 3; i++) await f.server.hub.publish('c1', { text: `m${i}` });
       await f.server.hub.publish('c2', { text: 'other' });
       const alice = await f.connect('alice', { cursors: { c1: { seq: 0 } } });
-      const replays = [await alice.next(is('replay')), await alice.next(is('replay'))].sort(
-        (a, b) => a.conversationId.localeCompare(b.conversationId),
-      );
+      await alice.next(is('synced'));
+      const replays = alice.frames.filter(is('replay'));
       expect(replays.map((r) => [r.conversationId, r.messages.map((m) => m.seq)])).toEqual([
         ['c1', [1, 2, 3]],
-        ['c2', [1]],
       ]);
+      // c2 is not replayed: its head is in welcome, its last message in the summary.
+      const welcome = alice.frames.find(is('welcome'))!;
+      expect(welcome.conversations.find((c) => c.id === 'c2')).toMatchObject({ seq: 1 });
+      const summary = alice.frames.find(is('summary'))!;
+      expect(summary.conversations.find((c) => c.id === 'c2')?.lastMessage?.text).toBe('other');
+      // Live messages of c2 flow from its head on.
+      await f.server.hub.publish('c2', { text: 'live' });
+      expect((await alice.next(is('message'))).message).toMatchObject({
+        conversationId: 'c2',
+        seq: 2,
+      });
       // Up to date: no replay at all.
-      const again = await f.connect('alice', { cursors: { c1: { seq: 3 }, c2: { seq: 1 } } });
+      const again = await f.connect('alice', { cursors: { c1: { seq: 3 }, c2: { seq: 2 } } });
       await again.barrier();
       expect(again.take(is('replay'))).toEqual([]);
     });
@@ -192,13 +201,13 @@ export function resumeSuite(env: SuiteEnv): void {
       const alice = await f.connect('alice', { cursors: { c1: { seq: 1 }, c2: { seq: 0 } } });
       await alice.next(is('synced'));
       const types = alice.frames.map((x) => x.type);
-      expect(types.slice(0, 1)).toEqual(['welcome']);
-      expect(types.slice(1, 3).sort()).toEqual(['replay', 'reset']);
-      expect(types[3]).toBe('synced');
-      // At the head: nothing before synced.
+      expect(types.slice(0, 2)).toEqual(['welcome', 'summary']);
+      expect(types.slice(2, 4).sort()).toEqual(['replay', 'reset']);
+      expect(types[4]).toBe('synced');
+      // At the head: nothing but the inbox before synced.
       const again = await f.connect('alice', { cursors: { c1: { seq: 8 }, c2: { seq: 1 } } });
       await again.next(is('synced'));
-      expect(again.frames.map((x) => x.type)).toEqual(['welcome', 'synced']);
+      expect(again.frames.map((x) => x.type)).toEqual(['welcome', 'summary', 'synced']);
       // Exactly one: a request sent after it is answered after anything the session start sent.
       again.send({ type: 'history', ref: 'after', conversationId: 'c1', limit: 1 });
       await again.next(is('history'));

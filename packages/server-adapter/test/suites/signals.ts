@@ -77,7 +77,8 @@ export function signalsSuite(env: SuiteEnv): void {
         const bob = await f.connect('bob', { cursors: { c1: { seq: 5 } } });
         a1.send({ type: 'read', conversationId: 'c1', seq: 4 });
         const expected = { type: 'read', conversationId: 'c1', userId: 'alice', seq: 4 };
-        expect(await a2.next(is('read'))).toEqual(expected);
+        // The reader's other socket also gets the unread count after the read (issue 16).
+        expect(await a2.next(is('read'))).toEqual({ ...expected, unread: { count: 1, at: 5 } });
         expect(await bob.next(is('read'))).toEqual(expected);
         a1.send({ type: 'read', conversationId: 'c1', seq: 2 }); // lower: ignored
         a1.send({ type: 'read', conversationId: 'c1', seq: 99 }); // clamped to the head

@@ -84,7 +84,10 @@ export function recordingLogger(): RecordingLogger {
  */
 export function worldHooks(
   members: () => Members,
-): Pick<HubOptions<TestEvents>, 'authenticate' | 'conversationsOf' | 'membersOf' | 'events'> {
+): Pick<
+  HubOptions<TestEvents>,
+  'authenticate' | 'conversationsOf' | 'membersOf' | 'events' | 'conversationMeta'
+> {
   return {
     authenticate: ({ token, request }) => {
       const t = token ?? request.cookies.session;
@@ -101,6 +104,11 @@ export function worldHooks(
       return Object.keys(m).filter((c) => m[c]!.includes(userId));
     },
     membersOf: (c) => members()[c] ?? [],
+    // The inbox's metadata (issue 16): a title per conversation and its members.
+    conversationMeta: (ids) =>
+      Object.fromEntries(
+        ids.map((id) => [id, { title: `Title of ${id}`, members: [...(members()[id] ?? [])] }]),
+      ),
     events: testEvents,
   };
 }

@@ -26,6 +26,13 @@ export class ExpiringMap<V> {
     return e.value;
   }
 
+  /** Milliseconds until `key` expires, or undefined when it is absent or expired. */
+  ttl(key: string): number | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined || this.get(key) === undefined) return undefined;
+    return e.expiresAt - this.now();
+  }
+
   set(key: string, value: V, ttlMs: number): void {
     this.entries.delete(key);
     this.entries.set(key, { value, expiresAt: this.now() + ttlMs });

@@ -4,19 +4,24 @@
  * signatures only exist for the interface).
  */
 import type { Message } from '@parley/protocol';
-import type {
-  AppendInput,
-  AppendResult,
-  Engine,
-  Envelope,
-  Head,
-  Kick,
-  PageResult,
-  PresenceRecord,
-  RangeResult,
-  SendClaim,
-  Topic,
-  Unsubscribe,
+import { applyToTarget, canOperateOn } from '../operations.js';
+import {
+  type AppendInput,
+  type AppendResult,
+  type Engine,
+  type Envelope,
+  type Head,
+  type InboxEntry,
+  isCountable,
+  type Kick,
+  type OperationResult,
+  type PageResult,
+  type PresenceRecord,
+  type RangeResult,
+  type SendClaim,
+  type Topic,
+  UNREAD_INDEX_MAX,
+  type Unsubscribe,
 } from '../types.js';
 import { ExpiringMap } from './expiring.js';
 
@@ -52,7 +57,21 @@ export interface MemoryEngineOptions {
 interface ConversationState {
   seq: number;
   messages: Message[];
+  /** Seqs of the countable messages, ascending (the newest {@link UNREAD_INDEX_MAX}). */
+  countable: number[];
 }
+
+/** Index of the first element of a sorted array greater than `x`. */
+const upperBound = (a: readonly number[], x: number): number => {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+};
 
 /** Creates the in-memory engine. State is lost when the process stops (the epoch changes). */
 export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
@@ -86,7 +105,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const conv = (id: string): ConversationState => {
     let c = conversations.get(id);
     if (c === undefined) {
-      c = { seq: 0, messages: [] };
+      c = { seq: 0, messages: [], countable: [] };
       conversations.set(id, c);
     }
     return c;
@@ -159,6 +178,44 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     }
   };
 
+  const setReadNow = (conversationId: string, userId: string, seq: number) => {
+    let m = readPositions.get(conversationId);
+    if (m === undefined) {
+      m = new Map();
+      readPositions.set(conversationId, m);
+    }
+    const current = m.get(userId) ?? 0;
+    if (seq <= current) return { seq: current, advanced: false };
+    m.set(userId, seq);
+    return { seq, advanced: true };
+  };
+
+  /** Countable messages with `readSeq < seq <= at`, within the newest UNREAD_INDEX_MAX. */
+  const countUnread = (c: ConversationState | undefined, readSeq: number, at: number): number => {
+    if (c === undefined || at <= readSeq) return 0;
+    const n = upperBound(c.countable, at) - upperBound(c.countable, readSeq);
+    return Math.min(n, UNREAD_INDEX_MAX);
+  };
+
+  /** The last countable message with `seq <= at`, as stored now (its current state). */
+  const lastCountable = (c: ConversationState | undefined, at: number): Message | undefined => {
+    if (c === undefined) return undefined;
+    const i = upperBound(c.countable, at) - 1;
+    if (i < 0) return undefined;
+    const seq = c.countable[i]!;
+    const first = c.messages[0];
+    if (first === undefined || seq < first.seq) return undefined; // trimmed
+    return c.messages[seq - first.seq];
+  };
+
+  /** Index of `seq` in the conversation's held messages (contiguous by seq), or -1. */
+  const indexOf = (c: ConversationState, seq: number): number => {
+    trim(c);
+    const first = c.messages[0];
+    if (first === undefined || seq < first.seq || seq > c.seq) return -1;
+    return seq - first.seq;
+  };
+
   const isOnline = (userId: string): boolean =>
     liveCount(userId) > 0 || (graceUntil.get(userId) ?? 0) > now();
 
@@ -175,6 +232,12 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       c.seq = message.seq;
       c.messages.push(message);
       trim(c);
+      if (isCountable(message)) {
+        c.countable.push(message.seq);
+        // Amortised: drop the oldest in batches rather than shifting on every append.
+        if (c.countable.length > UNREAD_INDEX_MAX + 1000) c.countable.splice(0, 1000);
+        setReadNow(draft.conversationId, message.senderId, message.seq); // sending marks read
+      }
       rememberIdem(draft.conversationId, key, message);
       publishSync(
         `conv:${draft.conversationId}`,
@@ -183,11 +246,41 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       return { message, duplicate: false };
     },
 
+    async applyOperation({ draft, origin }): Promise<OperationResult> {
+      const key = idemKey(draft.senderId, draft.clientMsgId);
+      leases.delete(`${draft.conversationId}\u0000${key}`);
+      const existing = findIdem(draft.conversationId, key);
+      if (existing !== undefined) return { state: 'duplicate', message: existing };
+      const c = conversations.get(draft.conversationId);
+      const at = c === undefined || draft.target === undefined ? -1 : indexOf(c, draft.target);
+      if (c === undefined || at < 0 || !canOperateOn(c.messages[at])) return { state: 'not_found' };
+      const message: Message = { ...draft, seq: c.seq + 1 };
+      const target = applyToTarget(c.messages[at]!, message);
+      if (target === 'too_many_reactions') return { state: target };
+      c.seq = message.seq;
+      c.messages[at] = target;
+      c.messages.push(message);
+      trim(c);
+      rememberIdem(draft.conversationId, key, message);
+      publishSync(
+        `conv:${draft.conversationId}`,
+        origin === undefined ? { kind: 'message', message } : { kind: 'message', message, origin },
+      );
+      return { state: 'stored', message, target };
+    },
+
+    async message(conversationId, seq) {
+      const c = conversations.get(conversationId);
+      const at = c === undefined ? -1 : indexOf(c, seq);
+      return at < 0 ? undefined : c!.messages[at];
+    },
+
     async claimSend(conversationId, senderId, clientMsgId, leaseMs): Promise<SendClaim> {
       const message = findIdem(conversationId, idemKey(senderId, clientMsgId));
       if (message !== undefined) return { state: 'stored', message };
       const key = leaseKey(conversationId, senderId, clientMsgId);
-      if (leases.get(key) !== undefined) return { state: 'busy' };
+      const left = leases.ttl(key);
+      if (left !== undefined) return { state: 'busy', leaseMs: left };
       leases.set(key, true, leaseMs);
       return { state: 'claimed' };
     },
@@ -234,19 +327,39 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     },
 
     async setRead(conversationId, userId, seq) {
-      let m = readPositions.get(conversationId);
-      if (m === undefined) {
-        m = new Map();
-        readPositions.set(conversationId, m);
-      }
-      const current = m.get(userId) ?? 0;
-      if (seq <= current) return { seq: current, advanced: false };
-      m.set(userId, seq);
-      return { seq, advanced: true };
+      return setReadNow(conversationId, userId, seq);
     },
 
     async reads(conversationId) {
       return Object.fromEntries(readPositions.get(conversationId) ?? []);
+    },
+
+    async inbox(userId, ids) {
+      const out = new Map<string, InboxEntry>();
+      for (const id of ids) {
+        const c = conversations.get(id);
+        if (c !== undefined) trim(c);
+        const head: Head = { seq: c?.seq ?? 0, epoch };
+        const reads = Object.fromEntries(readPositions.get(id) ?? []);
+        const readSeq = reads[userId] ?? 0;
+        const lastMessage = lastCountable(c, head.seq);
+        out.set(id, {
+          head,
+          reads,
+          readSeq,
+          unread: countUnread(c, readSeq, head.seq),
+          ...(lastMessage === undefined ? {} : { lastMessage }),
+        });
+      }
+      return out;
+    },
+
+    async unread(conversationId, userId, upTo) {
+      const c = conversations.get(conversationId);
+      const head = c?.seq ?? 0;
+      const at = upTo === undefined ? head : Math.max(0, Math.min(upTo, head));
+      const readSeq = readPositions.get(conversationId)?.get(userId) ?? 0;
+      return { readSeq, count: countUnread(c, readSeq, at), at };
     },
 
     async addMembers(conversationId, userIds) {

@@ -20,7 +20,7 @@
 
 /**
  * claimSend. KEYS: meta, idempotency record, lease. ARGV: 1 now, 2 lease ms. Returns {1, message}
- * for a stored message, {0} when the lease was taken, {2} while another send holds it.
+ * for a stored message, {0} when the lease was taken, {2, ms left} while another send holds it.
  */
 const CLAIM_SEND = `
 local function readRecord(rec, epoch, now)
@@ -38,7 +38,7 @@ if epoch then
   if stored then return {1, stored} end
 end
 if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[2]) then return {0} end
-return {2}
+return {2, redis.call('PTTL', KEYS[3])}
 `;
 
 /** addMembers. KEYS: members, removed. ARGV: user ids. */

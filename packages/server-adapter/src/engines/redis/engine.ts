@@ -7,17 +7,23 @@ import { randomBytes } from 'node:crypto';
 import type { Message } from '@parley/protocol';
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { type Logger, silentLogger } from '../../logger.js';
-import type {
-  AppendResult,
-  Engine,
-  Envelope,
-  Head,
-  PageResult,
-  PresenceRecord,
-  RangeResult,
-  SendClaim,
+import { applyToTarget, canOperateOn } from '../operations.js';
+import {
+  type AppendResult,
+  type Engine,
+  type Envelope,
+  type Head,
+  type InboxEntry,
+  isCountable,
+  type OperationResult,
+  type PageResult,
+  type PresenceRecord,
+  type RangeResult,
+  type SendClaim,
+  UNREAD_INDEX_MAX,
 } from '../types.js';
 import { KeyNames } from './keys.js';
+import { defineOperationCommands } from './operation-scripts.js';
 import {
   REDIS_ENGINE_DEFAULTS,
   type RedisEngineOptions,
@@ -93,6 +99,9 @@ function* batches(ids: readonly string[], size = 500): Generator<string[]> {
   for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
 }
 
+/** Compare-and-set rounds of `applyOperation` before it gives up (`unavailable` to the client). */
+const MAX_OPERATION_ATTEMPTS = 20;
+
 const str = (v: unknown): string =>
   typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : String(v);
 
@@ -139,7 +148,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     if (ownsCommands) commandConn.disconnect();
     throw err;
   }
-  const redis = defineParleyCommands(commandConn, cluster);
+  const redis = defineOperationCommands(defineParleyCommands(commandConn, cluster), cluster);
   // Single node: subscriptions are restored by `pubsub.resync()` on every reconnect, not by
   // ioredis: its auto-resubscribe issues SUBSCRIBE without a rejection handler, so a connection
   // that drops again before the reply ("Connection is closed.") raised an unhandled rejection — a
@@ -228,6 +237,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       k.log,
       k.reads,
       k.idemIndex,
+      k.state,
       newEpoch(),
       String(after),
       String(Math.min(Math.max(0, Math.floor(limit)), 1e9)),
@@ -303,6 +313,8 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       idemIndex: `${prefix}idem-index:${c}`,
       members: `${prefix}members:${c}`,
       removed: `${prefix}removed:${c}`,
+      countable: `${prefix}countable:${c}`,
+      state: `${prefix}state:${c}`,
     };
   }
   const keySuffix = (conversationId: string, senderId: string, clientMsgId: string): string =>
@@ -327,6 +339,18 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     return [...groups.values()];
   };
 
+  /** A held message's current state (JSON as stored) and the epoch it was read in. */
+  const readMessage = async (
+    conversationId: string,
+    seq: string,
+  ): Promise<{ epoch: string; json: string } | undefined> => {
+    const k = convKeys(conversationId);
+    const r = (await redis.parleyMessage(k.meta, k.log, k.state, seq, cutoff())) as
+      | unknown[]
+      | null;
+    return r === null || r === undefined ? undefined : { epoch: str(r[0]), json: str(r[1]) };
+  };
+
   const engine: RedisEngine = {
     dedupeWindowMs: idemTtl,
     redis: commandConn,
@@ -342,6 +366,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         k.idemIndex,
         idemKey(draft.conversationId, draft.senderId, draft.clientMsgId),
         leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId),
+        k.countable,
         JSON.stringify(draft),
         String(draft.createdAt),
         String(now()),
@@ -353,8 +378,77 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         origin === undefined ? '' : JSON.stringify(origin),
         origin ?? '',
         String(idemMax),
+        isCountable(draft) ? '1' : '',
+        draft.senderId,
+        String(UNREAD_INDEX_MAX),
       )) as unknown[];
       return { duplicate: Number(r[0]) === 1, message: JSON.parse(str(r[2])) as Message };
+    },
+
+    async applyOperation({ draft, origin }): Promise<OperationResult> {
+      const conversationId = draft.conversationId;
+      const k = convKeys(conversationId);
+      const targetSeq = String(draft.target ?? 0);
+      // Compare and set: the new state is computed here from the target as read; the script
+      // stores it only if the target is unchanged, else it is read again (another operation won).
+      for (let attempt = 0; attempt < MAX_OPERATION_ATTEMPTS; attempt++) {
+        const read = await readMessage(conversationId, targetSeq);
+        const current = read === undefined ? undefined : (JSON.parse(read.json) as Message);
+        const next = canOperateOn(current)
+          ? applyToTarget(current, { ...draft, seq: 0 } as Message)
+          : undefined;
+        if (next === undefined || next === 'too_many_reactions') {
+          // Nothing to store; a retry of an operation stored already is still a duplicate.
+          const stored = await engine.findByClientId(
+            conversationId,
+            draft.senderId,
+            draft.clientMsgId,
+          );
+          if (stored !== undefined) return { state: 'duplicate', message: stored };
+          return next === undefined ? { state: 'not_found' } : { state: next };
+        }
+        const { version: _v, ...state } = next;
+        const r = (await redis.parleyApplyOperation(
+          k.meta,
+          k.log,
+          k.reads,
+          k.idemIndex,
+          idemKey(conversationId, draft.senderId, draft.clientMsgId),
+          leaseKey(conversationId, draft.senderId, draft.clientMsgId),
+          k.state,
+          JSON.stringify(draft),
+          String(draft.createdAt),
+          String(now()),
+          String(maxMessages),
+          String(ageLimited ? maxAgeMs : 0),
+          String(idemTtl),
+          newEpoch(),
+          names.channel(`conv:${conversationId}`),
+          origin === undefined ? '' : JSON.stringify(origin),
+          origin ?? '',
+          String(idemMax),
+          targetSeq,
+          read!.epoch,
+          read!.json,
+          JSON.stringify(state),
+        )) as unknown[];
+        const code = Number(r[0]);
+        if (code === 0) {
+          return {
+            state: 'stored',
+            message: JSON.parse(str(r[2])) as Message,
+            target: JSON.parse(str(r[3])) as Message,
+          };
+        }
+        if (code === 1) return { state: 'duplicate', message: JSON.parse(str(r[2])) as Message };
+        if (code === 3) return { state: 'not_found' };
+      }
+      throw new Error('parley redis engine: the target kept changing; operation not stored');
+    },
+
+    async message(conversationId, seq) {
+      const read = await readMessage(conversationId, String(seq));
+      return read === undefined ? undefined : (JSON.parse(read.json) as Message);
     },
 
     async claimSend(conversationId, senderId, clientMsgId, leaseMs): Promise<SendClaim> {
@@ -367,7 +461,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       )) as unknown[];
       const state = Number(r[0]);
       if (state === 1) return { state: 'stored', message: JSON.parse(str(r[1])) as Message };
-      return state === 0 ? { state: 'claimed' } : { state: 'busy' };
+      if (state === 0) return { state: 'claimed' };
+      // PTTL: -1 (no expiry) and -2 (gone meanwhile) cannot last; retry soon.
+      return { state: 'busy', leaseMs: Math.max(0, Number(r[1] ?? 0)) };
     },
 
     async releaseSend(conversationId, senderId, clientMsgId) {
@@ -403,8 +499,11 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     range,
 
     async page(conversationId, before, limit): Promise<PageResult> {
+      const k = convKeys(conversationId);
       const r = (await redis.parleyPage(
-        convKeys(conversationId).log,
+        k.log,
+        k.meta,
+        k.state,
         before === undefined ? '' : String(before),
         String(Math.min(Math.max(0, Math.floor(limit)), 1e9)),
         cutoff(),
@@ -430,6 +529,68 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       const out: Record<string, number> = {};
       for (const [userId, seq] of Object.entries(all)) out[userId] = Number(seq);
       return out;
+    },
+
+    async inbox(userId, conversationIds) {
+      // One script per conversation, pipelined: never one script over several conversations.
+      // On Redis Cluster an ioredis pipeline must stay on one node: concurrent calls instead.
+      const args = (id: string): string[] => {
+        const k = convKeys(id);
+        return [k.meta, k.log, k.reads, k.idemIndex, k.countable, k.state, newEpoch(), userId];
+      };
+      let replies: [Error | null, unknown][];
+      if (cluster) {
+        replies = await Promise.all(
+          conversationIds.map((id) =>
+            redis.parleyInbox(...args(id)).then(
+              (r): [Error | null, unknown] => [null, r],
+              (err: unknown): [Error | null, unknown] => [
+                err instanceof Error ? err : new Error(String(err)),
+                undefined,
+              ],
+            ),
+          ),
+        );
+      } else {
+        const pipeline = redis.pipeline() as unknown as {
+          parleyInbox(...args: string[]): void;
+          exec(): Promise<[Error | null, unknown][] | null>;
+        };
+        for (const id of conversationIds) pipeline.parleyInbox(...args(id));
+        replies = conversationIds.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      }
+      const out = new Map<string, InboxEntry>();
+      conversationIds.forEach((id, i) => {
+        const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
+        if (err !== null) throw err;
+        const r = reply as unknown[];
+        const reads: Record<string, number> = {};
+        for (let j = 5; j + 1 < r.length; j += 2) reads[str(r[j])] = Number(r[j + 1]);
+        const last = str(r[4]);
+        out.set(id, {
+          head: { epoch: str(r[0]), seq: Number(r[1]) },
+          reads,
+          readSeq: Number(r[2]),
+          unread: Number(r[3]),
+          ...(last === '' ? {} : { lastMessage: JSON.parse(last) as Message }),
+        });
+      });
+      return out;
+    },
+
+    async unread(conversationId, userId, upTo) {
+      const k = convKeys(conversationId);
+      const r = (await redis.parleyUnread(
+        k.meta,
+        k.log,
+        k.reads,
+        k.idemIndex,
+        k.countable,
+        newEpoch(),
+        userId,
+        upTo === undefined ? '' : String(Math.floor(upTo)),
+      )) as unknown[];
+      return { readSeq: Number(r[0]), count: Number(r[1]), at: Number(r[2]) };
     },
 
     async addMembers(conversationId, userIds) {

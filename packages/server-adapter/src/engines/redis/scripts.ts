@@ -15,6 +15,8 @@
  * - `P idem-index:<conv>` sorted set record key -> seq: bounds the records per conversation.
  * - `P reads:<conv>`    hash userId -> read seq.
  * - `P members:<conv>`  set of user ids.
+ * - `P state:<conv>`    sorted set seq -> `<epoch>\n<message JSON>`: current state of messages an
+ *   operation changed (see `operation-scripts.ts`).
  * - `P conns:<user>`    sorted set connectionId -> expiry (ms).
  * - `P presence:<user>` hash {grace: until (ms), seen: lastSeenAt (ms)}.
  * - `P presence-deadlines` sorted set userId -> when the user may go offline (ms); one per
@@ -29,6 +31,13 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { CONTROL_COMMANDS, type ControlCommands } from './control-scripts.js';
+import {
+  COUNTABLE_EPOCH,
+  INDEX_COUNTABLE,
+  type InboxCommands,
+  inboxCommands,
+} from './inbox-scripts.js';
+import { OVERLAYS } from './overlay-lua.js';
 
 /**
  * Creates the epoch of a conversation seen for the first time (or again after its data was lost)
@@ -36,7 +45,7 @@ import { CONTROL_COMMANDS, type ControlCommands } from './control-scripts.js';
  * epoch. KEYS[1] meta, KEYS[2] log, KEYS[3] reads, KEYS[4] idempotency index; `candidate` is a
  * fresh random id.
  */
-const ENSURE_EPOCH = (candidate: string): string => `
+export const ENSURE_EPOCH = (candidate: string): string => `
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ${candidate}
@@ -52,15 +61,22 @@ local head = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
  * primary dies, its promoted replica may lack the last writes — messages already acknowledged
  * and delivered — and would hand out their seqs again under the same epoch. A promoted replica
  * takes a new replication id, so the meta hash records the id of the primary that wrote it
- * (`node`); a script that finds another id rotates the epoch (keeping seq and history, which are
- * a prefix of what clients saw): clients get `reset`, never a reused seq.
+ * (`node`); a script that finds another id rotates the epoch, keeping seq and history (a prefix
+ * of what clients saw): clients get `reset`, never a reused seq.
+ *
+ * The new epoch keeps the first 12 characters of the old one (the history's lineage) and adds 4
+ * new ones: operation overlays (`overlay-lua.ts`) compare the lineage, so an edited or deleted
+ * message keeps its state across the rotation. Idempotency records and the countable index
+ * compare the whole epoch and start over, as after any reset.
  */
 const FENCE = (candidate: string): string => `
 local node = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
 local owner = redis.call('HGET', KEYS[1], 'node')
 if owner ~= node then
   if owner and epoch ~= ${candidate} then
-    epoch = ${candidate}
+    local fresh = string.sub(epoch, 1, 12) .. string.sub(${candidate}, 1, 4)
+    if fresh == epoch then fresh = string.sub(epoch, 1, 12) .. string.sub(${candidate}, 5, 8) end
+    epoch = fresh
     redis.call('HSET', KEYS[1], 'epoch', epoch)
   end
   redis.call('HSET', KEYS[1], 'node', node)
@@ -71,7 +87,7 @@ end
  * An idempotency record is `<epoch>\n<expiresAt>\n<message JSON>`. It counts only for the epoch it
  * was written in and until `expiresAt` by the engine's clock (PX removes it in real time too).
  */
-const READ_RECORD = `
+export const READ_RECORD = `
 local function readRecord(rec, epoch, now)
   if not rec then return nil end
   local a = string.find(rec, '\\n', 1, true)
@@ -84,13 +100,15 @@ end
 `;
 
 /**
- * append. KEYS: meta, log, reads, idempotency index, idempotency record, send lease. ARGV: 1 draft JSON,
+ * append. KEYS: meta, log, reads, idempotency index, idempotency record, send lease, countable
+ * index. ARGV: 1 draft JSON,
  * 2 createdAt, 3 now, 4 maxMessages, 5 maxAgeMs (0 = off), 6 idempotency ttl, 7 epoch candidate,
  * 8 channel, 9 origin as JSON ('' = none), 10 origin as is ('' = none; stored so that a gap fill
- * can still route the sender's ack), 11 idempotency records kept per conversation (0 = no limit).
+ * can still route the sender's ack), 11 idempotency records kept per conversation (0 = no limit),
+ * 12 '1' for a countable message, 13 sender id, 14 countable seqs kept (see `inbox-scripts.ts`).
  * Returns {duplicate 0|1, epoch, message JSON}.
  */
-const APPEND = `${ENSURE_EPOCH('ARGV[7]')}${READ_RECORD}
+const APPEND = `${ENSURE_EPOCH('ARGV[7]')}${READ_RECORD}${COUNTABLE_EPOCH(7)}
 redis.call('DEL', KEYS[6])
 local now = tonumber(ARGV[3])
 local stored = readRecord(redis.call('GET', KEYS[5]), epoch, now)
@@ -135,6 +153,7 @@ if maxEntries > 0 then
   if #old > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', cut) end
   redis.call('PEXPIRE', KEYS[4], ARGV[6])
 end
+${INDEX_COUNTABLE('KEYS[7]', 'KEYS[3]', 'ARGV[12]', 'ARGV[13]', 'ARGV[14]')}
 local origin = ''
 if ARGV[9] ~= '' then origin = '"origin":' .. ARGV[9] .. ',' end
 redis.call('PUBLISH', ARGV[8], '{"kind":"message",' .. origin .. '"epoch":"' .. epoch .. '","message":' .. msg .. '}')
@@ -147,11 +166,11 @@ return {epoch, head}
 `;
 
 /**
- * range. KEYS: meta, log, reads, idempotency index. ARGV: 1 epoch candidate, 2 after, 3 limit, 4 age cutoff ('' =
+ * range. KEYS: meta, log, reads, idempotency index, state. ARGV: 1 epoch candidate, 2 after, 3 limit, 4 age cutoff ('' =
  * none), 5 '1' to return (message JSON, origin or '') pairs, 6 most bytes of message JSON ('' =
  * no limit). Returns {epoch, seq, complete 0|1, message JSON...}: all of after+1..seq, or nothing.
  */
-const RANGE = `${ENSURE_EPOCH('ARGV[1]')}
+const RANGE = `${ENSURE_EPOCH('ARGV[1]')}${OVERLAYS}
 local after = tonumber(ARGV[2])
 if after >= head then return {epoch, head, 1} end
 local count = head - after
@@ -160,27 +179,28 @@ local first = string.format('%d', after + 1) .. '-0'
 local entries = redis.call('XRANGE', KEYS[2], first, '+', 'COUNT', count)
 if #entries ~= count or entries[1][1] ~= first then return {epoch, head, 0} end
 if ARGV[4] ~= '' and tonumber(entries[1][2][4]) < tonumber(ARGV[4]) then return {epoch, head, 0} end
+local ov = overlays(KEYS[5], epoch, after + 1, head)
 if ARGV[6] ~= '' then
   local max = tonumber(ARGV[6])
   local bytes = 0
-  for _, e in ipairs(entries) do
-    bytes = bytes + #e[2][2]
+  for i, e in ipairs(entries) do
+    bytes = bytes + #(ov[after + i] or e[2][2])
     if bytes > max then return {epoch, head, 0} end
   end
 end
 local out = {epoch, head, 1}
-for _, e in ipairs(entries) do
-  out[#out + 1] = e[2][2]
+for i, e in ipairs(entries) do
+  out[#out + 1] = ov[after + i] or e[2][2]
   if ARGV[5] == '1' then out[#out + 1] = e[2][6] or '' end
 end
 return out
 `;
 
 /**
- * page. KEYS: log. ARGV: 1 before ('' = none), 2 limit, 3 age cutoff ('' = none). Returns
- * {hasMore 0|1, message JSON... newest first}.
+ * page. KEYS: log, meta, state. ARGV: 1 before ('' = none), 2 limit, 3 age cutoff ('' = none).
+ * Returns {hasMore 0|1, message JSON... newest first}.
  */
-const PAGE = `
+const PAGE = `${OVERLAYS}
 local hi = '+'
 if ARGV[1] ~= '' then
   local before = tonumber(ARGV[1])
@@ -201,6 +221,15 @@ for _, e in ipairs(entries) do
   end
   n = n + 1
   out[n + 1] = e[2][2]
+end
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+if epoch and n > 0 then
+  local hiSeq = tonumber(string.sub(entries[1][1], 1, -3))
+  local ov = overlays(KEYS[3], epoch, hiSeq - n + 1, hiSeq)
+  for i = 1, n do
+    local o = ov[hiSeq - i + 1]
+    if o then out[i + 1] = o end
+  end
 end
 return out
 `;
@@ -363,7 +392,7 @@ return out
 type Reply = Promise<unknown>;
 
 /** The engine's commands, as ioredis adds them to a connection (and its pipelines). */
-export interface ParleyCommands extends ControlCommands {
+export interface ParleyCommands extends ControlCommands, InboxCommands {
   parleyAppend(...args: string[]): Reply;
   parleyHead(...args: string[]): Reply;
   parleyRange(...args: string[]): Reply;
@@ -378,7 +407,7 @@ export interface ParleyCommands extends ControlCommands {
 }
 
 /** The cluster variant of a script: shard channels and the replication-id fence. */
-const forCluster = (lua: string): string =>
+export const forCluster = (lua: string): string =>
   lua
     .replaceAll("redis.call('PUBLISH',", "redis.call('SPUBLISH',")
     .replace(/--parley:fence\((.*)\)/g, (_, candidate: string) => FENCE(candidate));
@@ -392,15 +421,16 @@ export function defineParleyCommands(
   cluster = false,
 ): (Redis | Cluster) & ParleyCommands {
   const fixed: [keyof ParleyCommands, string, number][] = [
-    ['parleyAppend', APPEND, 6],
+    ['parleyAppend', APPEND, 7],
     ['parleyHead', HEAD, 4],
-    ['parleyRange', RANGE, 4],
-    ['parleyPage', PAGE, 1],
+    ['parleyRange', RANGE, 5],
+    ['parleyPage', PAGE, 3],
     ['parleyFind', FIND, 2],
     ['parleySetRead', SET_READ, 1],
     ['parleyPresenceConnect', PRESENCE_CONNECT, 3],
     ['parleyPresenceDisconnect', PRESENCE_DISCONNECT, 3],
     ...CONTROL_COMMANDS,
+    ...inboxCommands(ENSURE_EPOCH),
   ];
   const variable: [keyof ParleyCommands, string][] = [
     ['parleyPresenceRefresh', PRESENCE_REFRESH],

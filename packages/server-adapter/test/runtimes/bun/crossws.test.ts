@@ -5,6 +5,8 @@
  */
 import { describe } from 'vitest';
 import { deliverySuite } from '../../suites/delivery.js';
+import { inboxSuite } from '../../suites/inbox.js';
+import { operationsSuite } from '../../suites/operations.js';
 import { resumeSuite } from '../../suites/resume.js';
 import { robustnessSuite } from '../../suites/robustness.js';
 import { signalsSuite } from '../../suites/signals.js';
@@ -14,6 +16,8 @@ describe('bun (crossws) × memory', () => {
   const env = { remote: BUN_CROSSWS };
   deliverySuite(env);
   resumeSuite(env);
+  inboxSuite(env);
   signalsSuite(env);
   robustnessSuite(env);
+  operationsSuite(env);
 });

@@ -9,6 +9,8 @@ import { createRequire } from 'node:module';
 import type net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { deliverySuite } from '../../suites/delivery.js';
+import { inboxSuite } from '../../suites/inbox.js';
+import { operationsSuite } from '../../suites/operations.js';
 import { resumeSuite } from '../../suites/resume.js';
 import { robustnessSuite } from '../../suites/robustness.js';
 import { signalsSuite } from '../../suites/signals.js';
@@ -64,6 +66,8 @@ describe('bun × memory', () => {
   refusalTests(setup);
   deliverySuite(env);
   resumeSuite(env);
+  inboxSuite(env);
   signalsSuite(env);
   robustnessSuite(env);
+  operationsSuite(env);
 });

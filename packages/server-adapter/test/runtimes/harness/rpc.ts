@@ -13,6 +13,9 @@ export const HUB_METHODS = [
   'join',
   'leave',
   'disconnectUser',
+  'history',
+  'conversationSummary',
+  'updateConversation',
   'close',
 ] as const;
 export type HubMethod = (typeof HUB_METHODS)[number];

@@ -1,0 +1,131 @@
+/**
+ * Lua for operations on stored messages (edit, delete, reaction) in the Redis engine.
+ *
+ * A stream entry cannot be rewritten, so a message's current state lives beside the log:
+ * `P state:<conv>`, a sorted set seq -> `<epoch>\n<message JSON>` holding the current state of
+ * every held message an operation changed. Readers (`range`, `page`, `message`) use it instead of
+ * the log entry (`OVERLAYS` in `overlay-lua.ts`); an entry of another epoch (a history that was lost) never
+ * counts. It holds at most one entry per held message: each operation drops the entries of
+ * messages the log no longer holds, and it expires with the log.
+ *
+ * The new state is computed in TypeScript (`applyToTarget`), never in Lua (cjson would re-order
+ * keys and round large numbers); the script stores it only if the target is still exactly what
+ * was read (compare and set), else the engine reads again and retries.
+ */
+import type { Cluster, Redis } from 'ioredis';
+import { OVERLAYS } from './overlay-lua.js';
+import { ENSURE_EPOCH, forCluster, READ_RECORD } from './scripts.js';
+
+/**
+ * message. KEYS: meta, log, state. ARGV: 1 seq, 2 age cutoff ('' = none). Returns {epoch, current
+ * message JSON} when the log holds the seq, else nil.
+ */
+const MESSAGE = `${OVERLAYS}
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then return nil end
+local id = ARGV[1] .. '-0'
+local e = redis.call('XRANGE', KEYS[2], id, id)
+if not e[1] then return nil end
+if ARGV[2] ~= '' and tonumber(e[1][2][4]) < tonumber(ARGV[2]) then return nil end
+return {epoch, overlays(KEYS[3], epoch, ARGV[1], ARGV[1])[tonumber(ARGV[1])] or e[1][2][2]}
+`;
+
+/**
+ * applyOperation. KEYS: meta, log, reads, idempotency index, idempotency record, send lease,
+ * state. ARGV: 1 operation draft JSON, 2 createdAt, 3 now, 4 maxMessages, 5 maxAgeMs (0 = off),
+ * 6 idempotency ttl, 7 epoch candidate, 8 channel, 9 origin as JSON ('' = none), 10 origin as is,
+ * 11 idempotency records kept per conversation (0 = no limit), 12 target seq, 13 the epoch the
+ * target was read in, 14 the target's JSON as read, 15 the target's new JSON without `version`.
+ * Returns {0, epoch, operation JSON, target JSON} (stored), {1, epoch, stored JSON} (duplicate),
+ * {2} (the target changed since it was read: read again) or {3} (the log no longer holds it).
+ */
+const APPLY = `${ENSURE_EPOCH('ARGV[7]')}${READ_RECORD}${OVERLAYS}
+local now = tonumber(ARGV[3])
+local stored = readRecord(redis.call('GET', KEYS[5]), epoch, now)
+if stored then
+  redis.call('DEL', KEYS[6])
+  return {1, epoch, stored}
+end
+if epoch ~= ARGV[13] then return {2} end
+local ts = ARGV[12]
+local tid = ts .. '-0'
+local te = redis.call('XRANGE', KEYS[2], tid, tid)
+if not te[1] then return {3} end
+local current = overlays(KEYS[7], epoch, ts, ts)[tonumber(ts)] or te[1][2][2]
+if current ~= ARGV[14] then return {2} end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local s = string.format('%d', seq)
+local msg = string.sub(ARGV[1], 1, -2) .. ',"seq":' .. s .. '}'
+if ARGV[10] ~= '' then
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], s .. '-0', 'm', msg, 't', ARGV[2], 'o', ARGV[10])
+else
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], s .. '-0', 'm', msg, 't', ARGV[2])
+end
+local target = string.sub(ARGV[15], 1, -2) .. ',"version":' .. s .. '}'
+redis.call('ZREMRANGEBYSCORE', KEYS[7], ts, ts)
+redis.call('ZADD', KEYS[7], ts, epoch .. '\\n' .. target)
+local maxAge = tonumber(ARGV[5])
+if maxAge > 0 then
+  local cutoff = now - maxAge
+  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+  if oldest[1] and tonumber(oldest[1][2][4]) < cutoff then
+    local batch = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
+    local last = nil
+    for _, e in ipairs(batch) do
+      if tonumber(e[2][4]) >= cutoff then break end
+      last = e[1]
+    end
+    if last then
+      local lastSeq = tonumber(string.sub(last, 1, string.find(last, '-', 1, true) - 1))
+      redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d', lastSeq + 1) .. '-0')
+    end
+  end
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+  redis.call('PEXPIRE', KEYS[7], ARGV[5])
+end
+-- The state of messages the log no longer holds is dropped: at most one entry per held message.
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+if first[1] then
+  local firstSeq = tonumber(string.sub(first[1][1], 1, string.find(first[1][1], '-', 1, true) - 1))
+  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. string.format('%d', firstSeq))
+end
+redis.call('SET', KEYS[5], epoch .. '\\n' .. string.format('%d', now + tonumber(ARGV[6])) .. '\\n' .. msg, 'PX', ARGV[6])
+local maxEntries = tonumber(ARGV[11])
+if maxEntries > 0 then
+  redis.call('ZADD', KEYS[4], seq, KEYS[5])
+  local cut = '(' .. string.format('%d', seq - maxEntries + 1)
+  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', cut)
+  for i = 1, #old, 500 do
+    redis.call('DEL', unpack(old, i, math.min(i + 499, #old)))
+  end
+  if #old > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', cut) end
+  redis.call('PEXPIRE', KEYS[4], ARGV[6])
+end
+redis.call('DEL', KEYS[6])
+local origin = ''
+if ARGV[9] ~= '' then origin = '"origin":' .. ARGV[9] .. ',' end
+redis.call('PUBLISH', ARGV[8], '{"kind":"message",' .. origin .. '"epoch":"' .. epoch .. '","message":' .. msg .. '}')
+return {0, epoch, msg, target}
+`;
+
+type Reply = Promise<unknown>;
+
+/** The operation commands, as ioredis adds them to a connection. */
+export interface OperationCommands {
+  parleyMessage(...args: string[]): Reply;
+  parleyApplyOperation(...args: string[]): Reply;
+}
+
+/**
+ * Registers the operation commands on a connection (idempotent, like `defineParleyCommands`;
+ * `cluster`: the Redis Cluster variant of the scripts, see `forCluster`).
+ */
+export function defineOperationCommands<R extends Redis | Cluster>(
+  redis: R,
+  cluster = false,
+): R & OperationCommands {
+  const lua = (script: string): string => (cluster ? forCluster(script) : script);
+  redis.defineCommand('parleyMessage', { lua: lua(MESSAGE), numberOfKeys: 3 });
+  redis.defineCommand('parleyApplyOperation', { lua: lua(APPLY), numberOfKeys: 7 });
+  return redis as R & OperationCommands;
+}

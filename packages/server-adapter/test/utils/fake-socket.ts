@@ -1,0 +1,42 @@
+/** A socket without a socket library, for driving the hub core directly (often with fake timers). */
+import { decodeServerFrame, type ServerFrame } from '@parley/protocol';
+import type { Hub } from '../../src/hub/hub.js';
+import type { RequestInfo } from '../../src/hub/options.js';
+
+export class FakeSocket {
+  frames: ServerFrame[] = [];
+  closed: { code: number; reason: string } | undefined;
+  terminated = false;
+  pings = 0;
+  buffered = 0;
+  handlers!: ReturnType<Hub['open']>;
+  send(data: string): void {
+    this.frames.push(decodeServerFrame(data));
+  }
+  bufferedAmount(): number {
+    return this.buffered;
+  }
+  close(code: number, reason: string): void {
+    this.closed = { code, reason };
+    queueMicrotask(() => this.handlers.onClose(code, reason));
+  }
+  terminate(): void {
+    this.terminated = true;
+    queueMicrotask(() => this.handlers.onClose(1006, ''));
+  }
+  ping(): void {
+    this.pings++;
+  }
+  of<K extends ServerFrame['type']>(type: K): Extract<ServerFrame, { type: K }>[] {
+    return this.frames.filter((f): f is Extract<ServerFrame, { type: K }> => f.type === type);
+  }
+}
+
+export const request: RequestInfo = {
+  headers: {},
+  url: '/parley',
+  remoteAddress: '127.0.0.1',
+  cookies: {},
+  origin: undefined,
+  protocols: ['parley.v1'],
+};
