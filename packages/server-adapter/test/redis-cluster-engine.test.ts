@@ -6,6 +6,8 @@
 import { afterAll, describe } from 'vitest';
 import { createRedisEngine } from '../src/engines/redis/index.js';
 import { runEngineContract } from './engine-contract.js';
+import { runInboxContract } from './engine-contract-inbox.js';
+import { runOperationContract } from './engine-operations.js';
 import { clusterNodes, deleteClusterKeys, requireRedisCluster } from './redis/cluster-helpers.js';
 import { uniquePrefix } from './redis/helpers.js';
 
@@ -17,6 +19,16 @@ describe.skipIf(!available)('redis engine on redis cluster', () => {
     for (const p of prefixes) await deleteClusterKeys(p);
   });
   runEngineContract('redis cluster', (options) => {
+    const keyPrefix = uniquePrefix();
+    prefixes.push(keyPrefix);
+    return createRedisEngine({ ...options, redis: clusterNodes(), keyPrefix });
+  });
+  runInboxContract('redis cluster', (options) => {
+    const keyPrefix = uniquePrefix();
+    prefixes.push(keyPrefix);
+    return createRedisEngine({ ...options, redis: clusterNodes(), keyPrefix });
+  });
+  runOperationContract('redis cluster', (options) => {
     const keyPrefix = uniquePrefix();
     prefixes.push(keyPrefix);
     return createRedisEngine({ ...options, redis: clusterNodes(), keyPrefix });

@@ -8,6 +8,8 @@ import { createRedisEngine } from '../src/engines/redis/index.js';
 import { clusterNodes, deleteClusterKeys, requireRedisCluster } from './redis/cluster-helpers.js';
 import { uniquePrefix } from './redis/helpers.js';
 import { deliverySuite } from './suites/delivery.js';
+import { inboxSuite } from './suites/inbox.js';
+import { operationsSuite } from './suites/operations.js';
 import { resumeSuite } from './suites/resume.js';
 import { robustnessSuite } from './suites/robustness.js';
 import { signalsSuite } from './suites/signals.js';
@@ -37,8 +39,10 @@ describe.skipIf(!available)('hub suite × redis cluster', () => {
       const env = { start: server.start, engine: create };
       deliverySuite(env);
       resumeSuite(env);
+      inboxSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
+      operationsSuite(env);
     });
   }
 });

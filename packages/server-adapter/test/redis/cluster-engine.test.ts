@@ -9,6 +9,7 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRedisEngine, type RedisEngine } from '../../src/engines/redis/index.js';
 import type { Envelope, MessageDraft } from '../../src/engines/types.js';
+import { opDraft } from '../engine-operations.js';
 import {
   anyNode,
   clusterNodes,
@@ -171,9 +172,23 @@ describe.skipIf(!available)('redis engine on redis cluster', () => {
     expect(second.message.seq).toBe(first.message.seq + 1);
     await got.until((items) => items.length === 1);
     expect((got.items[0] as { epoch?: string }).epoch).toBe(after.epoch);
+    // Operations of the old epoch keep counting: a deleted message stays deleted.
+    const del = await e.applyOperation({ draft: opDraft('fenced', 1, 'delete') });
+    expect(del.state).toBe('stored');
+    const node2 = new Redis((await shardOf(meta)).primary, '127.0.0.1');
+    try {
+      await node2.hset(meta, 'node', 'fedcba9876543210fedcba9876543210fedcba98');
+    } finally {
+      node2.disconnect();
+    }
+    const rotated = await e.range('fenced', 0, 100);
+    expect(rotated.head.epoch).not.toBe(after.epoch);
+    expect(rotated.complete).toBe(true);
+    expect(rotated.messages[0]).toMatchObject({ seq: 1, deleted: true });
+    expect(rotated.messages[0]!.text).toBe('');
     // Once: the next append keeps the new epoch.
     await e.append({ draft: draft('fenced', 'three'), origin: undefined });
-    expect((await e.heads(['fenced'])).get('fenced')!.epoch).toBe(after.epoch);
+    expect((await e.heads(['fenced'])).get('fenced')!.epoch).toBe(rotated.head.epoch);
   });
 
   it('takes an ioredis Cluster of the app, and leaves it open on close', async () => {
