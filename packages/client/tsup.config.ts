@@ -1,6 +1,96 @@
 import { defineConfig } from 'tsup';
 import { dtsWithAsyncDispose as dts } from '../../tsup.base.js';
 
+/**
+ * Internal member names, mangled (see below). A name must never be a frame field, an option, public
+ * API, or a built-in property the client reads (`Object.entries`, `view.buffer`, …): esbuild renames
+ * every property access with a listed name.
+ */
+const INTERNAL = [
+  'host',
+  'core',
+  'view',
+  'remoteTyping',
+  'localTyping',
+  'pingSentAt',
+  'reconnectTimer',
+  'heartbeatTimer',
+  'welcomeTimer',
+  'tokenRequest',
+  'shutdownHintMs',
+  'pausedUntil',
+  'generation',
+  'unsentRead',
+  'armHeartbeat',
+  'checkHeartbeat',
+  'requests',
+  'convs',
+  'conn',
+  'touch',
+  'setState',
+  'unpend',
+  'pumpTimer',
+  'awaiting',
+  'flushRead',
+  'heldUnread',
+  'readAt',
+  'startAt',
+  'setLast',
+  'fetchOlder',
+  'optimistic',
+  'lastRxAt',
+  'pingCount',
+  'reauthing',
+  'stopLifecycle',
+  'openedAt',
+  'presences',
+  'resumed',
+  'inboxChanged',
+  'onWelcome',
+  'onFrame',
+  'onDown',
+  'onSynced',
+  'onState',
+  'onEvent',
+  'setPresence',
+  'restoreOutbox',
+  'emitEvent',
+  'enqueue',
+  'sendFrame',
+  'isSynced',
+  'isReady',
+  'pending',
+  'cursor',
+  'stored',
+  'tokens',
+  'cache',
+  'attempt',
+  'syncing',
+  'settle',
+  'dropped',
+  'waiters',
+  'timer',
+  'pump',
+  'take',
+  'deliver',
+  'perMs',
+  'pacer',
+  'idle',
+  'cached',
+  'opened',
+  'answer',
+  'fail',
+  'onLifecycle',
+  'rejectAll',
+  'since',
+  'disconnect',
+  'socket',
+  'ready',
+  'ops',
+  'entry',
+  'pendingOps',
+];
+
 export default defineConfig({
   entry: ['src/index.ts'],
   format: ['esm', 'cjs'],
@@ -10,4 +100,12 @@ export default defineConfig({
   target: 'es2022',
   // Resolved by the app's bundler: the browser gets isomorphic-ws's browser build (no `ws`).
   external: ['@parley/protocol', 'eventemitter3', 'isomorphic-ws'],
+  // Private and `@internal` members (never wire fields, option keys or public API) get short
+  // names in the bundle: `_`-prefixed ones, and the internal names listed here.
+  esbuildOptions(o) {
+    o.mangleProps = new RegExp(`^(_[a-z]\\w*|${INTERNAL.join('|')})$`);
+    // Fields are plain assignments (no `field;` declarations in every class body): smaller.
+    o.tsconfig = undefined;
+    o.tsconfigRaw = { compilerOptions: { useDefineForClassFields: false } };
+  },
 });

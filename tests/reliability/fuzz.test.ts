@@ -761,9 +761,18 @@ describe('the client with the full-schema decoder (`decode: decodeServerFrame`)'
   // 64 KiB frame limit, but server frames (a `replay` of up to 1,000 messages, a 200-message
   // `history` page) are routinely larger; such a client dropped the replay and never caught up.
   it('receives a replay larger than 64 KiB', async () => {
+    // A resume, not a fresh start (a conversation without a cursor is not replayed, issue 16):
+    // the client connects at seq 0, is kicked, and its reconnect is held in `conversationsOf`
+    // while 100 messages are stored; it then resumes from its cursor with one large replay.
+    let hold: Promise<void> | undefined;
+    let reached = () => {};
     const server = await tServers[0]!.start({
       authenticate: ({ token }) => (token ? { userId: token } : null),
-      conversationsOf: () => ['room'],
+      conversationsOf: async () => {
+        reached();
+        await hold;
+        return ['room'];
+      },
     });
     const client = createClient({
       url: server.url,
@@ -773,7 +782,23 @@ describe('the client with the full-schema decoder (`decode: decodeServerFrame`)'
       reconnect: { minDelayMs: 5, maxDelayMs: 50 },
     });
     try {
+      await waitFor(
+        (w) => client.on('state', w),
+        () => client.state === 'open',
+        5_000,
+        () => `state ${client.state}`,
+      );
+      let release = () => {};
+      hold = new Promise<void>((r) => {
+        release = r;
+      });
+      const again = new Promise<void>((r) => {
+        reached = r;
+      });
+      await server.hub.disconnectUser('alice', { code: 4000, reason: 'come back' });
+      await again;
       for (let i = 0; i < 100; i++) await server.hub.publish('room', { text: 'x'.repeat(1_000) });
+      release();
       const room = client.conversation('room');
       await waitFor(
         (w) => room.on('update', w),

@@ -1,12 +1,14 @@
 /**
  * The demo chat server: the Parley hub (in-memory engine) on a node:http server that also serves
- * the single-page app and a tiny REST API (sign-in, users, conversations). `startChatServer` is
+ * the single-page app, a tiny REST API (sign-in, users, conversations) and image uploads for
+ * attachments (uploads.ts). `startChatServer` is
  * used by the CLI (`pnpm demo`) and by the tests, which restart it on the same port.
  */
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { ConversationMeta } from '@parley/protocol';
 import {
   createHub,
   createMemoryEngine,
@@ -19,6 +21,14 @@ import { attachHub } from '@parley/server-adapter/node';
 import { build } from 'esbuild';
 import { createDirectory, type DemoConversation, type Directory, seed } from './directory.js';
 import { randomSecret, signToken, verifyToken } from './token.js';
+import {
+  createUploadStore,
+  receiveUpload,
+  serveUpload,
+  UploadError,
+  type UploadStore,
+  uploadKeyOf,
+} from './uploads.js';
 
 export interface ChatServerOptions {
   /** @default 0 (any free port) */
@@ -34,6 +44,8 @@ export interface ChatServerOptions {
   engine?: Engine;
   /** Users and conversations; pass the same one to a restarted server. @default the demo's */
   directory?: Directory;
+  /** Uploaded images; pass the same one to a restarted server. @default a new memory store */
+  uploads?: UploadStore;
   /** Session token lifetime. @default 12 h */
   tokenTtlMs?: number;
   /** Extra hub options (limits, heartbeat, shutdown...). */
@@ -48,6 +60,7 @@ export interface ChatServer {
   hub: Hub;
   engine: Engine;
   directory: Directory;
+  uploads: UploadStore;
   /** Issues a session token (tests). */
   tokenFor(userId: string): string;
   /** Graceful: clients get `shutdown` + 1012 and reconnect by themselves. */
@@ -85,10 +98,27 @@ function publicConversation(c: DemoConversation) {
   return { id: c.id, kind: c.kind, title: c.title, members: c.members };
 }
 
+/**
+ * A conversation's metadata for the hub's inbox: its title as `userId` sees it (a DM is titled
+ * by the other member), its members, and its kind in `data`.
+ */
+export function metaOf(
+  directory: Directory,
+  conversationId: string,
+  userId?: string,
+): ConversationMeta | undefined {
+  const c = directory.conversation(conversationId);
+  if (!c) return undefined;
+  const peer = c.kind === 'dm' ? c.members.find((m) => m !== userId) : undefined;
+  const title = c.kind === 'dm' ? userId && peer && directory.user(peer)?.name : c.title;
+  return { ...(title ? { title } : {}), members: [...c.members], data: { kind: c.kind } };
+}
+
 export async function startChatServer(options: ChatServerOptions = {}): Promise<ChatServer> {
   const secret = options.secret ?? randomSecret();
   const engine = options.engine ?? createMemoryEngine();
   const directory = options.directory ?? createDirectory();
+  const uploads = options.uploads ?? createUploadStore();
   const tokenTtlMs = options.tokenTtlMs ?? 12 * 3_600_000;
   await seed(engine, directory);
   const [js, html, css] = await Promise.all([
@@ -118,6 +148,10 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     },
     conversationsOf: (userId) => directory.conversationsOf(userId).map((c) => c.id),
     membersOf: (conversationId) => directory.membersOf(conversationId),
+    // Titles and members ride in the inbox the hub sends after `welcome` (and in `conversation`
+    // frames on change), so the page renders its inbox from the socket alone.
+    conversationMeta: (ids, { userId }) =>
+      Object.fromEntries(ids.map((id) => [id, metaOf(directory, id, userId)])),
     // Browsers may only connect from the page this server serves.
     origins: (origin, request) => {
       if (origin === undefined) return true; // non-browser clients
@@ -171,6 +205,8 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
       res.end(method === 'HEAD' ? undefined : asset.body);
       return;
     }
+    const uploadKey = method === 'GET' || method === 'HEAD' ? uploadKeyOf(path) : undefined;
+    if (uploadKey) return serveUpload(res, uploads, uploadKey, method === 'HEAD');
     if (method === 'GET' && path === '/api/users') {
       json(res, 200, directory.users);
       return;
@@ -188,13 +224,26 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     if (method === 'GET' && path === '/api/conversations') {
       return json(res, 200, directory.conversationsOf(me!.id).map(publicConversation));
     }
+    if (method === 'POST' && path === '/api/uploads') {
+      // An image for a message (see uploads.ts): the page sends it with `data: { attachment }`.
+      try {
+        return json(res, 201, await receiveUpload(req, me!.id, uploads));
+      } catch (err) {
+        if (err instanceof UploadError) return json(res, err.status, { error: err.message });
+        throw err;
+      }
+    }
     if (method === 'POST' && path === '/api/conversations') {
       // "New conversation": a DM with the picked user, live for both without reconnecting.
       const body = await readJson(req);
       const other = directory.user(String(body.userId ?? ''));
       if (!other || other.id === me!.id) return json(res, 400, { error: 'pick another user' });
       const { conversation, created } = directory.directConversation(me!.id, other.id);
-      if (created) await hub.join(conversation.id, conversation.members);
+      if (created) {
+        await hub.join(conversation.id, conversation.members);
+        // `joined` carries no metadata: push it (no title: each side titles a DM by the other).
+        await hub.updateConversation(conversation.id, metaOf(directory, conversation.id)!);
+      }
       return json(res, created ? 201 : 200, publicConversation(conversation));
     }
     json(res, 404, { error: 'not found' });
@@ -226,6 +275,7 @@ export async function startChatServer(options: ChatServerOptions = {}): Promise<
     hub,
     engine,
     directory,
+    uploads,
     tokenFor,
     close() {
       closing ??= (async () => {

@@ -10,7 +10,6 @@ import {
   type EventInput,
   type EventName,
   type EventSchemas,
-  type JsonValue,
   Limits,
   type Message,
   type NoEvents,
@@ -20,7 +19,7 @@ import {
   type WelcomeFrame,
 } from '@parley/protocol/core';
 import { Connection, type ReconnectInfo } from './connection.js';
-import { Conversation, type ConversationHost } from './conversation.js';
+import { Conversation, type ConversationHost, type SendFields } from './conversation.js';
 import { Emitter } from './emitter.js';
 import { ClientClosedError, DisconnectedError, type ParleyError, ServerError } from './errors.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -52,6 +51,12 @@ export type ClientEvents<E extends EventSchemas> = {
   reset: (event: ResetEvent) => void;
   /** The inbox changed. */
   inbox: (entries: readonly InboxEntry[]) => void;
+  /**
+   * The session start of a link is complete (`synced`): the inbox is complete (every
+   * conversation's head, unread count, last message and metadata) and every resume's replay or
+   * reset was applied. Once per (re)connect.
+   */
+  synced: () => void;
   presence: (presence: Presence) => void;
   /** A custom event sent to this user (not to a conversation), validated with the app's schemas. */
   event: (event: AppEvent<E>) => void;
@@ -74,6 +79,9 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   private readonly requests: Requests;
   private _userId: string | undefined;
   private _sessionId: string | undefined;
+  private _synced = false;
+  /** Conversations the latest `hello` carried a cursor for (they resume; the others start at the head). */
+  private resumed = new Set<string>();
   private limits: WelcomeFrame['limits'] = {
     maxFrameBytes: Limits.MAX_FRAME_BYTES,
     maxTextLength: Limits.MAX_TEXT_LENGTH,
@@ -100,8 +108,9 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
         return self._userId;
       },
       isReady: () => this.conn.isReady,
+      isSynced: () => this._synced,
       sendFrame: (frame) => this.sendFrame(frame),
-      send: (conv, text, data) => this.send(conv, text, data),
+      send: (conv, fields) => this.send(conv, fields),
       retry: (conv, item) => this.retry(conv, item),
       history: (frame) =>
         this.conn.state === 'closed'
@@ -121,6 +130,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
           const cur = c._cursor();
           if (cur !== undefined) cursors[id] = cur;
         }
+        this.resumed = new Set(Object.keys(cursors));
         return cursors;
       },
       welcome: (f) => this.onWelcome(f),
@@ -148,6 +158,14 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     return this._sessionId;
   }
 
+  /**
+   * True once the session start of the current link is complete (`synced`: the inbox rows and
+   * every resume are in); false while connecting and after the link drops.
+   */
+  get synced(): boolean {
+    return this._synced;
+  }
+
   /** Starts connecting when created with `autoConnect: false`. */
   connect(): void {
     this.conn.connect();
@@ -173,12 +191,12 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     const rows: InboxEntry[] = [];
     for (const c of this.convs.values()) {
       if (!c.joined) continue;
-      const msgs = c.messages;
       rows.push({
         conversationId: c.id,
-        lastMessage: msgs[msgs.length - 1],
+        lastMessage: c.lastMessage,
         unreadCount: c.unreadCount,
         typingUsers: c.typingUsers,
+        meta: c.meta,
       });
     }
     return rows.sort((a, b) => (b.lastMessage?.createdAt ?? 0) - (a.lastMessage?.createdAt ?? 0));
@@ -213,23 +231,19 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
 
   // --- sending -------------------------------------------------------------------------------
 
-  private send(
-    conv: Conversation<E>,
-    text: string,
-    data: JsonValue | undefined,
-  ): Promise<StoredMessage> {
+  /** A send or an operation: validated, then queued in the outbox (optimistic at once). */
+  private send(conv: Conversation<E>, fields: SendFields): Promise<StoredMessage> {
     if (this.conn.state === 'closed') {
       return Promise.reject(new ClientClosedError('client is closed'));
     }
-    const invalid = validateSend(conv.id, text, data, this.limits);
+    const invalid = validateSend(conv.id, fields, this.limits);
     if (invalid !== undefined) return Promise.reject(invalid);
     const item: OutboxItem = {
       clientMsgId: uuid(this.o.random),
       conversationId: conv.id,
-      text,
       createdAt: this.o.now(),
+      ...fields,
     };
-    if (data !== undefined) item.data = data;
     return this.enqueue(conv, item, false);
   }
 
@@ -316,7 +330,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     const listed = new Set<string>();
     for (const c of f.conversations) {
       listed.add(c.id);
-      this.conversation(c.id)._welcome(c);
+      this.conversation(c.id)._welcome(c, this.resumed.has(c.id));
     }
     // Removed while disconnected: the welcome no longer lists it.
     for (const c of this.convs.values()) if (c.joined && !listed.has(c.id)) this.left(c.id);
@@ -356,7 +370,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
         this.convs.get(f.conversationId)?._typing(f);
         return;
       case 'read':
-        this.convs.get(f.conversationId)?._read(f.userId, f.seq);
+        this.convs.get(f.conversationId)?._read(f.userId, f.seq, f.unread);
         return;
       case 'presence': {
         const p: Presence = { userId: f.userId, online: f.online };
@@ -365,7 +379,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
         return;
       }
       case 'joined':
-        this.conversation(f.conversationId)._joinedAt(f.seq, f.epoch);
+        this.conversation(f.conversationId)._joinedAt(f);
         this._emit('conversation', { type: 'joined', conversationId: f.conversationId });
         return;
       case 'left':
@@ -373,6 +387,15 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
         return;
       case 'event':
         void this.onEvent(f.name, f.from, f.conversationId, f.payload);
+        return;
+      case 'summary':
+        for (const s of f.conversations) this.conversation(s.id)._summary(s.lastMessage, s.meta);
+        return;
+      case 'conversation':
+        this.conversation(f.conversationId)._summary(undefined, f.meta);
+        return;
+      case 'synced':
+        this.onSynced();
         return;
       default:
         return;
@@ -427,7 +450,19 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     this._emit('presence', p);
   }
 
+  /** The session start is complete: prefetch the newest conversations, page in opened ones. */
+  private onSynced(): void {
+    this._synced = true;
+    for (const r of this.inbox().slice(0, this.o.prefetch))
+      this.conversation(r.conversationId)
+        .open()
+        .catch(() => {});
+    for (const c of this.convs.values()) c._synced();
+    this._emit('synced');
+  }
+
   private onDown(code: number): void {
+    this._synced = false;
     this.outbox.down(code);
     for (const c of this.convs.values()) c._down();
     this.requests.rejectAll(new DisconnectedError('the connection dropped before the answer'));

@@ -6,6 +6,7 @@
  */
 import type {
   ClientFrame,
+  ConversationMeta,
   EventInput,
   EventName,
   EventSchemas,
@@ -19,6 +20,7 @@ import type {
 } from '@parley/protocol/core';
 import { Emitter } from './emitter.js';
 import type { ParleyError } from './errors.js';
+import { applyOp } from './ops.js';
 import type { ResolvedOptions } from './options.js';
 import type { OutboxItem } from './outbox-storage.js';
 import { Sequencer } from './sequencer.js';
@@ -33,6 +35,12 @@ import type {
   TypingEvent,
 } from './types.js';
 import { LocalTyping, RemoteTyping } from './typing.js';
+import { Unread } from './unread.js';
+
+/** `user` and `system` messages count as unread and show in an inbox; operations do not. */
+export const countable = (m: { kind: string }): boolean => m.kind === 'user' || m.kind === 'system';
+
+const noop = () => {};
 
 /** Events of a conversation. */
 export type ConversationEvents<E extends EventSchemas> = {
@@ -48,15 +56,22 @@ export type ConversationEvents<E extends EventSchemas> = {
   event: (event: AppEvent<E>) => void;
   /** This user was removed from the conversation. */
   left: () => void;
+  /** The metadata (title, avatar, members, app data) arrived or changed. */
+  meta: (meta: ConversationMeta) => void;
 };
+
+/** What a send or an operation queues (besides its ids and time). @internal */
+export type SendFields = Omit<OutboxItem, 'clientMsgId' | 'conversationId' | 'createdAt'>;
 
 /** What a conversation needs from its client. @internal */
 export interface ConversationHost<E extends EventSchemas> {
   readonly o: ResolvedOptions<E>;
   readonly userId: string | undefined;
   isReady(): boolean;
+  /** The session start of the current link is complete (`synced`). */
+  isSynced(): boolean;
   sendFrame(frame: ClientFrame): boolean;
-  send(conv: Conversation<E>, text: string, data: JsonValue | undefined): Promise<StoredMessage>;
+  send(conv: Conversation<E>, fields: SendFields): Promise<StoredMessage>;
   retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage>;
   history(frame: HistoryRequestFrame): Promise<HistoryPageFrame>;
   /** Sends a gap-fill `sync`; false when it could not be sent. */
@@ -83,6 +98,12 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   private _joined = false;
   private _lastReset: ResetEvent | undefined;
   private loading: Promise<readonly StoredMessage[]> | undefined;
+  private readonly _unread = new Unread();
+  private _meta: ConversationMeta | undefined;
+  /** The newest countable stored message known (from the stream, a page or the summary). */
+  private _last: StoredMessage | undefined;
+  /** `open()` was called: the newest page is kept loaded (after a reset too). */
+  private opened = false;
 
   /** @internal */
   constructor(
@@ -95,7 +116,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
       (m) => this.deliver(m),
       (after, epoch) => host.sync(this, after, epoch),
     );
-    this.view = new Timeline(host.o.maxMessages);
+    this.view = new Timeline(host.o.maxMessages, () => host.userId ?? '');
     this.localTyping = new LocalTyping(host.o.typing, host.o.now, (state) =>
       host.sendFrame({ type: 'typing', conversationId: id, state }),
     );
@@ -134,18 +155,24 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   }
 
   /**
-   * Messages after the own read position that someone else sent. Messages after it that are not
-   * held (before the window, e.g. after a `reset`) count as unread until `loadOlder` brings them.
+   * Countable messages (`user`/`system`) from others after the own read position, as the hub
+   * counts them (`welcome`, `reset`, `joined`, the user's reads on other devices), plus those
+   * delivered since. Own messages are never unread: sending marks read.
    */
   get unreadCount(): number {
-    const me = this.host.userId;
-    const held = this.view.messages;
-    let n = 0;
-    for (let i = held.length - 1; i >= 0 && held[i]!.seq > this._readSeq; i--) {
-      if (held[i]!.senderId !== me) n++;
-    }
-    const first = held[0]?.seq ?? this.core.cursor + 1;
-    return n + Math.max(0, first - 1 - this._readSeq);
+    return this._unread.value;
+  }
+
+  /** Title, avatar, members and app data, when the hub sends them (`summary`, `conversation`). */
+  get meta(): ConversationMeta | undefined {
+    return this._meta;
+  }
+
+  /** The newest countable message: this device's newest unsent one, else the newest stored. */
+  get lastMessage(): ClientMessage | undefined {
+    const list = this.view.list;
+    const tail = list[list.length - 1];
+    return tail !== undefined && tail.status !== 'sent' ? tail : this._last;
   }
 
   /** Users typing now (never this user). */
@@ -169,13 +196,44 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   }
 
   /**
-   * Sends a message. The optimistic entry appears at once (status `pending`); the promise resolves
-   * with the stored message, or rejects with a `ParleyError` (the entry then has status `failed`,
-   * `error`, and a `retry()`).
+   * Sends a message (`replyTo`: the seq of the message it answers; the stored message carries
+   * it). The optimistic entry appears at once (status `pending`); the promise resolves with the
+   * stored message, or rejects with a `ParleyError` (the entry then has status `failed`, `error`,
+   * and a `retry()`).
    */
-  send(text: string, options: { data?: JsonValue } = {}): Promise<StoredMessage> {
+  send(text: string, options: { data?: JsonValue; replyTo?: number } = {}): Promise<StoredMessage> {
     this.stopTyping();
-    return this.host.send(this, text, options.data);
+    return this.host.send(this, { text, data: options.data, replyTo: options.replyTo });
+  }
+
+  /**
+   * Edits the stored message `seq` (new `text`, and `data`: absent removes it). Like a send it goes
+   * through the outbox (in order, retried, persisted) and shows at once; the promise resolves
+   * with the stored operation, or rejects with a `ParleyError` (`forbidden`: not your message,
+   * `not_found`, `rejected` by the app) — the message then shows its stored state again.
+   */
+  edit(seq: number, text: string, options: { data?: JsonValue } = {}): Promise<StoredMessage> {
+    return this.host.send(this, { op: 'edit', target: seq, text, data: options.data });
+  }
+
+  /** Deletes the stored message `seq`: a tombstone (`deleted: true`) that keeps its place. As {@link edit}. */
+  delete(seq: number): Promise<StoredMessage> {
+    return this.host.send(this, { op: 'delete', target: seq, text: '' });
+  }
+
+  /**
+   * Adds (`on: true`) or removes (`on: false`) this user's reaction `emoji` to the stored message
+   * `seq`; without `on`, toggles it. As {@link edit}.
+   */
+  react(seq: number, emoji: string, on?: boolean): Promise<StoredMessage> {
+    const me = this.host.userId ?? '';
+    on ??= !this.get(seq)?.reactions?.[emoji]?.includes(me);
+    return this.host.send(this, { op: 'react', target: seq, text: '', emoji, on });
+  }
+
+  /** The held message with this seq (e.g. the one a reply answers), as shown. */
+  get(seq: number): StoredMessage | undefined {
+    return this.view.list.find((m): m is StoredMessage => m.seq === seq);
   }
 
   /** Call on every keystroke: sends at most one `start` per throttle window and `stop` after idling. */
@@ -194,6 +252,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     const target = Math.min(seq ?? newest, newest);
     if (target < 1 || target <= this._readSeq) return;
     this._readSeq = target;
+    this._unread.read(target);
     this.unsentRead = target;
     this.flushRead();
     const me = this.host.userId;
@@ -212,6 +271,20 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     return this.loading;
   }
 
+  /**
+   * Opens the conversation: loads the newest page (`history`) unless `limit` messages are held
+   * already, and keeps it loaded — after a `reset`, and at every reconnect's `synced`. A client
+   * holds no messages of a conversation it has no cursor for until then (cold start costs
+   * O(conversations)). Resolves with what was loaded (`[]` when nothing was needed, or when not
+   * connected yet: the page loads at `synced`).
+   */
+  open(limit = 50): Promise<readonly StoredMessage[]> {
+    this.opened = true;
+    return this.host.isSynced() && this._hasMore && this.view.messages.length < limit
+      ? this.loadOlder(limit)
+      : Promise.resolve([]);
+  }
+
   /** Sends a custom event to the conversation's other members (validated with the app's schema). */
   emit<K extends EventName<E>>(name: K, payload: EventInput<E, K>): Promise<void> {
     return this.host.emitEvent({ conversationId: this.id }, name, payload);
@@ -219,16 +292,25 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
 
   // --- driven by the client ------------------------------------------------------------------
 
-  /** @internal Listed by a `welcome`. */
-  _welcome(c: {
-    seq: number;
-    epoch: string;
-    readSeq: number;
-    reads?: Record<string, number> | undefined;
-  }): void {
+  /**
+   * @internal Listed by a `welcome`. Without a cursor in the hello (`resumed` false) nothing is
+   * replayed: the conversation starts at the hub's head, and `open`/`loadOlder` page it in.
+   */
+  _welcome(
+    c: {
+      seq: number;
+      epoch: string;
+      readSeq: number;
+      unread: number;
+      reads?: Record<string, number> | undefined;
+    },
+    resumed: boolean,
+  ): void {
     this._joined = true;
+    if (!resumed) this.startAt(c.seq, c.epoch);
     this.core.epoch ??= c.epoch;
     if (c.seq > this.core.head) this.core.head = c.seq;
+    this._unread.set(c.unread, c.seq);
     // Optimistic messages restored from storage before the first welcome did not know the user.
     const me = this.host.userId ?? '';
     this.view.relabel((p) => (p.senderId === '' ? { ...p, senderId: me } : p));
@@ -241,13 +323,26 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   }
 
   /** @internal Joined at runtime: its history before `seq` is available via `loadOlder`. */
-  _joinedAt(seq: number, epoch: string): void {
+  _joinedAt(f: { seq: number; epoch: string; readSeq?: number; unread?: number }): void {
     this._joined = true;
-    if (this.core.joined(seq, epoch)) {
-      this.view.clear();
-      this._hasMore = seq > 0;
+    this.startAt(f.seq, f.epoch);
+    this.readAt(f);
+    this.touch();
+  }
+
+  /** @internal A `summary` entry (after `welcome`) or a `conversation` frame (meta changed). */
+  _summary(last: Message | undefined, meta: ConversationMeta | undefined): void {
+    if (last !== undefined) this.setLast({ ...last, status: 'sent' });
+    if (meta !== undefined) {
+      this._meta = meta;
+      this._emit('meta', meta);
     }
     this.touch();
+  }
+
+  /** @internal The session start is complete: an opened conversation gets its newest page. */
+  _synced(): void {
+    if (this.opened) this.open().catch(noop);
   }
 
   /**
@@ -258,6 +353,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this._joined = false;
     this.core.clear();
     this.view.clear();
+    this._last = undefined;
     this._hasMore = true;
     this.localTyping.reset();
     this.remoteTyping.clear();
@@ -287,6 +383,13 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this.core.reset(f);
     this.view.clear();
     this._hasMore = f.seq > 0;
+    // Another epoch numbers from 1 again: what was known of the old one goes.
+    if (f.reason === 'epoch_changed') {
+      this._last = undefined;
+      this._readSeq = 0;
+    }
+    this.readAt(f);
+    if (this.opened) this.open().catch(noop);
     const ev: ResetEvent = {
       conversationId: this.id,
       reason: f.reason,
@@ -304,15 +407,17 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     if (this.view.settled(m.clientMsgId, m.seq <= this.core.cursor)) this.touch();
   }
 
-  /** @internal */
+  /** @internal A queued send (an optimistic entry) or operation (shown over its target). */
   _pending(item: OutboxItem): void {
-    this.view.put(this.optimistic(item, 'pending'));
+    if (item.op !== undefined) this.view.op(item);
+    else this.view.put(this.optimistic(item, 'pending'));
     this.touch();
   }
 
-  /** @internal */
+  /** @internal A send failed (its entry shows it), or an operation did (it is rolled back). */
   _failed(item: OutboxItem, error: ParleyError): void {
-    this.view.put(this.optimistic(item, 'failed', error), true);
+    if (item.op !== undefined) this.view.unpend(item.clientMsgId);
+    else this.view.put(this.optimistic(item, 'failed', error), true);
     this.touch();
   }
 
@@ -330,11 +435,16 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     );
   }
 
-  /** @internal */
-  _read(userId: string, seq: number): void {
+  /**
+   * @internal A member's read position; this user's own (another device) carries the hub's
+   * unread count at seq `unread.at`.
+   */
+  _read(userId: string, seq: number, unread?: { count: number; at: number }): void {
     if (userId === this.host.userId) {
       if (seq <= this._readSeq) return;
       this._readSeq = seq;
+      if (unread === undefined) this._unread.read(seq);
+      else if (unread.at >= this._unread.at) this._unread.set(unread.count, unread.at);
     } else {
       if (seq <= (this._reads.get(userId) ?? 0)) return;
       this._reads.set(userId, seq);
@@ -402,6 +512,8 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this._hasMore = page.hasMore || older.length < sorted.length;
     if (older.length > 0) {
       this.view.prepend(older);
+      const last = [...older].reverse().find(countable);
+      if (last !== undefined) this.setLast(last);
       const me = this.host.userId;
       for (const m of older) if (m.senderId === me) this.host.settle(this, m);
       this.touch();
@@ -428,6 +540,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
       },
     };
     if (item.data !== undefined) m.data = item.data;
+    if (item.replyTo !== undefined) m.replyTo = item.replyTo;
     if (error !== undefined) m.error = error;
     return m;
   }
@@ -435,10 +548,47 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   private deliver(m: Message): void {
     const stored: StoredMessage = { ...m, status: 'sent' };
     if (this.view.append(stored)) this._hasMore = true;
+    // An operation changes its target in place (the window's copy and the inbox's last message).
+    const l = this._last;
+    if (m.target !== undefined && !countable(m)) {
+      this.view.apply(m);
+      if (l?.seq === m.target && m.seq > (l.version ?? 0)) this._last = applyOp(l, m, m.seq);
+    }
     if (this.remoteTyping.has(m.senderId)) this.remoteTyping.set(m.senderId, 0);
-    if (m.senderId === this.host.userId) this.host.settle(this, m);
+    const mine = m.senderId === this.host.userId;
+    if (countable(m)) {
+      this.setLast(stored);
+      if (!mine) {
+        this._unread.add(m.seq);
+        // The sender has read up to their own message.
+        if (m.seq > (this._reads.get(m.senderId) ?? 0)) this._reads.set(m.senderId, m.seq);
+      } else if (m.seq > this._unread.at) {
+        // Sending marks read (PROTOCOL.md, "Unread counts").
+        this._unread.read(m.seq);
+        if (m.seq > this._readSeq) this._readSeq = m.seq;
+      }
+    }
+    if (mine) this.host.settle(this, m);
     this.host.delivered(this, stored);
     this._emit('message', stored);
+  }
+
+  /** Starts over at the hub's head (no cursor, or joined in another epoch): the window is void. */
+  private startAt(seq: number, epoch: string): void {
+    if (this.core.joined(seq, epoch)) {
+      this.view.clear();
+      this._hasMore = seq > 0;
+    }
+  }
+
+  /** The hub's read position and unread count at `seq` (`reset`, `joined`). */
+  private readAt(f: { seq: number; readSeq?: number | undefined; unread?: number | undefined }) {
+    if (f.readSeq !== undefined && f.readSeq > this._readSeq) this._readSeq = f.readSeq;
+    this._unread.set(f.unread ?? Math.max(0, f.seq - this._readSeq), f.seq);
+  }
+
+  private setLast(m: StoredMessage): void {
+    if (m.seq >= (this._last?.seq ?? 0)) this._last = m;
   }
 
   private flushRead(): void {

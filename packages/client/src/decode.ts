@@ -12,7 +12,7 @@ import {
   type ServerFrame,
 } from '@parley/protocol/core';
 
-type Kind = 's' | 'n' | 'b' | 'o' | 'a' | 's?' | 'n?';
+type Kind = 's' | 'n' | 'b' | 'o' | 'a' | 's?' | 'n?' | 'o?';
 type Shape = Record<string, Kind>;
 
 const message: Shape = {
@@ -41,12 +41,12 @@ const frames: Record<ServerFrame['type'], Shape> = {
   ack: { clientMsgId: 's', message: 'o', duplicate: 'b' },
   error: { code: 's', message: 's', clientMsgId: 's?', retryAfterMs: 'n?' },
   replay: { conversationId: 's', epoch: 's', seq: 'n', messages: 'a' },
-  reset: { conversationId: 's', epoch: 's', seq: 'n', reason: 's' },
+  reset: { conversationId: 's', epoch: 's', seq: 'n', reason: 's', readSeq: 'n?', unread: 'n?' },
   history: { conversationId: 's', messages: 'a', hasMore: 'b' },
   typing: { conversationId: 's', userId: 's', state: 's', ttlMs: 'n' },
   read: { conversationId: 's', userId: 's', seq: 'n' },
   presence: { userId: 's', online: 'b', lastSeenAt: 'n?' },
-  joined: { conversationId: 's', seq: 'n', epoch: 's' },
+  joined: { conversationId: 's', seq: 'n', epoch: 's', readSeq: 'n?', unread: 'n?' },
   left: { conversationId: 's' },
   event: { name: 's', from: 's', conversationId: 's?' },
   reauth: { deadlineMs: 'n' },
@@ -60,7 +60,7 @@ const frames: Record<ServerFrame['type'], Shape> = {
   pong: {},
 };
 
-const welcomeConversation: Shape = { id: 's', seq: 'n', epoch: 's', readSeq: 'n' };
+const welcomeConversation: Shape = { id: 's', seq: 'n', epoch: 's', readSeq: 'n', unread: 'n' };
 const presence: Shape = { userId: 's', online: 'b' };
 
 function fail(type: string, field: string): never {
@@ -136,7 +136,17 @@ export function decodeFrame(data: RawData): ServerFrame {
   if (t === 'message' || t === 'ack')
     check(t, 'message.', f.message as Record<string, unknown>, message);
   else if (t === 'replay' || t === 'history') each(t, 'messages', f.messages, message);
-  else if (t === 'welcome') {
+  else if (t === 'summary') {
+    each(t, 'conversations', f.conversations, { id: 's' });
+    for (const c of f.conversations as Record<string, unknown>[]) {
+      check(t, '', c, { lastMessage: 'o?', meta: 'o?' });
+      if (c.lastMessage)
+        check(t, 'lastMessage.', c.lastMessage as Record<string, unknown>, message);
+    }
+  } else if (t === 'read' && f.unread !== undefined) {
+    check(t, '', f, { unread: 'o' });
+    check(t, 'unread.', f.unread as Record<string, unknown>, { count: 'n', at: 'n' });
+  } else if (t === 'welcome') {
     each(t, 'conversations', f.conversations, welcomeConversation);
     each(t, 'presence', f.presence, presence);
     check(t, 'user.', f.user as Record<string, unknown>, { id: 's' });

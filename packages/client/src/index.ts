@@ -66,6 +66,7 @@ export {
   ClientCode,
   type ClientMessage,
   type ConnectionState,
+  type ConversationMeta,
   type ConversationSnapshot,
   type EventOf,
   type InboxEntry,

@@ -120,6 +120,12 @@ export interface ClientOptions<E extends EventSchemas> {
    * @default 1_000
    */
   maxMessages?: number;
+  /**
+   * At every `synced`, `open()` this many conversations — the newest by last activity — so their
+   * newest page is loaded before the user opens them. The others hold no messages until opened
+   * (`conversation.open()`, `loadOlder`): a cold start costs O(conversations). @default 0
+   */
+  prefetch?: number;
   /** @see OutboxOptions */
   outbox?: OutboxOptions;
   /** @see TypingOptions */
@@ -189,6 +195,7 @@ export interface ResolvedOptions<E extends EventSchemas> {
   requestTimeoutMs: number;
   welcomeTimeoutMs: number;
   maxMessages: number;
+  prefetch: number;
   outboxMaxItems: number;
   outboxMaxRetries: number;
   outboxStorage: OutboxStorage | undefined;
@@ -214,6 +221,7 @@ export function resolveOptions<E extends EventSchemas>(o: ClientOptions<E>): Res
     requestTimeoutMs: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     welcomeTimeoutMs: o.welcomeTimeoutMs ?? DEFAULT_WELCOME_TIMEOUT_MS,
     maxMessages: o.maxMessages ?? DEFAULT_MAX_MESSAGES,
+    prefetch: o.prefetch ?? 0,
     outboxMaxItems: o.outbox?.maxItems ?? DEFAULT_OUTBOX_MAX_ITEMS,
     outboxMaxRetries: o.outbox?.maxRetries ?? DEFAULT_OUTBOX_MAX_RETRIES,
     outboxStorage: o.outbox?.storage,

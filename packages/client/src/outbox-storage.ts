@@ -12,6 +12,14 @@ export interface OutboxItem {
   data?: JsonValue;
   /** When the app called `send` (ms since epoch). */
   createdAt: number;
+  /** The seq of the message this one answers. */
+  replyTo?: number;
+  /** An operation on the stored message `target` instead of a send (`text`: the new text of an edit). */
+  op?: 'edit' | 'delete' | 'react';
+  target?: number;
+  /** `react`: which reaction, added (`on: true`) or removed. */
+  emoji?: string;
+  on?: boolean;
 }
 
 /** Where the outbox persists. Called with the full list, in send order, after every change. */

@@ -1,5 +1,5 @@
 /**
- * The outbox: every send, in send order, until the hub stores it or it fails for good. Per
+ * The outbox: every send and every operation (edit, delete, react), in send order, until the hub stores it or it fails for good. Per
  * conversation only the oldest unsettled send is on the wire (head-of-line): a send that waits
  * for a retry (rate limited, `unavailable`) holds back the ones behind it, so a device's own
  * messages are stored in its send order. Heads of different conversations go out side by side,
@@ -82,22 +82,14 @@ const RETRYABLE: ReadonlySet<string> = new Set([
   ErrorCode.Unauthenticated,
 ]);
 
-/** The `send` frame of an item. */
-function encode(i: OutboxItem): string {
-  const { clientMsgId, conversationId, text, data } = i;
-  return JSON.stringify({
-    type: 'send',
-    ref: clientMsgId,
-    conversationId,
-    clientMsgId,
-    text,
-    data,
-  });
+/** The `send` (or `edit`, `delete`, `react`) frame of an item. */
+function encode({ createdAt: _, op, ...i }: OutboxItem): string {
+  return JSON.stringify({ type: op ?? 'send', ref: i.clientMsgId, ...i });
 }
 
 export class Outbox {
   /** Every entry by `clientMsgId`, in send order (a Map keeps insertion order). */
-  private entries = new Map<string, Entry>();
+  private _entries = new Map<string, Entry>();
   private pumpTimer: ReturnType<typeof setTimeout> | undefined;
   private saving: Promise<void> = Promise.resolve();
 
@@ -107,7 +99,7 @@ export class Outbox {
   ) {}
 
   has(clientMsgId: string): boolean {
-    return this.entries.has(clientMsgId);
+    return this._entries.has(clientMsgId);
   }
 
   /**
@@ -121,10 +113,10 @@ export class Outbox {
 
   /** Adds items loaded from storage ahead of everything queued since. */
   restore(items: readonly OutboxItem[]): OutboxItem[] {
-    const fresh = items.filter((i) => !this.entries.has(i.clientMsgId));
-    this.entries = new Map([
+    const fresh = items.filter((i) => !this._entries.has(i.clientMsgId));
+    this._entries = new Map([
       ...fresh.map((i): [string, Entry] => [i.clientMsgId, this.entry(i)]),
-      ...this.entries,
+      ...this._entries,
     ]);
     return fresh;
   }
@@ -135,12 +127,12 @@ export class Outbox {
    */
   add(item: OutboxItem): Promise<StoredMessage> {
     return new Promise<StoredMessage>((resolve, reject) => {
-      const known = this.entries.get(item.clientMsgId);
+      const known = this._entries.get(item.clientMsgId);
       if (known !== undefined) {
         known.waiters.push({ resolve, reject });
         return;
       }
-      if (this.entries.size >= this.o.outboxMaxItems) {
+      if (this._entries.size >= this.o.outboxMaxItems) {
         reject(new OutboxFullError(this.o.outboxMaxItems));
         return;
       }
@@ -151,7 +143,7 @@ export class Outbox {
         return;
       }
       e.waiters.push({ resolve, reject });
-      this.entries.set(item.clientMsgId, e);
+      this._entries.set(item.clientMsgId, e);
       this.persist();
       this.pump();
     });
@@ -162,7 +154,7 @@ export class Outbox {
     clearTimeout(this.pumpTimer);
     this.pumpTimer = undefined;
     const busy = new Set<string>();
-    for (const e of this.entries.values()) {
+    for (const e of this._entries.values()) {
       const conv = e.item.conversationId;
       if (busy.has(conv)) continue;
       busy.add(conv);
@@ -190,7 +182,7 @@ export class Outbox {
 
   /** THE settlement of a send: the hub stored it (ack, or the message seen in the stream). */
   settle(m: Message): boolean {
-    const e = this.entries.get(m.clientMsgId);
+    const e = this._entries.get(m.clientMsgId);
     if (e === undefined || e.item.conversationId !== m.conversationId) return false;
     this.remove(e);
     const stored: StoredMessage = { ...m, status: 'sent' };
@@ -201,7 +193,7 @@ export class Outbox {
 
   /** An `error` frame for a send: retried (after a delay) or failed. False when it is not ours. */
   error(clientMsgId: string, err: ServerError): boolean {
-    const e = this.entries.get(clientMsgId);
+    const e = this._entries.get(clientMsgId);
     if (e === undefined) return false;
     if (e.state !== 'inflight') return true;
     if (!RETRYABLE.has(err.code)) this.fail(e, err);
@@ -221,7 +213,7 @@ export class Outbox {
    * link). A 1009 close means one of them was too big for the hub after all: each counts a try.
    */
   down(code: number): void {
-    for (const e of this.entries.values()) {
+    for (const e of this._entries.values()) {
       if (e.state !== 'inflight') continue;
       clearTimeout(e.timer);
       e.state = 'queued';
@@ -237,17 +229,15 @@ export class Outbox {
   close(cause: { code: 'client_closed' | 'connection_stopped'; reason: string }): void {
     clearTimeout(this.pumpTimer);
     const persisted = this.o.outboxStorage !== undefined;
-    for (const e of this.entries.values()) {
+    for (const e of this._entries.values()) {
       clearTimeout(e.timer);
       const err = new ClientClosedError(
-        persisted
-          ? `client closed (${cause.reason}); the message stays in the persistent outbox`
-          : `client closed (${cause.reason}) before the message was stored`,
+        `client closed (${cause.reason})${persisted ? '; kept in the persistent outbox' : ''}`,
         { persisted, code: cause.code },
       );
       for (const w of e.waiters) w.reject(err);
     }
-    this.entries.clear();
+    this._entries.clear();
   }
 
   private entry(item: OutboxItem): Entry {
@@ -293,7 +283,7 @@ export class Outbox {
 
   private remove(e: Entry): void {
     clearTimeout(e.timer);
-    this.entries.delete(e.item.clientMsgId);
+    this._entries.delete(e.item.clientMsgId);
     this.persist();
   }
 
@@ -301,7 +291,7 @@ export class Outbox {
   private persist(): void {
     const storage = this.o.outboxStorage;
     if (storage === undefined) return;
-    const items = [...this.entries.values()].map((e) => e.item);
+    const items = [...this._entries.values()].map((e) => e.item);
     this.saving = this.saving
       .then(() => storage.save(items))
       .catch((err: unknown) => this.o.logger.warn({ err }, 'parley: outbox storage save failed'));

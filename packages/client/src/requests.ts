@@ -51,7 +51,7 @@ export class Requests {
     return new Promise((resolve, reject) => {
       const ref = `r${++this.count}`;
       if (!this.send({ ...frame, ref })) {
-        reject(new DisconnectedError('not connected; try again when the state is open'));
+        reject(new DisconnectedError('not connected'));
         return;
       }
       const timer = setTimeout(() => {

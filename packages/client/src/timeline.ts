@@ -6,7 +6,12 @@
  * settled: at once if the ordering core is already past it, else when the core delivers it or a
  * `reset` voids the window. So a stored message is never shown beside a pending copy of itself.
  */
+import type { Message } from '@parley/protocol/core';
+import { applyOp, pendingOp } from './ops.js';
+import type { OutboxItem } from './outbox-storage.js';
 import type { ClientMessage, OptimisticMessage, StoredMessage } from './types.js';
+
+const countable = (m: { kind: string }) => m.kind === 'user' || m.kind === 'system';
 
 export class Timeline {
   private stored: StoredMessage[] = [];
@@ -14,14 +19,47 @@ export class Timeline {
   private readonly pending = new Map<string, OptimisticMessage>();
   /** Settled sends whose message the core holds back (past a gap); a subset of `pending`. */
   private readonly awaiting = new Set<string>();
+  /** This device's unacknowledged operations by `clientMsgId`, shown over their targets. */
+  private readonly ops = new Map<string, OutboxItem>();
   private cache: readonly ClientMessage[] | undefined;
 
-  constructor(private readonly max: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly me: () => string,
+  ) {}
 
-  /** Stored, then optimistic: a new array after every change. */
+  /**
+   * Stored countable messages (operations hold their seq in the window but are applied, not
+   * shown) with this device's pending operations over them, then optimistic sends: a new array
+   * after every change.
+   */
   get list(): readonly ClientMessage[] {
-    this.cache ??= [...this.stored, ...this.pending.values()];
+    this.cache ??= [
+      ...this.stored.filter(countable).map((m) => {
+        for (const op of this.ops.values())
+          if (op.target === m.seq) m = applyOp(m, pendingOp(op, this.me()));
+        return m;
+      }),
+      ...this.pending.values(),
+    ];
     return this.cache;
+  }
+
+  /** A stored operation: applied to its target when held, by the version rule. */
+  apply(op: Message): void {
+    const first = this.stored[0]?.seq ?? 0;
+    const i = op.target! - first;
+    const t = this.stored[i];
+    if (t !== undefined && t.seq === op.target && op.seq > (t.version ?? 0) && countable(t)) {
+      this.stored[i] = applyOp(t, op, op.seq);
+      this.cache = undefined;
+    }
+  }
+
+  /** Shows one of this device's operations over its target until it is settled or fails. */
+  op(item: OutboxItem): void {
+    this.ops.set(item.clientMsgId, item);
+    this.cache = undefined;
   }
 
   get messages(): readonly StoredMessage[] {
@@ -58,7 +96,7 @@ export class Timeline {
    */
   settled(clientMsgId: string, delivered: boolean): boolean {
     if (delivered) return this.unpend(clientMsgId);
-    if (this.pending.has(clientMsgId)) this.awaiting.add(clientMsgId);
+    if (this.pending.has(clientMsgId) || this.ops.has(clientMsgId)) this.awaiting.add(clientMsgId);
     return false;
   }
 
@@ -83,7 +121,7 @@ export class Timeline {
   /** Removes the entry with this id. True when there was one. */
   unpend(clientMsgId: string): boolean {
     this.awaiting.delete(clientMsgId);
-    if (!this.pending.delete(clientMsgId)) return false;
+    if (!this.pending.delete(clientMsgId) && !this.ops.delete(clientMsgId)) return false;
     this.cache = undefined;
     return true;
   }

@@ -1,5 +1,6 @@
 /** Public data types of the client. */
 import type {
+  ConversationMeta,
   EventName,
   EventPayload,
   EventSchemas,
@@ -62,6 +63,8 @@ export interface OptimisticMessage {
   senderId: string;
   kind: 'user';
   createdAt: number;
+  /** The seq of the message this one answers (`send(text, { replyTo })`). */
+  replyTo?: number;
   seq?: undefined;
   id?: undefined;
   /** Why it failed (`status: 'failed'`). */
@@ -116,12 +119,15 @@ export interface Presence {
 /** One row of the inbox. */
 export interface InboxEntry {
   conversationId: string;
+  /** The newest countable message: this device's newest unsent one, else the newest stored. */
   lastMessage: ClientMessage | undefined;
   unreadCount: number;
   typingUsers: readonly string[];
+  /** Title, avatar, members, app data (the hub's `conversationMeta` hook), when it sends them. */
+  meta: ConversationMeta | undefined;
 }
 
-export type { ReplayFrame };
+export type { ConversationMeta, ReplayFrame };
 
 /** What a UI reads from a conversation (the React and Vue bindings expose these fields). */
 export interface ConversationSnapshot {
@@ -138,6 +144,8 @@ export interface ConversationSnapshot {
   joined: boolean;
   /** The last `reset` of the conversation, to show a notice ("earlier messages were reloaded"). */
   lastReset: ResetEvent | undefined;
+  /** Title, avatar, members, app data, when the hub sends them. */
+  meta: ConversationMeta | undefined;
 }
 
 /** True when two inbox lists hold the same rows (for UI bindings that keep snapshots stable). */
@@ -150,6 +158,7 @@ export function sameInbox(a: readonly InboxEntry[], b: readonly InboxEntry[]): b
         r.conversationId === o.conversationId &&
         r.lastMessage === o.lastMessage &&
         r.unreadCount === o.unreadCount &&
+        r.meta === o.meta &&
         sameList(r.typingUsers, o.typingUsers)
       );
     })

@@ -10,11 +10,13 @@ export function isJson(v: unknown): v is JsonValue {
   return isJsonValue(v);
 }
 
-/** Returns the error a send would get, or `undefined` when it may be queued. */
+/**
+ * Returns the error a send (or an edit) would get, or `undefined` when it may be queued. An
+ * operation's `target` and `emoji` are checked by the hub (a typed `invalid_frame` error).
+ */
 export function validateSend(
   conversationId: string,
-  text: string,
-  data: JsonValue | undefined,
+  { text, data }: { text: string; data?: JsonValue | undefined },
   limits: { maxTextLength: number },
 ): ServerError | undefined {
   if (conversationId.length < 1 || conversationId.length > Limits.MAX_ID_LENGTH) {

@@ -33,6 +33,7 @@ describe('connection', () => {
     hub.store('c1', 'one');
     hub.store('c1', 'two');
     const c = client({ random: () => 0 });
+    void c.conversation('c1').open();
     await opened(c);
     await until(() => expect(c.conversation('c1').messages).toHaveLength(2));
     hub.conns[0]!.close(CloseCode.GoingAway, 'bye');
@@ -277,8 +278,6 @@ describe('connection', () => {
 
   it('an app listener that throws does not break the connection', async () => {
     const hub = mockHub();
-    hub.store('c1', 'one');
-    hub.store('c1', 'one and a half');
     const errors: unknown[] = [];
     const logger = { debug() {}, info() {}, warn() {}, error: (o: object) => errors.push(o) };
     const c = client({ logger });
@@ -286,7 +285,8 @@ describe('connection', () => {
       throw new Error('app bug');
     });
     await opened(c);
-    hub.conns[0]!.send({ type: 'message', message: hub.store('c1', 'two') });
+    for (const text of ['one', 'one and a half', 'two'])
+      hub.conns[0]!.send({ type: 'message', message: hub.store('c1', text) });
     await until(() => expect(c.conversation('c1').messages).toHaveLength(3));
     expect(errors).toHaveLength(3);
     expect(c.state).toBe('open');

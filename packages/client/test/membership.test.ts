@@ -20,8 +20,9 @@ describe('conversations absent from a new welcome (defect 8)', () => {
     const hub = mockHub({ conversations: two(), member: (id) => members.has(id) });
     hub.store('c2', 'before');
     const c = client();
-    await opened(c);
     const c2 = c.conversation('c2');
+    void c2.open();
+    await opened(c);
     expect(c2.joined).toBe(true);
     await until(() => expect(c2.messages.map((m) => m.text)).toEqual(['before']));
     expect(
@@ -47,7 +48,7 @@ describe('conversations absent from a new welcome (defect 8)', () => {
     await opened(c);
     expect(Object.keys((third.frames[0] as { cursors: object }).cursors)).not.toContain('c2');
     await until(() => expect(c2.joined).toBe(true));
-    // Rejoined: the hub replays from its start, shown once.
+    // Rejoined without a cursor: it starts at the hub's head; opened, its newest page is loaded, once.
     await until(() => expect(c2.messages.map((m) => m.text)).toEqual(['before']));
     expect(
       c

@@ -76,8 +76,9 @@ describe('sending', () => {
     const hub = mockHub({ onFrame: (f) => f.type === 'send' });
     hub.store('c1', 'old');
     const c = client();
-    await opened(c);
     const conv = c.conversation('c1');
+    void conv.open();
+    await opened(c);
     await until(() => expect(conv.messages).toHaveLength(1));
     void conv.send('a').catch(() => {});
     void conv.send('b').catch(() => {});
@@ -300,8 +301,9 @@ describe('ordering and recovery', () => {
     const hub = mockHub();
     hub.store('c1', 'one');
     const c = client();
-    await opened(c);
     const conv = c.conversation('c1');
+    void conv.open();
+    await opened(c);
     await until(() => expect(conv.messages).toHaveLength(1));
     hub.conversations.c1 = { epoch: 'e2', messages: [] };
     hub.store('c1', 'new 1');
@@ -431,15 +433,16 @@ describe('typing, reads, presence, inbox, events', () => {
   it('tracks reads and unread counts; markRead is monotonic', async () => {
     const hub = mockHub();
     hub.store('c1', 'a');
-    hub.store('c1', 'b', { senderId: 'u1' });
+    hub.store('c1', 'b');
     hub.store('c1', 'c');
     const c = client();
-    await opened(c);
     const conv = c.conversation('c1');
+    void conv.open();
+    await opened(c);
     await until(() => expect(conv.messages).toHaveLength(3));
-    expect(conv.unreadCount).toBe(2);
+    expect(conv.unreadCount).toBe(3);
     conv.markRead(1);
-    expect(conv.unreadCount).toBe(1);
+    expect(conv.unreadCount).toBe(2);
     conv.markRead();
     expect(conv.readSeq).toBe(3);
     conv.markRead(2);

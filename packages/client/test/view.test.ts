@@ -88,8 +88,9 @@ describe('lost ack, then a reset (defect 1)', () => {
     hub.store('c1', 'one');
     hub.store('c1', 'two');
     const c = client();
-    await opened(c);
     const conv = c.conversation('c1');
+    void conv.open();
+    await opened(c);
     await until(() => expect(conv.messages).toHaveLength(2));
     const reset = new Promise((r) => conv.on('reset', r));
     const p = conv.send('mine');

@@ -59,8 +59,14 @@ export interface UseConversationResult<E extends EventSchemas = RegisteredEvents
   extends ConversationSnapshot {
   /** The handle (`null` on the server and before the client exists). */
   conversation: Conversation<E> | null;
-  /** Sends a message: optimistic at once, resolves with the stored message. */
-  send(text: string, options?: { data?: JsonValue }): Promise<StoredMessage>;
+  /** Sends a message (`replyTo`: the seq it answers): optimistic at once, resolves with the stored message. */
+  send(text: string, options?: { data?: JsonValue; replyTo?: number }): Promise<StoredMessage>;
+  /** Edits stored message `seq`: shown at once, rolled back if the hub refuses (typed error). */
+  edit(seq: number, text: string, options?: { data?: JsonValue }): Promise<StoredMessage>;
+  /** Deletes stored message `seq` (a tombstone), optimistically. */
+  delete(seq: number): Promise<StoredMessage>;
+  /** Adds or removes (`on`; default: toggles) this user's reaction, optimistically. */
+  react(seq: number, emoji: string, on?: boolean): Promise<StoredMessage>;
   /** Call on every keystroke (throttled by the client). */
   typing(): void;
   stopTyping(): void;
@@ -98,9 +104,23 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
   const actions = useMemo(
     () =>
       conv === null
-        ? { send: notReady, typing: noop, stopTyping: noop, markRead: noop, loadOlder: notReady }
+        ? {
+            send: notReady,
+            edit: notReady,
+            delete: notReady,
+            react: notReady,
+            typing: noop,
+            stopTyping: noop,
+            markRead: noop,
+            loadOlder: notReady,
+          }
         : {
-            send: (text: string, options?: { data?: JsonValue }) => conv.send(text, options),
+            send: (text: string, options?: { data?: JsonValue; replyTo?: number }) =>
+              conv.send(text, options),
+            edit: (seq: number, text: string, options?: { data?: JsonValue }) =>
+              conv.edit(seq, text, options),
+            delete: (seq: number) => conv.delete(seq),
+            react: (seq: number, emoji: string, on?: boolean) => conv.react(seq, emoji, on),
             typing: () => conv.typing(),
             stopTyping: () => conv.stopTyping(),
             markRead: (seq?: number) => conv.markRead(seq),

@@ -6,10 +6,9 @@
  * While nobody is subscribed (the render before the first subscription), snapshots are checked
  * field by field instead, so a change between render and subscribe is never missed.
  *
- * A conversation's store also handles `reset` while it is watched: the hub could not replay what
- * was missed, so the local messages were dropped; the store pages the newest ones back in
- * (`loadOlder`), once for all the components showing it, and the snapshot's `lastReset` tells the
- * app (for a notice).
+ * A conversation's store opens the conversation (`conversation.open()`) when it is first watched:
+ * its newest page is loaded (a client holds no messages of a conversation until it is opened),
+ * and paged back in after a `reset` (the snapshot's `lastReset` tells the app, for a notice).
  */
 import {
   type Conversation,
@@ -36,6 +35,7 @@ export const EMPTY_CONVERSATION: ConversationSnapshot = Object.freeze({
   hasMore: false,
   joined: false,
   lastReset: undefined,
+  meta: undefined,
 });
 
 export const EMPTY_INBOX: readonly InboxEntry[] = EMPTY_LIST;
@@ -98,12 +98,9 @@ export function conversationStore<E extends EventSchemas>(
   if (s === undefined) {
     s = new Versioned<ConversationSnapshot>(
       (onChange) => {
-        const offUpdate = conv.on('update', onChange);
-        const offReset = conv.on('reset', () => void conv.loadOlder().catch(() => {}));
-        return () => {
-          offUpdate();
-          offReset();
-        };
+        const off = conv.on('update', onChange);
+        conv.open().catch(() => {});
+        return off;
       },
       () => ({
         messages: conv.messages,
@@ -113,6 +110,7 @@ export function conversationStore<E extends EventSchemas>(
         hasMore: conv.hasMore,
         joined: conv.joined,
         lastReset: conv.lastReset,
+        meta: conv.meta,
       }),
       (a, b) =>
         a.messages === b.messages &&
@@ -121,7 +119,8 @@ export function conversationStore<E extends EventSchemas>(
         a.readSeq === b.readSeq &&
         a.hasMore === b.hasMore &&
         a.joined === b.joined &&
-        a.lastReset === b.lastReset,
+        a.lastReset === b.lastReset &&
+        a.meta === b.meta,
     );
     conversationStores.set(conv, s);
   }

@@ -135,9 +135,8 @@ describe('useConversation under StrictMode', () => {
     const baseline = listenerCounts(alice);
     const view = render(<App client={alice} extras />);
     const mounted = listenerCounts(alice);
-    // Two <Chat> for c1 share one `update` and one `reset` listener (plus one conversation
-    // `event` listener).
-    expect(mounted['conversation:c1']).toBe(3);
+    // Two <Chat> for c1 share one `update` listener (plus one conversation `event` listener).
+    expect(mounted['conversation:c1']).toBe(2);
     expect(mounted.client).toBeGreaterThan(baseline.client!);
     view.unmount();
     expect(listenerCounts(alice)).toEqual(baseline);

@@ -96,6 +96,42 @@ export function runInboxContract(name: string, factory: ContractFactory): void {
       expect((await e.inbox('alice', [])).size).toBe(0);
     });
 
+    it('the inbox’s last message is in its current state; operations neither count nor mark read', async () => {
+      const e = await make();
+      const c = uid('c');
+      await send(e, c, { senderId: 'bob', text: 'first' }); // 1
+      await send(e, c, { senderId: 'carol', text: 'typo' }); // 2
+      const edit = await e.applyOperation({
+        draft: draft(c, { senderId: 'carol', kind: 'edit', target: 2, text: 'fixed' }),
+      }); // 3
+      expect(edit.state).toBe('stored');
+      await e.applyOperation({
+        draft: draft(c, {
+          senderId: 'dave',
+          kind: 'reaction',
+          target: 2,
+          text: '',
+          reaction: { emoji: '👍', on: true },
+        }),
+      }); // 4
+      const row = (await e.inbox('alice', [c])).get(c)!;
+      expect(row.head.seq).toBe(4);
+      expect(row.unread).toBe(2);
+      expect(row.lastMessage).toMatchObject({
+        seq: 2,
+        text: 'fixed',
+        reactions: { '👍': ['dave'] },
+        version: 4,
+      });
+      expect(row.reads).toEqual({ bob: 1, carol: 2 }); // dave's reaction marked nothing read
+      await e.applyOperation({
+        draft: draft(c, { senderId: 'carol', kind: 'delete', target: 2, text: '' }),
+      });
+      const after = (await e.inbox('carol', [c])).get(c)!;
+      expect(after).toMatchObject({ unread: 0, lastMessage: { seq: 2, deleted: true } });
+      expect((await e.unread(c, 'alice')).count).toBe(2); // a delete does not change counts
+    });
+
     it('counts many conversations in one inbox call', async () => {
       const e = await make();
       const ids = Array.from({ length: 60 }, () => uid('m'));

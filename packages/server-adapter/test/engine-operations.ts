@@ -153,6 +153,26 @@ export function runOperationContract(name: string, factory: ContractFactory): vo
       );
     });
 
+    it('refuses an operation whose new target state would pass maxTargetBytes: too_large, nothing stored', async () => {
+      const e = await make();
+      const c = uid('c');
+      const base = (await e.append({ draft: draft(c, { text: 'x' }) })).message;
+      const size = (m: Message) => Buffer.byteLength(JSON.stringify(m));
+      const maxTargetBytes = size(base) + 60;
+      const ok = await stored(e, { ...react(c, 1, 'bob', '👍') });
+      expect(size(ok.target)).toBeLessThanOrEqual(maxTargetBytes + 60);
+      const big = opDraft(c, 1, 'edit', { text: 'y'.repeat(200) });
+      expect(await e.applyOperation({ draft: big, maxTargetBytes })).toEqual({
+        state: 'too_large',
+      });
+      expect(
+        await e.applyOperation({ draft: react(c, 1, 'carol', 'z'.repeat(32)), maxTargetBytes }),
+      ).toEqual({ state: 'too_large' });
+      expect((await e.heads([c])).get(c)!.seq).toBe(2);
+      // Within the bound it is stored; a delete always shrinks the message.
+      await stored(e, { ...opDraft(c, 1, 'delete') });
+    });
+
     it('counts concurrent reactions from many users and instances: none is lost', async () => {
       const e = await make();
       const c = uid('c');

@@ -5,7 +5,7 @@
  */
 import { afterAll, describe } from 'vitest';
 import { createRedisEngine } from '../src/engines/redis/index.js';
-import { runEngineContract } from './engine-contract.js';
+import { type ContractOptions, runEngineContract } from './engine-contract.js';
 import { runInboxContract } from './engine-contract-inbox.js';
 import { runOperationContract } from './engine-operations.js';
 import { clusterNodes, deleteClusterKeys, requireRedisCluster } from './redis/cluster-helpers.js';
@@ -18,19 +18,12 @@ describe.skipIf(!available)('redis engine on redis cluster', () => {
   afterAll(async () => {
     for (const p of prefixes) await deleteClusterKeys(p);
   });
-  runEngineContract('redis cluster', (options) => {
+  const factory = (options: ContractOptions) => {
     const keyPrefix = uniquePrefix();
     prefixes.push(keyPrefix);
     return createRedisEngine({ ...options, redis: clusterNodes(), keyPrefix });
-  });
-  runInboxContract('redis cluster', (options) => {
-    const keyPrefix = uniquePrefix();
-    prefixes.push(keyPrefix);
-    return createRedisEngine({ ...options, redis: clusterNodes(), keyPrefix });
-  });
-  runOperationContract('redis cluster', (options) => {
-    const keyPrefix = uniquePrefix();
-    prefixes.push(keyPrefix);
-    return createRedisEngine({ ...options, redis: clusterNodes(), keyPrefix });
-  });
+  };
+  runEngineContract('redis cluster', factory);
+  runInboxContract('redis cluster', factory);
+  runOperationContract('redis cluster', factory);
 });

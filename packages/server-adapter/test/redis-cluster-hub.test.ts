@@ -42,6 +42,7 @@ describe.skipIf(!available)('hub suite × redis cluster', () => {
       inboxSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
+      inboxSuite(env);
       operationsSuite(env);
     });
   }

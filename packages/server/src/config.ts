@@ -142,6 +142,10 @@ export const ServerConfigSchema = z
     reads: z.object({ url: url.optional() }).strict().default({}),
     /** POST `{ conversationId, message, userIds }`: members with no live socket (push/email). */
     offline: z.object({ url: url.optional() }).strict().default({}),
+    /** POST `{ message }` once a message is stored, with its seq (issue 16). */
+    stored: z.object({ url: url.optional() }).strict().default({}),
+    /** POST `{ userId, conversationIds }` → `{ conversations: { [id]: meta } }` for the inbox. */
+    meta: z.object({ url: url.optional() }).strict().default({}),
     callbacks: Callbacks,
     api: z
       .object({

@@ -158,13 +158,21 @@ export function idempotencyKey(
     .digest('hex');
 }
 
-/** `persist`, `onRead` and `onOfflineRecipients` from the configured callback URLs. */
+type StorageHooks = Pick<
+  HubOptions,
+  'persist' | 'onRead' | 'onOfflineRecipients' | 'onStored' | 'conversationMeta'
+>;
+
+/**
+ * `persist`, `onRead`, `onOfflineRecipients`, `onStored` and `conversationMeta` from the
+ * configured callback URLs.
+ */
 export function createStorageHooks(
   config: ServerConfig,
   caller: Caller,
   logger: Logger,
-): Pick<HubOptions, 'persist' | 'onRead' | 'onOfflineRecipients'> {
-  const hooks: Pick<HubOptions, 'persist' | 'onRead' | 'onOfflineRecipients'> = {};
+): StorageHooks {
+  const hooks: StorageHooks = {};
   const persistUrl = config.persistence.url;
   if (persistUrl !== undefined) {
     hooks.persist = async (draft) => {
@@ -224,6 +232,26 @@ export function createStorageHooks(
     hooks.onOfflineRecipients = async (input) => {
       const res = await caller.call('offline', offlineUrl, input, { retry: true });
       expect2xx('offline', res.status);
+    };
+  }
+  const storedUrl = config.stored.url;
+  if (storedUrl !== undefined) {
+    hooks.onStored = async ({ message }) => {
+      // The same message again is harmless (the app upserts by id/seq): retry.
+      const res = await caller.call('stored', storedUrl, { message }, { retry: true });
+      expect2xx('stored', res.status);
+    };
+  }
+  const metaUrl = config.meta.url;
+  if (metaUrl !== undefined) {
+    hooks.conversationMeta = async (conversationIds, { userId }) => {
+      const res = await caller.call('meta', metaUrl, { userId, conversationIds }, { retry: true });
+      expect2xx('meta', res.status);
+      const all = (res.body as { conversations?: unknown } | undefined)?.conversations;
+      if (typeof all !== 'object' || all === null || Array.isArray(all))
+        throw new AppContractError('meta', 'answer needs "conversations": an object by id');
+      // Each entry is validated by the hub (an invalid one is dropped and logged).
+      return all as Record<string, never>;
     };
   }
   return hooks;

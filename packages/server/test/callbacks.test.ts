@@ -5,6 +5,7 @@
  */
 import { ServerError } from '@parley/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { idempotencyKey } from '../src/hooks.js';
 import {
   API_KEY,
@@ -61,6 +62,15 @@ beforeAll(async () => {
       return [200, { id: row.id, data: { stored: true } }];
     },
     '/read': () => [204, undefined],
+    '/stored': () => [204, undefined],
+    '/meta': (body) => [
+      200,
+      {
+        conversations: Object.fromEntries(
+          (body.conversationIds as string[]).map((c) => [c, { title: `Room ${c}` }]),
+        ),
+      },
+    ],
   });
   cli = await startCli({
     auth: { mode: 'callback', callback: { url: `${app.url}/auth`, headers: ['x-tenant'] } },
@@ -72,6 +82,8 @@ beforeAll(async () => {
     },
     persistence: { url: `${app.url}/persist` },
     reads: { url: `${app.url}/read` },
+    stored: { url: `${app.url}/stored` },
+    meta: { url: `${app.url}/meta` },
     callbacks: { secret: CALLBACK_SECRET, timeoutMs: 1000, retries: 1, backoffMs: 20 },
     api: { key: API_KEY },
   });
@@ -156,6 +168,44 @@ describe('persistence by callback', () => {
     expect(call.body.idempotencyKey).toBe(key);
     expect(call.headers['idempotency-key']).toBe(key);
     expect(call.headers.authorization).toBe(`Bearer ${CALLBACK_SECRET}`);
+    // Then the app learns the seq it got (stored.url, issue 16).
+    const isStored = (path: string, body: Record<string, unknown>) =>
+      path === '/stored' && (body.message as { id: string }).id === m.id;
+    const storedCall = app.calls.find((c) => isStored(c.path, c.body))?.body;
+    const storedBody =
+      storedCall ??
+      (await new Promise<Record<string, unknown>>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('no /stored call')), 5000);
+        app.events.on('call', (path: string, body: Record<string, unknown>) => {
+          if (!isStored(path, body)) return;
+          clearTimeout(timer);
+          resolve(body);
+        });
+      }));
+    expect(storedBody.message).toMatchObject({ id: m.id, seq: m.seq, clientMsgId: m.clientMsgId });
+  });
+
+  it('the inbox after welcome carries the app’s metadata (meta.url)', async () => {
+    const frames = await new Promise<Record<string, unknown>[]>((resolve, reject) => {
+      const ws = new WebSocket(cli.url, ['parley.v1']);
+      const got: Record<string, unknown>[] = [];
+      const timer = setTimeout(() => reject(new Error('no synced')), 5000);
+      ws.on('open', () =>
+        ws.send(JSON.stringify({ type: 'hello', protocol: 1, token: 'tok-carol' })),
+      );
+      ws.on('message', (d) => {
+        const f = JSON.parse(String(d)) as Record<string, unknown>;
+        got.push(f);
+        if (f.type !== 'synced') return;
+        clearTimeout(timer);
+        ws.close();
+        resolve(got);
+      });
+    });
+    expect(frames.map((f) => f.type)).toEqual(['welcome', 'summary', 'synced']);
+    expect(frames[1]).toMatchObject({ conversations: [{ id: 'c2', meta: { title: 'Room c2' } }] });
+    const call = app.calls.find((c) => c.path === '/meta' && c.body.userId === 'carol')!;
+    expect(call.body).toEqual({ userId: 'carol', conversationIds: ['c2'] });
   });
 
   it("a rejection reaches the sender as a typed 'rejected' error with the app's reason", async () => {
@@ -173,9 +223,12 @@ describe('persistence by callback', () => {
 
   it('read receipts reach the app', async () => {
     const a = client(cli.url, 'tok-alice');
-    await opened(a);
+    const b = client(cli.url, 'tok-bob');
+    await Promise.all([opened(a), opened(b)]);
     const c1 = a.conversation('c1');
-    await waitFor(c1, 'update', () => (c1.seq > 0 ? true : undefined), 'c1 has messages');
+    // Bob's message is unread for alice (her own sends already marked her read).
+    const sent = await b.conversation('c1').send('read me');
+    await waitFor(c1, 'update', () => (c1.seq >= sent.seq ? true : undefined), 'c1 has it');
     c1.markRead();
     await waitFor(
       app.events,

@@ -105,6 +105,8 @@ it('SIGTERM: clients are told to reconnect (1012); nothing accepted before the s
   // epoch); the new process holds the resent message exactly once.
   const late = client(second.url, tok('bob'));
   const c1 = late.conversation('c1');
+  // A fresh client holds no history: opening the conversation fetches its newest page.
+  void c1.open().catch(() => undefined);
   await waitFor(
     c1,
     'update',

@@ -9,6 +9,7 @@ import {
   type ClientMessage,
   type ConnectionState,
   type Conversation,
+  type ConversationMeta,
   type InboxEntry,
   type Presence,
   type ResetEvent,
@@ -74,8 +75,16 @@ export interface UseConversationReturn<E extends EventSchemas = RegisteredEvents
   joined: Readonly<Ref<boolean>>;
   /** The last `reset` of the conversation (its newest messages were paged back in): show a notice. */
   lastReset: Readonly<ShallowRef<ResetEvent | undefined>>;
-  /** Sends a message: optimistic at once, resolves with the stored message. */
-  send(text: string, options?: { data?: JsonValue }): Promise<StoredMessage>;
+  /** Title, avatar, members and app data, when the hub sends them. */
+  meta: Readonly<ShallowRef<ConversationMeta | undefined>>;
+  /** Sends a message (`replyTo`: the seq it answers): optimistic at once, resolves with the stored message. */
+  send(text: string, options?: { data?: JsonValue; replyTo?: number }): Promise<StoredMessage>;
+  /** Edits stored message `seq`: shown at once, rolled back if the hub refuses (typed error). */
+  edit(seq: number, text: string, options?: { data?: JsonValue }): Promise<StoredMessage>;
+  /** Deletes stored message `seq` (a tombstone), optimistically. */
+  delete(seq: number): Promise<StoredMessage>;
+  /** Adds or removes (`on`; default: toggles) this user's reaction, optimistically. */
+  react(seq: number, emoji: string, on?: boolean): Promise<StoredMessage>;
   /** Call on every keystroke (throttled by the client). */
   typing(): void;
   stopTyping(): void;
@@ -85,9 +94,9 @@ export interface UseConversationReturn<E extends EventSchemas = RegisteredEvents
 }
 
 /**
- * A conversation as refs, updated on its `update` event. `id` may be a ref or a getter. After a
- * `reset` (the hub could not replay what was missed) the newest messages are paged back in and
- * `lastReset` says so.
+ * A conversation as refs, updated on its `update` event. `id` may be a ref or a getter. Live, it
+ * opens the conversation (`conversation.open()`: its newest page is loaded, and paged back in
+ * after a `reset` — `lastReset` says so).
  */
 export function useConversation<E extends EventSchemas = RegisteredEvents>(
   id: MaybeRefOrGetter<string>,
@@ -102,6 +111,7 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
   const hasMore = shallowRef(handle.value.hasMore);
   const joined = shallowRef(handle.value.joined);
   const lastReset = shallowRef(handle.value.lastReset);
+  const meta = shallowRef(handle.value.meta);
 
   const refresh = (c: Conversation<E>) => {
     if (conversation.value !== c) conversation.value = c;
@@ -114,6 +124,7 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
     hasMore.value = c.hasMore;
     joined.value = c.joined;
     lastReset.value = c.lastReset;
+    meta.value = c.meta;
   };
 
   whenLive(() => {
@@ -123,8 +134,8 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
       (c, _old, onCleanup) => {
         refresh(c);
         onCleanup(c.on('update', () => refresh(c)));
-        // Concurrent `loadOlder` calls share one request: several composables on `c` page once.
-        onCleanup(c.on('reset', () => void c.loadOlder().catch(() => {})));
+        // Loads the newest page (once: concurrent loads share one request), and again after a reset.
+        c.open().catch(() => {});
       },
       { immediate: true },
     );
@@ -139,7 +150,11 @@ export function useConversation<E extends EventSchemas = RegisteredEvents>(
     hasMore,
     joined,
     lastReset,
+    meta,
     send: (text, options) => handle.value.send(text, options),
+    edit: (seq, text, options) => handle.value.edit(seq, text, options),
+    delete: (seq) => handle.value.delete(seq),
+    react: (seq, emoji, on) => handle.value.react(seq, emoji, on),
     typing: () => handle.value.typing(),
     stopTyping: () => handle.value.stopTyping(),
     markRead: (seq) => handle.value.markRead(seq),

@@ -119,8 +119,8 @@ describe('useConversation', () => {
     const w = mount(Both, { global: { plugins: [createParley(alice)] } });
     await nextTick();
     const mounted = listenerCounts(alice);
-    // Two Chat (one `update` and one `reset` listener each) + one conversation `event` listener.
-    expect(mounted['conversation:c1']).toBe(5);
+    // Two Chat (one `update` listener each) + one conversation `event` listener.
+    expect(mounted['conversation:c1']).toBe(3);
     expect(mounted.client).toBeGreaterThan(baseline.client!);
     w.unmount();
     expect(listenerCounts(alice)).toEqual(baseline);

@@ -3,7 +3,14 @@
  * timing. Node 20 has no global WebSocket, so `ws` is installed as the global the interceptor
  * patches; clients get `WebSocket: globalThis.WebSocket` (the patched class).
  */
-import type { ClientFrame, Message, NoEvents, ServerFrame, WelcomeFrame } from '@parley/protocol';
+import type {
+  ClientFrame,
+  ConversationMeta,
+  Message,
+  NoEvents,
+  ServerFrame,
+  WelcomeFrame,
+} from '@parley/protocol';
 import { type WebSocketHandlerConnection, ws } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, vi } from 'vitest';
@@ -15,6 +22,7 @@ import {
   type StateChange,
   type WebSocketConstructor,
 } from '../../src/index.js';
+import { applyOp } from '../../src/ops.js';
 
 if (typeof (globalThis as { WebSocket?: unknown }).WebSocket === 'undefined') {
   Object.defineProperty(globalThis, 'WebSocket', {
@@ -46,6 +54,8 @@ export interface MockConversation {
   epoch: string;
   messages: Message[];
   readSeq?: number;
+  /** Sent in the `summary`. */
+  meta?: ConversationMeta;
 }
 
 export interface MockHubOptions {
@@ -60,6 +70,8 @@ export interface MockHubOptions {
   onConnection?: (conn: MockConn) => void;
   /** Merged into `welcome.limits`. @default { maxFrameBytes: 65_536, maxTextLength: 10_000 } */
   limits?: Partial<WelcomeFrame['limits']>;
+  /** Send `synced` after the hello's replays. @default true */
+  synced?: boolean;
   /** The conversations a welcome lists. @default every conversation of the mock */
   member?: (conversationId: string, conn: MockConn) => boolean;
 }
@@ -203,17 +215,34 @@ export function mockHub(opts: MockHubOptions = {}): MockHub {
                   seq: c.messages.at(-1)?.seq ?? 0,
                   epoch: c.epoch,
                   readSeq: c.readSeq ?? 0,
-                  unread: 0,
+                  unread: c.messages.filter(
+                    (m) => m.seq > (c.readSeq ?? 0) && m.senderId !== userId && m.kind === 'user',
+                  ).length,
                 })),
               presence: [],
               heartbeat: { intervalMs: 30_000, timeoutMs: 10_000 },
               limits: { maxFrameBytes: 65_536, maxTextLength: 10_000, ...opts.limits },
             });
-            for (const id of Object.keys(conversations)) {
-              if (!(opts.member?.(id, conn) ?? true)) continue;
+            const listed = Object.keys(conversations).filter(
+              (id) => opts.member?.(id, conn) ?? true,
+            );
+            conn.send({
+              type: 'summary',
+              conversations: listed.map((id) => {
+                const last = [...conversations[id]!.messages]
+                  .reverse()
+                  .find((m) => m.kind === 'user' || m.kind === 'system');
+                const meta = conversations[id]!.meta;
+                return { id, ...(last ? { lastMessage: last } : {}), ...(meta ? { meta } : {}) };
+              }),
+              more: false,
+            });
+            // Only conversations with a cursor resume (PROTOCOL.md, Connection lifecycle, 6).
+            for (const id of listed) {
               const cur = frame.cursors?.[id];
-              replayFor(conn, id, cur?.seq ?? 0, cur?.epoch);
+              if (cur !== undefined) replayFor(conn, id, cur.seq, cur.epoch);
             }
+            if (opts.synced !== false) conn.send({ type: 'synced' });
             return;
           }
           case 'ping':
@@ -227,7 +256,55 @@ export function mockHub(opts: MockHubOptions = {}): MockHub {
               m = hub.store(frame.conversationId, frame.text, {
                 senderId: userId,
                 clientMsgId: frame.clientMsgId,
+                ...(frame.replyTo === undefined ? {} : { replyTo: frame.replyTo }),
               });
+              byClientMsgId.set(frame.clientMsgId, m);
+            }
+            conn.send({
+              type: 'ack',
+              clientMsgId: frame.clientMsgId,
+              message: m,
+              duplicate,
+              ...(frame.ref ? { ref: frame.ref } : {}),
+            });
+            return;
+          }
+          case 'edit':
+          case 'delete':
+          case 'react': {
+            // Stored as an operation with its own seq; the target takes its current state.
+            let m = byClientMsgId.get(frame.clientMsgId);
+            const duplicate = m !== undefined;
+            if (m === undefined) {
+              const conv = conversations[frame.conversationId]!;
+              const at = conv.messages.findIndex((x) => x.seq === frame.target);
+              if (at < 0) {
+                conn.send({
+                  type: 'error',
+                  code: 'not_found',
+                  message: 'no such message',
+                  conversationId: frame.conversationId,
+                  clientMsgId: frame.clientMsgId,
+                  ...(frame.ref ? { ref: frame.ref } : {}),
+                });
+                return;
+              }
+              m = hub.store(frame.conversationId, frame.type === 'edit' ? frame.text : '', {
+                senderId: userId,
+                clientMsgId: frame.clientMsgId,
+                kind: frame.type === 'react' ? 'reaction' : frame.type,
+                target: frame.target,
+                ...(frame.type === 'edit' && frame.data !== undefined ? { data: frame.data } : {}),
+                ...(frame.type === 'react'
+                  ? { reaction: { emoji: frame.emoji, on: frame.on } }
+                  : {}),
+              });
+              const { status: _, ...next } = applyOp(
+                { ...conv.messages[at]!, status: 'sent' },
+                m,
+                m.seq,
+              );
+              conv.messages[at] = next;
               byClientMsgId.set(frame.clientMsgId, m);
             }
             conn.send({

@@ -3,7 +3,7 @@
  * every engine applies when it stores the operation, and the rule clients apply to the messages
  * they hold (PROTOCOL.md, "Message lifecycle"). Pure functions, no I/O.
  */
-import { Limits, type Message, type MessageKind } from '@parley/protocol';
+import { byteLength, Limits, type Message, type MessageKind } from '@parley/protocol';
 import { isCountable } from './types.js';
 
 export { isCountable };
@@ -29,13 +29,21 @@ export const canOperateOn = (target: Message | undefined): target is Message =>
  *   `reactions[emoji]`; an emoji nobody reacts with any more is dropped, and so is an empty
  *   `reactions`. Returns `'too_many_reactions'` when a new emoji would give the message more than
  *   `maxKinds` distinct ones.
- * and in every case `version` = the operation's seq.
+ * and in every case `version` = the operation's seq. Returns `'too_large'` when the new state's
+ * JSON would be over `maxBytes` UTF-8 bytes (a stored message has a bound: many reactions in a
+ * large group, or an edit of a message with many reactions, could pass it).
  */
 export function applyToTarget(
   target: Message,
   op: Message,
-  maxKinds: number = Limits.MAX_REACTION_KINDS,
-): Message | 'too_many_reactions' {
+  limits: { maxKinds?: number; maxBytes?: number } = {},
+): Message | 'too_many_reactions' | 'too_large' {
+  const next = nextState(target, op, limits.maxKinds ?? Limits.MAX_REACTION_KINDS);
+  if (next === 'too_many_reactions' || limits.maxBytes === undefined) return next;
+  return byteLength(JSON.stringify(next)) > limits.maxBytes ? 'too_large' : next;
+}
+
+function nextState(target: Message, op: Message, maxKinds: number): Message | 'too_many_reactions' {
   const version = op.seq;
   switch (op.kind) {
     case 'edit': {

@@ -69,6 +69,8 @@ export interface OperationInput {
   draft: MessageDraft;
   /** See {@link AppendInput.origin}. */
   origin?: string;
+  /** Most UTF-8 bytes of the target's JSON after the operation (else `too_large`). */
+  maxTargetBytes?: number;
 }
 
 /** Result of {@link Engine.applyOperation}. */
@@ -80,7 +82,9 @@ export type OperationResult =
   /** The target is not a countable message the history holds, or it is deleted. */
   | { state: 'not_found' }
   /** A reaction would give the target more than `Limits.MAX_REACTION_KINDS` distinct emoji. */
-  | { state: 'too_many_reactions' };
+  | { state: 'too_many_reactions' }
+  /** The target's new state would be over `maxTargetBytes`. */
+  | { state: 'too_large' };
 
 /** A `hub.disconnectUser` as recorded by {@link Engine.recordKick}. */
 export interface Kick {
@@ -270,7 +274,8 @@ export interface Engine {
    * 1. returns `{ state: 'duplicate', message }` if the idempotency record of (conversationId,
    *    senderId, clientMsgId) exists (sends and operations share the key space);
    * 2. returns `not_found` unless the history holds the target seq as a countable (`user`/`system`)
-   *    message that is not deleted, `too_many_reactions` if a reaction would pass the limit;
+   *    message that is not deleted, `too_many_reactions` if a reaction would pass the limit,
+   *    `too_large` if the target's new state would be over `maxTargetBytes`;
    * 3. otherwise allocates the next seq for the operation, stores it in the history like
    *    {@link Engine.append} (trim, idempotency record, lease dropped), publishes it on
    *    `conv:<conversationId>` with its origin, and

@@ -70,8 +70,14 @@ async function storeOperation(
     target: f.target,
     ...(f.type === 'react' ? { reaction: { emoji: f.emoji, on: f.on } } : {}),
   };
-  if (applyToTarget(target, { ...draft, seq: 0 }) === 'too_many_reactions') {
-    return refuse(ErrorCode.Rejected, tooManyReactions);
+  const maxTargetBytes = ctx.config.maxMessageBytes;
+  const early = applyToTarget(
+    target,
+    { ...draft, seq: Number.MAX_SAFE_INTEGER },
+    { maxBytes: maxTargetBytes },
+  );
+  if (early === 'too_many_reactions' || early === 'too_large') {
+    return refuse(ErrorCode.Rejected, REFUSALS[early]);
   }
   let changes: PersistResult | undefined;
   try {
@@ -133,17 +139,17 @@ async function storeOperation(
   conn.cursors.expectAck(f.conversationId, f.clientMsgId, f.ref);
   let result: Awaited<ReturnType<typeof ctx.engine.applyOperation>>;
   try {
-    result = await ctx.engine.applyOperation({ draft, origin: conn.id });
+    result = await ctx.engine.applyOperation({ draft, origin: conn.id, maxTargetBytes });
   } catch (err) {
     conn.cursors.forgetAck(f.conversationId, f.clientMsgId);
     throw new HookError('engine.applyOperation', err);
   }
-  if (result.state === 'not_found' || result.state === 'too_many_reactions') {
+  if (result.state !== 'stored' && result.state !== 'duplicate') {
     // The target changed since it was read (deleted, trimmed, or other reactions came first).
     conn.cursors.forgetAck(f.conversationId, f.clientMsgId);
     return result.state === 'not_found'
       ? refuse(ErrorCode.NotFound, 'no such message')
-      : refuse(ErrorCode.Rejected, tooManyReactions);
+      : refuse(ErrorCode.Rejected, REFUSALS[result.state]);
   }
   const duplicate = result.state === 'duplicate';
   // As for a send: the ack goes out at the operation's place in the stream, or now.
@@ -167,7 +173,11 @@ async function storeOperation(
 const refusal = (e: unknown): boolean =>
   e instanceof MessageRejectedError || e instanceof ForbiddenError;
 
-const tooManyReactions = 'this message has the most distinct reactions allowed';
+/** The `rejected` reasons of the engine's refusals. */
+const REFUSALS = {
+  too_many_reactions: 'this message has the most distinct reactions allowed',
+  too_large: 'this message would be too large',
+} as const;
 
 /** Without an `authorizeOperation` verdict: authors edit and delete, every member reacts. */
 const defaultRule = (op: MessageDraft, target: Message): boolean =>
@@ -241,8 +251,12 @@ export async function serverOperation(
   };
   const problem = invalidMessage(draft, ctx.config.maxMessageBytes);
   if (problem !== undefined) throw new HubUsageError(problem);
-  const result = await ctx.engine.applyOperation({ draft });
-  if (result.state === 'not_found' || result.state === 'too_many_reactions') {
+  const result = await ctx.engine.applyOperation({
+    draft,
+    maxTargetBytes: ctx.config.maxMessageBytes,
+  });
+  if (result.state === 'too_large') throw new HubUsageError(REFUSALS.too_large);
+  if (result.state !== 'stored' && result.state !== 'duplicate') {
     throw new HubUsageError(`no message ${target} to change in ${conversationId}`);
   }
   const duplicate = result.state === 'duplicate';
@@ -254,6 +268,7 @@ export async function serverOperation(
       kind: draft.kind,
       durationMs: Date.now() - draft.createdAt,
     });
+    notifyStored(ctx, result.message);
   }
   return { message: result.message, duplicate };
 }

@@ -55,6 +55,11 @@ export class Outbound {
     return this.socket.bufferedAmount() + this.held;
   }
 
+  /** Bytes in the socket's send buffer (not yet written to the network). */
+  buffered(): number {
+    return this.socket.bufferedAmount();
+  }
+
   /** Room left in the budget, in bytes. */
   room(): number {
     return this.ctx.config.hardLimitBytes - this.used();

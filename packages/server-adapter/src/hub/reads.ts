@@ -14,7 +14,8 @@ export interface HistoryQuery {
   before?: number;
   /**
    * Only messages with a seq above this (exclusive): the page is then the OLDEST `limit` of them
-   * (paging forward); without it, the NEWEST `limit` (paging back).
+   * (paging forward; when the history was trimmed past `after`, the oldest ones it still holds);
+   * without it, the NEWEST `limit` (paging back).
    */
   after?: number;
   /** At most this many messages, 1-200. @default `limits.historyPageSize` (50) */
@@ -68,7 +69,22 @@ export async function history(
   ]);
   const head = heads.get(id)!.seq;
   const messages = page.messages.filter((m) => m.seq > after);
-  return { messages, hasMore: end < upper && head >= end };
+  const hasMore = end < upper && head >= end;
+  if (messages.length > 0 || !hasMore) return { messages, hasMore };
+  // Nothing stored in (after, end): the history was trimmed past `after`. Page from the oldest
+  // stored seq instead (a binary search on `before`, only on this path).
+  const top = Math.min(upper - 1, head) + 1;
+  const storedBelow = async (b: number) =>
+    (await ctx.engine.page(id, b, 1)).messages.some((m) => m.seq >= end);
+  if (!(await storedBelow(top))) return { messages: [], hasMore: false };
+  let lo = end + 1;
+  let hi = top;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (await storedBelow(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return history(ctx, id, { ...query, after: lo - 2 });
 }
 
 /** `hub.conversationSummary`: the user's inbox, newest activity first. */

@@ -215,6 +215,16 @@ async function welcome(
     ...(expiresAt === undefined ? {} : { expiresAt }),
   });
   for (const id of ids) conn.cursors.get(id)!.announced = true;
+
+  // 9. The inbox: last message and metadata of every conversation, newest activity first, in
+  // chunks within the frame bound and the socket's budget (issue 16: a cold client used to
+  // download every conversation's history before it could render anything). Still `starting`:
+  // frames fanned out meanwhile (a `conversation` change newer than the metadata read above,
+  // reads, events) are held and follow the inbox.
+  for (const frame of summaryFrames(rows, ctx.config.maxOutboundFrameBytes)) {
+    if (!(await roomFor(conn.outbound, frame, () => conn.isClosed()))) return;
+    conn.outbound.send(frame);
+  }
   conn.state = 'open';
   metric(ctx, {
     type: 'session.start',
@@ -226,13 +236,6 @@ async function welcome(
   conn.timers.sessionStarted();
   conn.timers.scheduleExpiry(false);
 
-  // 9. The inbox: last message and metadata of every conversation, newest activity first, in
-  // chunks within the frame bound and the socket's budget (issue 16: a cold client used to
-  // download every conversation's history before it could render anything).
-  for (const frame of summaryFrames(rows, ctx.config.maxOutboundFrameBytes)) {
-    if (!(await roomFor(conn.outbound, frame, () => conn.isClosed()))) return;
-    conn.outbound.send(frame);
-  }
   // 10. Conversations without a cursor start at their head in `welcome`: nothing is replayed,
   // live messages after it flow now. The others get what their cursor says was missed, one at a
   // time (so at most one replay is built at once), then their held live messages.
@@ -256,12 +259,13 @@ async function welcome(
 }
 
 /**
- * Waits until the socket's budget has room for `frame` (its send buffer drains), polling while it
- * is full; false once the connection closed (the session start deadline closes it meanwhile).
+ * Waits until the socket's budget has room for `frame` while its send buffer drains (polling);
+ * false once the connection closed (the session start deadline closes a socket that never
+ * drains). When only what the hub holds is in the way, the send decides (1013 past the budget).
  */
 async function roomFor(out: Outbound, frame: string, closed: () => boolean): Promise<boolean> {
   const bytes = frame.length; // at least the UTF-8 size of most frames; the send checks exactly
-  while (!closed() && out.room() < bytes && out.used() > 0) {
+  while (!closed() && out.room() < bytes && out.buffered() > 0) {
     await new Promise((r) => setTimeout(r, 10));
   }
   return !closed();

@@ -5,7 +5,7 @@
  */
 import type { ServerFrame } from '@parley/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRedisEngine } from '../../src/engines/redis/index.js';
+import { createRedisEngine, type RedisEngine } from '../../src/engines/redis/index.js';
 import type { HubOptions } from '../../src/hub/options.js';
 import { is, TestClient } from '../utils/client.js';
 import { type TServer, tServers } from '../utils/servers.js';
@@ -167,5 +167,45 @@ describe.skipIf(!available)('hub × redis: edit, delete and react across two pro
       message: (ack as Extract<Answer, { type: 'ack' }>).message,
     });
     expect(calls).toBe(1);
+  });
+});
+
+describe.skipIf(!available)('redis engine: a hot message', () => {
+  it('150 reactions at once from 3 instances on one message: every one stored and counted', async () => {
+    const keyPrefix = uniquePrefix();
+    const engines: RedisEngine[] = [0, 1, 2].map(() =>
+      createRedisEngine({ redis: REDIS_URL, keyPrefix }),
+    );
+    try {
+      const c = 'hot';
+      const base = { conversationId: c, kind: 'user' as const, createdAt: Date.now() };
+      await engines[0]!.append({
+        draft: { ...base, id: 'm', clientMsgId: 'm', senderId: 'alice', text: 'vote' },
+      });
+      const users = Array.from({ length: 150 }, (_, i) => `u${i}`);
+      const results = await Promise.all(
+        users.map((u, i) =>
+          engines[i % 3]!.applyOperation({
+            draft: {
+              ...base,
+              id: `r-${u}`,
+              clientMsgId: `r-${u}`,
+              senderId: u,
+              kind: 'reaction',
+              text: '',
+              target: 1,
+              reaction: { emoji: i % 2 === 0 ? '👍' : '🎉', on: true },
+            },
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.state !== 'stored')).toEqual([]);
+      const target = (await engines[1]!.message(c, 1))!;
+      expect(target.reactions!['👍']!.length + target.reactions!['🎉']!.length).toBe(150);
+      expect(target.version).toBe(151);
+    } finally {
+      await Promise.all(engines.map((e) => e.close()));
+      await deleteKeys(keyPrefix);
+    }
   });
 });

@@ -131,6 +131,49 @@ export function inboxSuite(env: SuiteEnv): void {
       expect(times).toEqual([...times].sort((a, b) => b - a));
     });
 
+    local(
+      'a metadata change during the session start follows the inbox (it is newer)',
+      async () => {
+        let release = () => {};
+        let reached = () => {};
+        const atInbox = new Promise<void>((r) => {
+          reached = r;
+        });
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
+        const f = await setup({
+          wrapEngine: (e) => ({
+            ...e,
+            inbox: async (userId, ids) => {
+              if (userId === 'alice') {
+                reached();
+                await gate;
+              }
+              return e.inbox(userId, ids);
+            },
+          }),
+        });
+        const connecting = f.connect('alice');
+        await atInbox; // alice is subscribed to c1 and reading her inbox
+        await f.server.hub.updateConversation('c1', { title: 'Renamed' });
+        release();
+        const alice = await connecting;
+        await alice.next(is('synced'));
+        expect(alice.frames.map((x) => x.type)).toEqual([
+          'welcome',
+          'summary',
+          'conversation',
+          'synced',
+        ]);
+        expect(alice.frames[2]).toEqual({
+          type: 'conversation',
+          conversationId: 'c1',
+          meta: { title: 'Renamed' },
+        });
+      },
+    );
+
     it('hub.history pages back (before) and forward (after), in seq order, with hasMore', async () => {
       const f = await setup();
       for (let i = 1; i <= 12; i++) await f.server.hub.publish('c1', { text: `m${i}` });
@@ -151,6 +194,18 @@ export function inboxSuite(env: SuiteEnv): void {
       await expect(f.server.hub.history('c1', { limit: 201 })).rejects.toThrow(/limit/);
       await expect(f.server.hub.history('c1', { before: 0 })).rejects.toThrow(/before/);
       await expect(f.server.hub.history('', {})).rejects.toThrow(/conversationId/);
+    });
+
+    it('hub.history after a seq the history no longer holds starts at the oldest it holds', async () => {
+      const f = await setup({ maxMessages: 5 });
+      for (let i = 1; i <= 20; i++) await f.server.hub.publish('c1', { text: `m${i}` });
+      const seqs = (p: { messages: { seq: number }[] }) => p.messages.map((m) => m.seq);
+      const first = await f.server.hub.history('c1', { after: 0, limit: 2 });
+      expect([seqs(first), first.hasMore]).toEqual([[16, 17], true]);
+      const rest = await f.server.hub.history('c1', { after: 3, limit: 10 });
+      expect([seqs(rest), rest.hasMore]).toEqual([[16, 17, 18, 19, 20], false]);
+      const bounded = await f.server.hub.history('c1', { after: 3, before: 16, limit: 10 });
+      expect([seqs(bounded), bounded.hasMore]).toEqual([[], false]);
     });
 
     it('hub.conversationSummary is the inbox a fresh client gets', async () => {

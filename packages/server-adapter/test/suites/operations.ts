@@ -450,5 +450,30 @@ export function operationsSuite(env: SuiteEnv): void {
         expect(page.map((m) => m.seq)).toEqual([1, 2, 3]);
       },
     );
+
+    local(
+      'a stored message has a size bound: an edit that fits alone but not with the reactions is refused',
+      async () => {
+        const f = await setup();
+        const alice = await f.connect('alice');
+        const bob = await f.connect('bob');
+        acked(await request(alice, { type: 'send', conversationId: 'c1', text: 'big' }));
+        for (let i = 0; i < Limits.MAX_REACTION_KINDS; i++) {
+          const emoji = `${'😀'.repeat(30)}${i}`;
+          acked(
+            await request(bob, { type: 'react', conversationId: 'c1', target: 1, emoji, on: true }),
+          );
+        }
+        const huge = {
+          text: '😀'.repeat(Limits.MAX_TEXT_LENGTH),
+          data: { pad: 'p'.repeat(38_000) },
+        };
+        await expect(f.server.hub.editMessage('c1', 1, huge)).rejects.toThrow(/too large/);
+        // Without the reactions it fits.
+        acked(await request(alice, { type: 'send', conversationId: 'c1', text: 'bare' }));
+        const fits = await f.server.hub.editMessage('c1', 2 + Limits.MAX_REACTION_KINDS, huge);
+        expect(fits.duplicate).toBe(false);
+      },
+    );
   });
 }

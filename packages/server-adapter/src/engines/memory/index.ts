@@ -246,7 +246,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       return { message, duplicate: false };
     },
 
-    async applyOperation({ draft, origin }): Promise<OperationResult> {
+    async applyOperation({ draft, origin, maxTargetBytes }): Promise<OperationResult> {
       const key = idemKey(draft.senderId, draft.clientMsgId);
       leases.delete(`${draft.conversationId}\u0000${key}`);
       const existing = findIdem(draft.conversationId, key);
@@ -255,8 +255,12 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       const at = c === undefined || draft.target === undefined ? -1 : indexOf(c, draft.target);
       if (c === undefined || at < 0 || !canOperateOn(c.messages[at])) return { state: 'not_found' };
       const message: Message = { ...draft, seq: c.seq + 1 };
-      const target = applyToTarget(c.messages[at]!, message);
-      if (target === 'too_many_reactions') return { state: target };
+      const target = applyToTarget(
+        c.messages[at]!,
+        message,
+        maxTargetBytes === undefined ? {} : { maxBytes: maxTargetBytes },
+      );
+      if (target === 'too_many_reactions' || target === 'too_large') return { state: target };
       c.seq = message.seq;
       c.messages[at] = target;
       c.messages.push(message);

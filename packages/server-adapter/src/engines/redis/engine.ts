@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import type { Message } from '@parley/protocol';
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { type Logger, silentLogger } from '../../logger.js';
-import { applyToTarget, canOperateOn } from '../operations.js';
 import {
   type AppendResult,
   type Engine,
@@ -15,7 +14,6 @@ import {
   type Head,
   type InboxEntry,
   isCountable,
-  type OperationResult,
   type PageResult,
   type PresenceRecord,
   type RangeResult,
@@ -24,6 +22,7 @@ import {
 } from '../types.js';
 import { KeyNames } from './keys.js';
 import { defineOperationCommands } from './operation-scripts.js';
+import { redisOperations } from './operations.js';
 import {
   REDIS_ENGINE_DEFAULTS,
   type RedisEngineOptions,
@@ -98,9 +97,6 @@ const newEpoch = (): string => randomBytes(9).toString('base64url');
 function* batches(ids: readonly string[], size = 500): Generator<string[]> {
   for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
 }
-
-/** Compare-and-set rounds of `applyOperation` before it gives up (`unavailable` to the client). */
-const MAX_OPERATION_ATTEMPTS = 20;
 
 const str = (v: unknown): string =>
   typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : String(v);
@@ -339,17 +335,22 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     return [...groups.values()];
   };
 
-  /** A held message's current state (JSON as stored) and the epoch it was read in. */
-  const readMessage = async (
-    conversationId: string,
-    seq: string,
-  ): Promise<{ epoch: string; json: string } | undefined> => {
-    const k = convKeys(conversationId);
-    const r = (await redis.parleyMessage(k.meta, k.log, k.state, seq, cutoff())) as
-      | unknown[]
-      | null;
-    return r === null || r === undefined ? undefined : { epoch: str(r[0]), json: str(r[1]) };
-  };
+  const operations = redisOperations({
+    redis,
+    keys: convKeys,
+    idemKey,
+    leaseKey,
+    // The conversation's channel as `append` publishes to it (a shard channel on a cluster).
+    channel: (conversationId) => names.channel(`conv:${conversationId}`),
+    now,
+    newEpoch,
+    cutoff,
+    maxMessages,
+    maxAgeMs: ageLimited ? maxAgeMs : 0,
+    idemTtl,
+    idemMax,
+    findByClientId: (c, s, m) => engine.findByClientId(c, s, m),
+  });
 
   const engine: RedisEngine = {
     dedupeWindowMs: idemTtl,
@@ -385,71 +386,8 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       return { duplicate: Number(r[0]) === 1, message: JSON.parse(str(r[2])) as Message };
     },
 
-    async applyOperation({ draft, origin }): Promise<OperationResult> {
-      const conversationId = draft.conversationId;
-      const k = convKeys(conversationId);
-      const targetSeq = String(draft.target ?? 0);
-      // Compare and set: the new state is computed here from the target as read; the script
-      // stores it only if the target is unchanged, else it is read again (another operation won).
-      for (let attempt = 0; attempt < MAX_OPERATION_ATTEMPTS; attempt++) {
-        const read = await readMessage(conversationId, targetSeq);
-        const current = read === undefined ? undefined : (JSON.parse(read.json) as Message);
-        const next = canOperateOn(current)
-          ? applyToTarget(current, { ...draft, seq: 0 } as Message)
-          : undefined;
-        if (next === undefined || next === 'too_many_reactions') {
-          // Nothing to store; a retry of an operation stored already is still a duplicate.
-          const stored = await engine.findByClientId(
-            conversationId,
-            draft.senderId,
-            draft.clientMsgId,
-          );
-          if (stored !== undefined) return { state: 'duplicate', message: stored };
-          return next === undefined ? { state: 'not_found' } : { state: next };
-        }
-        const { version: _v, ...state } = next;
-        const r = (await redis.parleyApplyOperation(
-          k.meta,
-          k.log,
-          k.reads,
-          k.idemIndex,
-          idemKey(conversationId, draft.senderId, draft.clientMsgId),
-          leaseKey(conversationId, draft.senderId, draft.clientMsgId),
-          k.state,
-          JSON.stringify(draft),
-          String(draft.createdAt),
-          String(now()),
-          String(maxMessages),
-          String(ageLimited ? maxAgeMs : 0),
-          String(idemTtl),
-          newEpoch(),
-          names.channel(`conv:${conversationId}`),
-          origin === undefined ? '' : JSON.stringify(origin),
-          origin ?? '',
-          String(idemMax),
-          targetSeq,
-          read!.epoch,
-          read!.json,
-          JSON.stringify(state),
-        )) as unknown[];
-        const code = Number(r[0]);
-        if (code === 0) {
-          return {
-            state: 'stored',
-            message: JSON.parse(str(r[2])) as Message,
-            target: JSON.parse(str(r[3])) as Message,
-          };
-        }
-        if (code === 1) return { state: 'duplicate', message: JSON.parse(str(r[2])) as Message };
-        if (code === 3) return { state: 'not_found' };
-      }
-      throw new Error('parley redis engine: the target kept changing; operation not stored');
-    },
-
-    async message(conversationId, seq) {
-      const read = await readMessage(conversationId, String(seq));
-      return read === undefined ? undefined : (JSON.parse(read.json) as Message);
-    },
+    applyOperation: (input) => operations.applyOperation(input),
+    message: (conversationId, seq) => operations.message(conversationId, seq),
 
     async claimSend(conversationId, senderId, clientMsgId, leaseMs): Promise<SendClaim> {
       const r = (await redis.parleyClaimSend(
@@ -532,32 +470,31 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     },
 
     async inbox(userId, conversationIds) {
-      // One script per conversation, pipelined: never one script over several conversations.
-      // On Redis Cluster an ioredis pipeline must stay on one node: concurrent calls instead.
+      // One script per conversation, never one over several. Single node: one pipeline. Cluster:
+      // a pipeline must stay on one slot, so the calls go out concurrently (ioredis routes each
+      // to its shard).
       const args = (id: string): string[] => {
         const k = convKeys(id);
         return [k.meta, k.log, k.reads, k.idemIndex, k.countable, k.state, newEpoch(), userId];
       };
       let replies: [Error | null, unknown][];
-      if (cluster) {
+      if (conversationIds.length === 0) replies = [];
+      else if (cluster) {
         replies = await Promise.all(
           conversationIds.map((id) =>
             redis.parleyInbox(...args(id)).then(
               (r): [Error | null, unknown] => [null, r],
-              (err: unknown): [Error | null, unknown] => [
-                err instanceof Error ? err : new Error(String(err)),
-                undefined,
-              ],
+              (err: unknown): [Error | null, unknown] => [err as Error, undefined],
             ),
           ),
         );
       } else {
         const pipeline = redis.pipeline() as unknown as {
-          parleyInbox(...args: string[]): void;
+          parleyInbox(...a: string[]): void;
           exec(): Promise<[Error | null, unknown][] | null>;
         };
         for (const id of conversationIds) pipeline.parleyInbox(...args(id));
-        replies = conversationIds.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+        replies = (await pipeline.exec()) ?? [];
       }
       const out = new Map<string, InboxEntry>();
       conversationIds.forEach((id, i) => {

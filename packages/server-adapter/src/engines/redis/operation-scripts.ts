@@ -116,14 +116,12 @@ export interface OperationCommands {
   parleyApplyOperation(...args: string[]): Reply;
 }
 
-/**
- * Registers the operation commands on a connection (idempotent, like `defineParleyCommands`;
- * `cluster`: the Redis Cluster variant of the scripts, see `forCluster`).
- */
+/** Registers the operation commands on a connection (idempotent, like `defineParleyCommands`). */
 export function defineOperationCommands<R extends Redis | Cluster>(
   redis: R,
   cluster = false,
 ): R & OperationCommands {
+  // On a cluster: the shard channel (`SPUBLISH`) and the replication-id fence, as for `append`.
   const lua = (script: string): string => (cluster ? forCluster(script) : script);
   redis.defineCommand('parleyMessage', { lua: lua(MESSAGE), numberOfKeys: 3 });
   redis.defineCommand('parleyApplyOperation', { lua: lua(APPLY), numberOfKeys: 7 });
