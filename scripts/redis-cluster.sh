@@ -37,15 +37,23 @@ wait_for() { # what, seconds, command...
   return 1
 }
 
+# One start or stop at a time per cluster (test files may ask for it concurrently).
+lock="${TMPDIR:-/tmp}/parley-redis-cluster-$base.lock"
+if [ "$cmd" != status ] && command -v flock >/dev/null; then
+  exec 9>"$lock"
+  flock -w 120 9 || { echo "redis-cluster: could not lock $lock" >&2; exit 1; }
+fi
+
 case "$cmd" in
 start)
   command -v redis-server >/dev/null || { echo "redis-cluster: redis-server not on PATH" >&2; exit 1; }
+  if all_ok 2>/dev/null; then echo "redis-cluster: ok on 127.0.0.1:$base-$((base + 5))"; exit 0; fi
   for p in $ports; do
     up "$p" && continue
     mkdir -p "$dir/$p"
     redis-server --port "$p" --bind 127.0.0.1 --daemonize yes --dir "$dir/$p" \
       --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
-      --save "" --appendonly no --logfile redis.log --pidfile redis.pid
+      --save "" --appendonly no --logfile redis.log --pidfile redis.pid 9>&-
   done
   for p in $ports; do wait_for "node $p" 10 up "$p"; done
   assigned=$(cli "$base" cluster info | sed -n 's/^cluster_slots_assigned:\([0-9]*\).*/\1/p')

@@ -82,14 +82,21 @@ const MEMBERS = 4; // the smoke preset: 20 conversations × 4 members, one devic
 
 describe('bench --smoke', () => {
   it('runs every system, Redis on a redis-server of its own, the hub on Bun on the pinned Bun', () => {
-    const expected = ['ws', 'socketio', 'parley', 'parley-bun', 'parley-redis'];
+    const expected = [
+      'ws',
+      'socketio',
+      'parley',
+      'parley-bun',
+      'parley-redis',
+      'parley-redis-cluster',
+    ];
     if (results.skipped['parley-redis']) {
       // CI installs redis-server; elsewhere a missing binary skips the Redis rows loudly
       if (process.env.CI === 'true') throw new Error(results.skipped['parley-redis']);
       console.warn(
         `\n!!! bench smoke: Redis rows SKIPPED: ${results.skipped['parley-redis']} !!!\n`,
       );
-      expected.pop();
+      expected.splice(-2);
     }
     expect(results.systems).toEqual(expected);
     for (const s of expected) expect(results.fixed[s], s).toHaveLength(1);
@@ -106,6 +113,20 @@ describe('bench --smoke', () => {
       expect(redis.backingCpuUsPerDelivery).toBeGreaterThanOrEqual(0);
       expect(redis.totalCpuUsPerDelivery).toBeGreaterThanOrEqual(redis.serverCpuUsPerDelivery);
       expect(redis.backingCommands?.some((c) => c.calls > 0)).toBe(true);
+    }
+    // The 3-primary cluster of its own: three nodes, none the shared Redis, every shard fanned
+    // out some of the messages (`spublish@<node>`), and their CPU counted.
+    const cluster = results.fixed['parley-redis-cluster']?.[0];
+    if (cluster) {
+      const nodes = (cluster.backingUrl ?? '').split(',');
+      expect(nodes).toHaveLength(3);
+      for (const n of nodes) expect(n).toMatch(/^127\.0\.0\.1:(?!6379$)\d+$/);
+      const shards = (cluster.backingCommands ?? []).filter((c) =>
+        c.command.startsWith('spublish@'),
+      );
+      expect(shards).toHaveLength(3);
+      for (const sh of shards) expect(sh.calls, sh.command).toBeGreaterThan(0);
+      expect(cluster.backingCpuUsPerDelivery).toBeGreaterThanOrEqual(0);
     }
   });
 

@@ -39,6 +39,7 @@ describe.skipIf(!available)('hub suite × redis cluster', () => {
       const env = { start: server.start, engine: create };
       deliverySuite(env);
       resumeSuite(env);
+      inboxSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
       inboxSuite(env);

@@ -1,5 +1,7 @@
 /**
- * Failover on Redis Cluster, end to end: a private 3+3 cluster (`scripts/redis-cluster.sh` on
+ * Failover on Redis Cluster, on a private 3+3 cluster. First a manual (lossless) failover under
+ * one engine: the subscriber follows the promoted replica, the conversation gets a new epoch.
+ * Then end to end: a private 3+3 cluster (`scripts/redis-cluster.sh` on
  * ports 7201-7206, never the shared one), the three hub processes of `examples/cluster` on it
  * behind the example's round-robin proxy, real Parley clients recording every frame, traffic
  * across 200 conversations spread over the slots — and `kill -9` of a primary mid-traffic.
@@ -12,6 +14,7 @@
  *   PARLEY_FAILOVER_SENDS (600)  sends before and during the failover
  */
 import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import type { ServerFrame } from '@parley/protocol';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,8 +25,20 @@ import {
   startRoundRobinProxy,
 } from '../../../../examples/cluster/src/proxy.js';
 import { createClient, type ParleyClient, type StoredMessage } from '../../../client/src/index.js';
+import { createRedisEngine, type RedisEngine } from '../../src/engines/redis/index.js';
+import type { Envelope, MessageDraft } from '../../src/engines/types.js';
 import { clusterNodes, clusterScript, requireRedisCluster, shardOf } from './cluster-helpers.js';
-import { eventually, uniquePrefix } from './helpers.js';
+import { Collector, eventually, uniquePrefix } from './helpers.js';
+
+const draft = (conversationId: string, text: string): MessageDraft => ({
+  id: randomUUID(),
+  conversationId,
+  clientMsgId: randomUUID(),
+  senderId: 'alice',
+  kind: 'user',
+  text,
+  createdAt: Date.now(),
+});
 
 const BASE = Number(process.env.PARLEY_TEST_FAILOVER_CLUSTER_PORT ?? 7201);
 const SENDS = Number(process.env.PARLEY_FAILOVER_SENDS ?? 600);
@@ -78,6 +93,7 @@ describe.skipIf(!available)('redis cluster: kill -9 of a primary under three hub
   let hubs: { child: ChildProcess; port: number }[] = [];
   let proxy: RoundRobinProxy | undefined;
   const members: Member[] = [];
+  const engines: RedisEngine[] = [];
 
   beforeAll(async () => {
     const env = {
@@ -95,6 +111,7 @@ describe.skipIf(!available)('redis cluster: kill -9 of a primary under three hub
   }, 90_000);
 
   afterAll(async () => {
+    for (const e of engines) await e.close();
     for (const m of members) m.client.close();
     await proxy?.close();
     await Promise.all(
@@ -134,6 +151,49 @@ describe.skipIf(!available)('redis cluster: kill -9 of a primary under three hub
     return m;
   }
 
+  it('follows a failover: resubscribes on the promoted replica and changes the epoch', async () => {
+    const prefix = uniquePrefix();
+    const e = createRedisEngine({ redis: clusterNodes(BASE), keyPrefix: prefix });
+    engines.push(e);
+    const id = `fo-${randomUUID()}`;
+    const got = new Collector<Envelope>();
+    await e.subscribe(`conv:${id}`, got.push);
+    const first = await e.append({ draft: draft(id, 'before'), origin: undefined });
+    await got.until((items) => items.length === 1);
+    const before = (await e.heads([id])).get(id)!;
+
+    // A fresh cluster's slot map may not list the replicas yet (gossip): wait for them.
+    const { replicas } = await eventually(
+      () => shardOf(`${prefix}meta:{c:${id}}`, BASE),
+      (s) => s.replicas.length > 0,
+      20_000,
+    );
+    const replica = new Redis(replicas[0]!, '127.0.0.1');
+    try {
+      // A manual failover loses nothing, but the engine cannot know: the epoch is rotated.
+      await replica.call('CLUSTER', 'FAILOVER');
+      await eventually(
+        async () => ((await replica.role()) as unknown[])[0],
+        (role) => role === 'master',
+        20_000,
+      );
+    } finally {
+      replica.disconnect();
+    }
+    const after = await eventually(
+      () => e.append({ draft: draft(id, 'after'), origin: undefined }).catch(() => undefined),
+      (r) => r !== undefined,
+      20_000,
+    );
+    const head = (await e.heads([id])).get(id)!;
+    expect(head.epoch).not.toBe(before.epoch);
+    expect(after!.message.seq).toBe(first.message.seq + 1);
+    await got.until((items) => items.length === 2, 20_000);
+    const last = got.items[1] as Envelope & { epoch?: string };
+    expect(last.kind).toBe('message');
+    expect(last.epoch).toBe(head.epoch);
+  }, 60_000);
+
   it('every acknowledged message reaches every member exactly once in seq order, or a reset says it cannot', async () => {
     const started = Date.now();
     for (const u of USERS) connect(u);
@@ -149,7 +209,11 @@ describe.skipIf(!available)('redis cluster: kill -9 of a primary under three hub
     );
 
     // The victim: the primary of c-0's slot.
-    const shard = await shardOf(`${prefix}meta:{c:c-0}`, BASE);
+    const shard = await eventually(
+      () => shardOf(`${prefix}meta:{c:c-0}`, BASE),
+      (s) => s.replicas.length > 0,
+      20_000,
+    );
     const victimPort = shard.primary;
     const replicaPort = shard.replicas[0]!;
     const onVictim = new Set<string>();

@@ -61,15 +61,22 @@ local head = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
  * primary dies, its promoted replica may lack the last writes — messages already acknowledged
  * and delivered — and would hand out their seqs again under the same epoch. A promoted replica
  * takes a new replication id, so the meta hash records the id of the primary that wrote it
- * (`node`); a script that finds another id rotates the epoch (keeping seq and history, which are
- * a prefix of what clients saw): clients get `reset`, never a reused seq.
+ * (`node`); a script that finds another id rotates the epoch, keeping seq and history (a prefix
+ * of what clients saw): clients get `reset`, never a reused seq.
+ *
+ * The new epoch keeps the first 12 characters of the old one (the history's lineage) and adds 4
+ * new ones: operation overlays (`overlay-lua.ts`) compare the lineage, so an edited or deleted
+ * message keeps its state across the rotation. Idempotency records and the countable index
+ * compare the whole epoch and start over, as after any reset.
  */
 const FENCE = (candidate: string): string => `
 local node = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
 local owner = redis.call('HGET', KEYS[1], 'node')
 if owner ~= node then
   if owner and epoch ~= ${candidate} then
-    epoch = ${candidate}
+    local fresh = string.sub(epoch, 1, 12) .. string.sub(${candidate}, 1, 4)
+    if fresh == epoch then fresh = string.sub(epoch, 1, 12) .. string.sub(${candidate}, 5, 8) end
+    epoch = fresh
     redis.call('HSET', KEYS[1], 'epoch', epoch)
   end
   redis.call('HSET', KEYS[1], 'node', node)
