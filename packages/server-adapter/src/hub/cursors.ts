@@ -35,6 +35,8 @@ export interface CursorOwner {
   readonly id: string;
   /** For the metrics hook. */
   readonly ctx: HubContext;
+  /** The authenticated user (set once the session started). */
+  readonly userId: string | undefined;
   /** Sends a hub-built frame (a `reset` or an `ack`). */
   send(frame: ServerFrame): boolean;
 }
@@ -181,6 +183,7 @@ export class Cursors {
         conversationId: message.conversationId,
         reason: 'epoch_changed',
       });
+      this.sendUnreadAt(message.conversationId, cur.upTo);
     }
     cur.epoch ??= epoch;
     if (message.seq <= cur.upTo) {
@@ -193,5 +196,30 @@ export class Cursors {
     // (never also as a `message`: an ack already answered elsewhere needs nothing more).
     if (origin === this.owner.id) this.ack(message);
     else this.outbound.send(frame);
+  }
+
+  /**
+   * After a live `reset` (built here, in order, without an engine round trip): the user's read
+   * position and unread count at its seq follow as a `read` frame to this socket (`unread`
+   * `{ count, at }`), so counts are right after a reset in the middle of a session too.
+   */
+  private sendUnreadAt(conversationId: string, at: number): void {
+    const userId = this.owner.userId;
+    if (userId === undefined) return;
+    const { ctx } = this.owner;
+    ctx.engine.unread(conversationId, userId, at).then(
+      (u) => {
+        if (this.map.get(conversationId)?.revoked !== false) return;
+        this.owner.send({
+          type: 'read',
+          conversationId,
+          userId,
+          seq: u.readSeq,
+          unread: { count: u.count, at: u.at },
+        });
+      },
+      (err: unknown) =>
+        ctx.logger.warn({ err, conversationId }, 'parley: unread count after a reset failed'),
+    );
   }
 }
