@@ -65,7 +65,10 @@ describe.skipIf(!available)('hub × redis engine: FLUSHALL while connected', () 
     expect(bob.frames.indexOf(reset)).toBeLessThan(bob.frames.indexOf(after));
     // Bob had 3 unread before the flush; the store forgot them and his read position: the count
     // at the reset's seq follows (a `read` for himself), so the client does not keep the stale 3.
-    const counted = await bob.next(is('read', (f) => f.userId === 'bob'), 2000);
+    const counted = await bob.next(
+      is('read', (f) => f.userId === 'bob'),
+      2000,
+    );
     expect(counted).toMatchObject({
       conversationId: 'c1',
       seq: 0,
