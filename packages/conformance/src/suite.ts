@@ -174,7 +174,7 @@ export const CHECKS = [
   [
     'op.edit',
     'an edit is acked, fanned out, and shown in history (text, editedAt, version)',
-    ['send.ack'],
+    ['send.ack', 'fanout.members'],
   ],
   ['op.forbidden', "editing or deleting another user's message is forbidden", ['send.ack']],
   [

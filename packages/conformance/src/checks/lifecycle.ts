@@ -137,7 +137,7 @@ export const lifecycleChecks = {
         `b's ${op.type} of a's message got ${ctx.short(f)}, expected error forbidden`,
       );
     }
-    return 'edit and delete of another user’s message forbidden';
+    return "edit and delete of another user's message forbidden";
   },
 
   'op.react_delete': async (ctx) => {
