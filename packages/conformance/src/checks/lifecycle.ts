@@ -58,7 +58,7 @@ export const lifecycleChecks = {
     expect(chunks.length > 0, 'no summary frame between welcome and synced');
     expect(
       chunks.at(-1)?.more === false && chunks.slice(0, -1).every((f) => f.more === true),
-      `the summary chunks' more flags are ${chunks.map((f) => ctx.short(f.more)).join(', ')}; expected only the last false`,
+      `the ${chunks.length} summary chunk(s) have more: ${chunks.map((f) => ctx.short(f.more)).join(', ')}; expected only the last false — the inbox ends with more: false`,
     );
     const rows = chunks.flatMap((f) => (f.conversations ?? []) as Msg[]);
     const convs = (welcome.conversations ?? []) as Msg[];
