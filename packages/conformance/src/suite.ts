@@ -6,6 +6,7 @@
  */
 import { SUBPROTOCOL } from '@parley/protocol';
 import { frameChecks } from './checks/frames.js';
+import { lifecycleChecks } from './checks/lifecycle.js';
 import { messageChecks } from './checks/messages.js';
 import { sessionChecks } from './checks/session.js';
 import { type Body, type Ctx, listed, type State, type Who } from './context.js';
@@ -159,11 +160,39 @@ export const CHECKS = [
     ['hello.welcome'],
   ],
   ['sync.ahead', 'a sync ahead of the head gets reset (epoch_changed)', ['hello.welcome']],
+  [
+    'inbox.summary',
+    'a hello without cursors gets summary chunks (the last more:false) with one row per conversation, and no replay',
+    // resume.no_cursor checks the same "no replay" rule for user b; failing it skips this one.
+    ['session.synced', 'resume.no_cursor'],
+  ],
+  [
+    'unread.own_send',
+    "sending marks read: the sender's unread is 0, the other member's counts the message",
+    ['send.ack'],
+  ],
+  [
+    'op.edit',
+    'an edit is acked, fanned out, and shown in history (text, editedAt, version)',
+    ['send.ack', 'fanout.members'],
+  ],
+  ['op.forbidden', "editing or deleting another user's message is forbidden", ['send.ack']],
+  [
+    'op.react_delete',
+    'a reaction shows in history; a delete leaves a tombstone at the same seq',
+    ['send.ack'],
+  ],
+  ['reply.not_found', 'a reply to a seq that does not exist gets not_found', ['send.ack']],
 ] as const satisfies readonly (readonly [string, string, readonly string[]])[];
 
 export type CheckId = (typeof CHECKS)[number][0];
 
-const bodies: Record<CheckId, Body> = { ...sessionChecks, ...messageChecks, ...frameChecks };
+const bodies: Record<CheckId, Body> = {
+  ...sessionChecks,
+  ...messageChecks,
+  ...frameChecks,
+  ...lifecycleChecks,
+};
 
 /** Runs the suite against `options.url`. Never throws for a server problem: it reports it. */
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceReport> {

@@ -49,6 +49,24 @@ const emptyReplay = (conversationId: unknown, seq: unknown, epoch: unknown, ref?
 const cursorsOf = (hello: Frame | undefined) =>
   (hello?.cursors ?? {}) as Record<string, { seq: number; epoch?: string }>;
 
+/** An ack a mutant makes up for a refused request, as if it had been stored. */
+const fakeAck = (req: Frame): Frame => ({
+  type: 'ack',
+  ref: req.ref,
+  clientMsgId: req.clientMsgId,
+  duplicate: false,
+  message: {
+    id: `m_fake_${String(req.ref)}`,
+    conversationId: req.conversationId,
+    seq: 999_999,
+    clientMsgId: req.clientMsgId,
+    senderId: 'fake',
+    kind: req.type === 'delete' ? 'delete' : 'user',
+    text: '',
+    createdAt: 0,
+  },
+});
+
 /** Heads each proxied session's `welcome` announced, for mutants that fake resume frames. */
 const heads = new WeakMap<object, Map<unknown, { seq: unknown; epoch: unknown }>>();
 
@@ -252,6 +270,86 @@ const mutants: { name: string; breaks: CheckId; says: RegExp; mutant: Mutant }[]
         const sync = c.requests.get(String(f.ref));
         return f.type === 'reset' && sync?.type === 'sync' && sync.epoch === f.epoch
           ? [emptyReplay(f.conversationId, sync.after, f.epoch, f.ref)]
+          : undefined;
+      },
+    },
+  },
+  {
+    name: 'never ends the inbox (more: true on every summary chunk)',
+    breaks: 'inbox.summary',
+    says: /expected only the last false/,
+    mutant: { server: (f) => (f.type === 'summary' ? [{ ...f, more: true }] : undefined) },
+  },
+  {
+    name: "counts the sender's own messages as unread",
+    breaks: 'unread.own_send',
+    says: /expected 0 — sending marks read/,
+    mutant: {
+      server: (f, c) =>
+        f.type === 'welcome' && c.hello?.token === 'tok-alice'
+          ? [
+              {
+                ...f,
+                conversations: (f.conversations as Frame[]).map((x) => ({
+                  ...x,
+                  unread: Number(x.unread) + 1,
+                })),
+              },
+            ]
+          : undefined,
+    },
+  },
+  {
+    name: 'shows the stale state of an edited message in history',
+    breaks: 'op.edit',
+    says: /messages carry their current state/,
+    mutant: {
+      server: (f) =>
+        f.type === 'history'
+          ? [
+              {
+                ...f,
+                messages: (f.messages as Frame[]).map(
+                  ({ editedAt: _e, version: _v, ...m }) => m as Frame,
+                ),
+              },
+            ]
+          : undefined,
+    },
+  },
+  {
+    name: "lets a member delete another user's message",
+    breaks: 'op.forbidden',
+    says: /b's delete of a's message got \{"type":"ack".*expected error forbidden/,
+    mutant: {
+      server: (f, c) => {
+        const req = c.requests.get(String(f.ref));
+        return f.type === 'error' && f.code === 'forbidden' && req?.type === 'delete'
+          ? [fakeAck(req)]
+          : undefined;
+      },
+    },
+  },
+  {
+    name: 'drops deleted messages from history (no tombstone)',
+    breaks: 'op.react_delete',
+    says: /a delete leaves a tombstone that keeps its seq/,
+    mutant: {
+      server: (f) =>
+        f.type === 'history'
+          ? [{ ...f, messages: (f.messages as Frame[]).filter((m) => m.deleted !== true) }]
+          : undefined,
+    },
+  },
+  {
+    name: 'stores a reply to a message that does not exist',
+    breaks: 'reply.not_found',
+    says: /got \{"type":"ack".*expected error not_found/,
+    mutant: {
+      server: (f, c) => {
+        const req = c.requests.get(String(f.ref));
+        return f.type === 'error' && f.code === 'not_found' && req?.type === 'send'
+          ? [fakeAck(req)]
           : undefined;
       },
     },

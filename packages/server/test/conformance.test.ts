@@ -50,7 +50,7 @@ it('parley-conformance passes against parley-server', async () => {
     env,
   );
   // Every check, resume.no_cursor included since issue 16's session start.
-  expect(r.out).toContain('30 passed, 0 failed, 0 skipped — CONFORMS');
+  expect(r.out).toContain('36 passed, 0 failed, 0 skipped — CONFORMS');
   expect(r.out).not.toMatch(/^(FAIL|SKIP) {2}/m);
   // The tokens it was given are not printed, even where the report quotes the server's frames.
   expect(r.out).not.toContain(env.TOKEN_a);
