@@ -14,7 +14,13 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { OVERLAYS } from './overlay-lua.js';
-import { ENSURE_EPOCH, forCluster, READ_RECORD } from './scripts.js';
+import {
+  ENSURE_EPOCH,
+  forCluster,
+  READ_RECORD,
+  STORE_IDEMPOTENCY,
+  TRIM_BY_AGE,
+} from './scripts.js';
 
 /**
  * message. KEYS: meta, log, state. ARGV: 1 seq, 2 age cutoff ('' = none). Returns {epoch, current
@@ -64,44 +70,13 @@ end
 local target = string.sub(ARGV[15], 1, -2) .. ',"version":' .. s .. '}'
 redis.call('ZREMRANGEBYSCORE', KEYS[7], ts, ts)
 redis.call('ZADD', KEYS[7], ts, epoch .. '\\n' .. target)
-local maxAge = tonumber(ARGV[5])
-if maxAge > 0 then
-  local cutoff = now - maxAge
-  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
-  if oldest[1] and tonumber(oldest[1][2][4]) < cutoff then
-    local batch = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
-    local last = nil
-    for _, e in ipairs(batch) do
-      if tonumber(e[2][4]) >= cutoff then break end
-      last = e[1]
-    end
-    if last then
-      local lastSeq = tonumber(string.sub(last, 1, string.find(last, '-', 1, true) - 1))
-      redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d', lastSeq + 1) .. '-0')
-    end
-  end
-  redis.call('PEXPIRE', KEYS[2], ARGV[5])
-  redis.call('PEXPIRE', KEYS[7], ARGV[5])
-end
--- The state of messages the log no longer holds is dropped: at most one entry per held message.
+${TRIM_BY_AGE(['KEYS[7]'])}-- The state of messages the log no longer holds is dropped: at most one entry per held message.
 local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
 if first[1] then
   local firstSeq = tonumber(string.sub(first[1][1], 1, string.find(first[1][1], '-', 1, true) - 1))
   redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. string.format('%d', firstSeq))
 end
-redis.call('SET', KEYS[5], epoch .. '\\n' .. string.format('%d', now + tonumber(ARGV[6])) .. '\\n' .. msg, 'PX', ARGV[6])
-local maxEntries = tonumber(ARGV[11])
-if maxEntries > 0 then
-  redis.call('ZADD', KEYS[4], seq, KEYS[5])
-  local cut = '(' .. string.format('%d', seq - maxEntries + 1)
-  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', cut)
-  for i = 1, #old, 500 do
-    redis.call('DEL', unpack(old, i, math.min(i + 499, #old)))
-  end
-  if #old > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', cut) end
-  redis.call('PEXPIRE', KEYS[4], ARGV[6])
-end
-redis.call('DEL', KEYS[6])
+${STORE_IDEMPOTENCY}redis.call('DEL', KEYS[6])
 local origin = ''
 if ARGV[9] ~= '' then origin = '"origin":' .. ARGV[9] .. ',' end
 redis.call('PUBLISH', ARGV[8], '{"kind":"message",' .. origin .. '"epoch":"' .. epoch .. '","message":' .. msg .. '}')

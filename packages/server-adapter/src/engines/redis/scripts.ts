@@ -100,6 +100,53 @@ end
 `;
 
 /**
+ * Trims the log (KEYS[2]) by age after an append: ARGV[5] max age in ms (0 = off), `now` in scope.
+ * Bounded work per call (reads hide older entries anyway, and the key expires when idle).
+ * `alsoExpire`: more keys that live as long as the log.
+ */
+export const TRIM_BY_AGE = (alsoExpire: string[] = []): string => `
+local maxAge = tonumber(ARGV[5])
+if maxAge > 0 then
+  local cutoff = now - maxAge
+  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+  if oldest[1] and tonumber(oldest[1][2][4]) < cutoff then
+    local batch = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
+    local last = nil
+    for _, e in ipairs(batch) do
+      if tonumber(e[2][4]) >= cutoff then break end
+      last = e[1]
+    end
+    if last then
+      local lastSeq = tonumber(string.sub(last, 1, string.find(last, '-', 1, true) - 1))
+      redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d', lastSeq + 1) .. '-0')
+    end
+  end
+  redis.call('PEXPIRE', KEYS[2], ARGV[5])
+${alsoExpire.map((k) => `  redis.call('PEXPIRE', ${k}, ARGV[5])\n`).join('')}end
+`;
+
+/**
+ * Writes the idempotency record of a stored message (KEYS[5], `msg` under `epoch`, PX ARGV[6])
+ * and bounds the records per conversation through the index (KEYS[4], record key by seq; ARGV[11]
+ * records kept, 0 = no limit): the oldest are deleted. `now`, `seq`, `epoch`, `msg` in scope.
+ */
+export const STORE_IDEMPOTENCY = `
+redis.call('SET', KEYS[5], epoch .. '\\n' .. string.format('%d', now + tonumber(ARGV[6])) .. '\\n' .. msg, 'PX', ARGV[6])
+-- The index (record key by seq) bounds the records per conversation: the oldest are deleted.
+local maxEntries = tonumber(ARGV[11])
+if maxEntries > 0 then
+  redis.call('ZADD', KEYS[4], seq, KEYS[5])
+  local cut = '(' .. string.format('%d', seq - maxEntries + 1)
+  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', cut)
+  for i = 1, #old, 500 do
+    redis.call('DEL', unpack(old, i, math.min(i + 499, #old)))
+  end
+  if #old > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', cut) end
+  redis.call('PEXPIRE', KEYS[4], ARGV[6])
+end
+`;
+
+/**
  * append. KEYS: meta, log, reads, idempotency index, idempotency record, send lease, countable
  * index. ARGV: 1 draft JSON,
  * 2 createdAt, 3 now, 4 maxMessages, 5 maxAgeMs (0 = off), 6 idempotency ttl, 7 epoch candidate,
@@ -121,39 +168,7 @@ if ARGV[10] ~= '' then
 else
   redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], s .. '-0', 'm', msg, 't', ARGV[2])
 end
-local maxAge = tonumber(ARGV[5])
-if maxAge > 0 then
-  local cutoff = tonumber(ARGV[3]) - maxAge
-  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
-  if oldest[1] and tonumber(oldest[1][2][4]) < cutoff then
-    -- Bounded work per append; reads hide older entries anyway, and the key expires when idle.
-    local batch = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
-    local last = nil
-    for _, e in ipairs(batch) do
-      if tonumber(e[2][4]) >= cutoff then break end
-      last = e[1]
-    end
-    if last then
-      local lastSeq = tonumber(string.sub(last, 1, string.find(last, '-', 1, true) - 1))
-      redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d', lastSeq + 1) .. '-0')
-    end
-  end
-  redis.call('PEXPIRE', KEYS[2], ARGV[5])
-end
-redis.call('SET', KEYS[5], epoch .. '\\n' .. string.format('%d', now + tonumber(ARGV[6])) .. '\\n' .. msg, 'PX', ARGV[6])
--- The index (record key by seq) bounds the records per conversation: the oldest are deleted.
-local maxEntries = tonumber(ARGV[11])
-if maxEntries > 0 then
-  redis.call('ZADD', KEYS[4], seq, KEYS[5])
-  local cut = '(' .. string.format('%d', seq - maxEntries + 1)
-  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', cut)
-  for i = 1, #old, 500 do
-    redis.call('DEL', unpack(old, i, math.min(i + 499, #old)))
-  end
-  if #old > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', cut) end
-  redis.call('PEXPIRE', KEYS[4], ARGV[6])
-end
-${INDEX_COUNTABLE('KEYS[7]', 'KEYS[3]', 'ARGV[12]', 'ARGV[13]', 'ARGV[14]')}
+${TRIM_BY_AGE()}${STORE_IDEMPOTENCY}${INDEX_COUNTABLE('KEYS[7]', 'KEYS[3]', 'ARGV[12]', 'ARGV[13]', 'ARGV[14]')}
 local origin = ''
 if ARGV[9] ~= '' then origin = '"origin":' .. ARGV[9] .. ',' end
 redis.call('PUBLISH', ARGV[8], '{"kind":"message",' .. origin .. '"epoch":"' .. epoch .. '","message":' .. msg .. '}')
