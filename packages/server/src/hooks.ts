@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { EventSchemas, StandardSchemaV1 } from '@parley/protocol';
 import {
+  ForbiddenError,
   type HubOptions,
   type Logger,
   type MessageDraft,
@@ -164,6 +165,59 @@ type StorageHooks = Pick<
 >;
 
 /**
+ * A persist-style callback (`persist`, `operation`): safe to retry, since the app de-duplicates on
+ * the idempotency key (a retry after a lost answer must return the same result, not store twice).
+ * 2xx: the app's changes (`id`, `text`, `data`); 401: a contract error (wrong secret); 403 with
+ * `forbidden`: `ForbiddenError`; any other 4xx: `MessageRejectedError` with the app's reason. The
+ * app down: `unavailable` after a jittered 1–5 s, so clients with pending messages do not all hit
+ * a recovering app at once.
+ */
+export async function callPersistence(
+  caller: Caller,
+  logger: Logger,
+  name: 'persist' | 'operation',
+  url: string,
+  idempotencyKey: string,
+  body: Record<string, unknown>,
+  forbidden: boolean,
+): Promise<PersistResult | undefined> {
+  let res: Awaited<ReturnType<Caller['call']>>;
+  try {
+    res = await caller.call(
+      name,
+      url,
+      { idempotencyKey, ...body },
+      { retry: true, headers: { 'idempotency-key': idempotencyKey } },
+    );
+  } catch (err) {
+    if (err instanceof AppUnavailableError) {
+      throw new UnavailableError(err.message, {
+        cause: err,
+        retryAfterMs: 1_000 + Math.floor(Math.random() * 4_000),
+      });
+    }
+    throw err;
+  }
+  const answer = res.body as Record<string, unknown> | undefined | null;
+  if (res.status >= 200 && res.status < 300) {
+    if (answer === undefined || answer === null) return undefined;
+    const out: PersistResult = {};
+    if (typeof answer.id === 'string' && answer.id !== '') out.id = answer.id;
+    if (typeof answer.text === 'string') out.text = answer.text;
+    if (answer.data !== undefined) out.data = answer.data as PersistResult['data'];
+    return out;
+  }
+  if (res.status === 401) {
+    logger.error({ callback: name }, 'the app refused the callback secret (HTTP 401)');
+    throw new AppContractError(name, 'HTTP 401: check callbacks.secret');
+  }
+  const reason =
+    typeof answer?.reason === 'string' && answer.reason !== '' ? answer.reason : undefined;
+  if (forbidden && res.status === 403) throw new ForbiddenError(reason ?? 'not allowed by the app');
+  throw new MessageRejectedError(reason ?? 'rejected by the app');
+}
+
+/**
  * `persist`, `onRead`, `onOfflineRecipients`, `onStored` and `conversationMeta` from the
  * configured callback URLs.
  */
@@ -177,46 +231,7 @@ export function createStorageHooks(
   if (persistUrl !== undefined) {
     hooks.persist = async (draft) => {
       const key = idempotencyKey(draft);
-      // Safe to retry: the app de-duplicates on the key (a retry after a lost answer must return
-      // the same result, not store twice).
-      let res: Awaited<ReturnType<Caller['call']>>;
-      try {
-        res = await caller.call(
-          'persist',
-          persistUrl,
-          { idempotencyKey: key, message: draft },
-          { retry: true, headers: { 'idempotency-key': key } },
-        );
-      } catch (err) {
-        // The app is down: the client keeps the message in its outbox and retries after a
-        // jittered 1–5 s, so clients with pending messages do not all hit a recovering app at once.
-        if (err instanceof AppUnavailableError) {
-          throw new UnavailableError(err.message, {
-            cause: err,
-            retryAfterMs: 1_000 + Math.floor(Math.random() * 4_000),
-          });
-        }
-        throw err;
-      }
-      const body = res.body as Record<string, unknown> | undefined;
-      if (res.status >= 200 && res.status < 300) {
-        if (body === undefined || body === null) return undefined;
-        const out: PersistResult = {};
-        if (typeof body.id === 'string' && body.id !== '') out.id = body.id;
-        if (typeof body.text === 'string') out.text = body.text;
-        if (body.data !== undefined) out.data = body.data as PersistResult['data'];
-        return out;
-      }
-      if (res.status === 401) {
-        logger.error({ callback: 'persist' }, 'the app refused the callback secret (HTTP 401)');
-        throw new AppContractError('persist', 'HTTP 401: check callbacks.secret');
-      }
-      // Any other 4xx: the app rejects this message; its reason reaches the sender.
-      const reason =
-        typeof body?.reason === 'string' && body.reason !== ''
-          ? body.reason
-          : 'rejected by the app';
-      throw new MessageRejectedError(reason);
+      return callPersistence(caller, logger, 'persist', persistUrl, key, { message: draft }, false);
     };
   }
   const readsUrl = config.reads.url;
