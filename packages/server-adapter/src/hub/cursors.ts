@@ -6,7 +6,7 @@
  */
 import type { Message, ServerFrame } from '@parley/protocol';
 import { type HubContext, metric } from './context.js';
-import { frameBytes, type Outbound } from './outbound.js';
+import { frameBytes, MESSAGE_FRAME_PREFIX, type Outbound } from './outbound.js';
 
 interface Held {
   message: Message;
@@ -133,11 +133,19 @@ export class Cursors {
    * Answers a send of this connection with its `ack`, if nobody did yet. Returns false when it was
    * answered already (at its place in the stream).
    */
-  ack(message: Message, duplicate = false): boolean {
+  ack(message: Message, duplicate = false, frame?: string): boolean {
     const key = `${message.conversationId}\u0000${message.clientMsgId}`;
     if (!this.acks.has(key)) return false;
     const ref = this.acks.get(key);
     this.acks.delete(key);
+    if (frame?.startsWith(MESSAGE_FRAME_PREFIX)) {
+      // The fan-out frame already holds the message's JSON: splice it instead of encoding the
+      // message again (issue 15). Same fields as the object below.
+      this.outbound.send(
+        `{"type":"ack",${ref === undefined ? '' : `"ref":${JSON.stringify(ref)},`}"clientMsgId":${JSON.stringify(message.clientMsgId)},"duplicate":${duplicate},"message":${frame.slice(MESSAGE_FRAME_PREFIX.length, -1)}}`,
+      );
+      return true;
+    }
     this.owner.send({
       type: 'ack',
       ...(ref === undefined ? {} : { ref }),
@@ -194,7 +202,7 @@ export class Cursors {
     cur.upTo = message.seq;
     // This connection's own send: answered with its ack at the message's place in the stream
     // (never also as a `message`: an ack already answered elsewhere needs nothing more).
-    if (origin === this.owner.id) this.ack(message);
+    if (origin === this.owner.id) this.ack(message, false, frame);
     else this.outbound.send(frame);
   }
 

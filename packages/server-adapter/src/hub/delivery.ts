@@ -6,6 +6,7 @@
 import type { Message } from '@parley/protocol';
 import type { Envelope, JoinedEnvelope, Topic, Unsubscribe } from '../engines/types.js';
 import type { HubContext } from './context.js';
+import { messageFrame } from './outbound.js';
 
 /** What delivery needs from a connection. Implemented by `Connection`. */
 export interface Deliverable {
@@ -185,7 +186,7 @@ export class Registry {
         const sender = e.origin === undefined ? undefined : this.byId.get(e.origin);
         if (sender !== undefined && !conns?.has(sender)) sender.ownMessage(e.message);
         if (conns === undefined) return;
-        const frame = JSON.stringify({ type: 'message', message: e.message });
+        const frame = messageFrame(e.message);
         for (const c of conns) c.deliverMessage(e.message, frame, e.origin, e.epoch);
         return;
       }

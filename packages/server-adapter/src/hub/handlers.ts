@@ -127,6 +127,13 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   const started = Date.now();
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
   if (!(await allowed(conn, f.conversationId, extra))) return;
+  // The lease makes the app's `persist` hook run once per message, and answers a retry whose
+  // reply target is gone with its first attempt's ack. Without either, `append` alone dedupes
+  // atomically: no engine round trip before it (issue 15).
+  if (conn.ctx.options.persist === undefined && f.replyTo === undefined) {
+    await store(conn, f, started);
+    return;
+  }
   await withSendLease(conn, f, 'message', () => store(conn, f, started));
 }
 
@@ -279,19 +286,24 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
       kind: 'user',
       durationMs: Date.now() - started,
     });
-    void notifyOffline(conn.services.ctx, result.message);
+    notifyOffline(conn.services.ctx, result.message);
     notifyStored(ctx, result.message, conn.id);
   }
   return true;
 }
 
 /** Reports members without a live socket to the app (best effort, never blocks the sender). */
-export async function notifyOffline(
+export function notifyOffline(ctx: Connection['services']['ctx'], message: Message): void {
+  const hook = ctx.options.onOfflineRecipients;
+  // No promise per message when no hook is set (issue 15).
+  if (hook !== undefined) void reportOffline(ctx, hook, message);
+}
+
+async function reportOffline(
   ctx: Connection['services']['ctx'],
+  hook: NonNullable<Connection['services']['ctx']['options']['onOfflineRecipients']>,
   message: Message,
 ): Promise<void> {
-  const hook = ctx.options.onOfflineRecipients;
-  if (hook === undefined) return;
   try {
     const members = (await membersOf(ctx, message.conversationId)).filter(
       (u) => u !== message.senderId,

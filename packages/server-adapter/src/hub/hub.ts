@@ -279,7 +279,7 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
           kind: 'system',
           durationMs: Date.now() - message.createdAt,
         });
-        void notifyOffline(ctx, result.message);
+        notifyOffline(ctx, result.message);
         notifyStored(ctx, result.message);
       }
       return result;

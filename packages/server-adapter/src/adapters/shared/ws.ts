@@ -36,11 +36,15 @@ export function rejectUpgrade(socket: Duplex, rejection: Refusal): void {
   );
 }
 
+/** `ws.send` options for a text frame given as bytes. */
+const TEXT = { binary: false } as const;
+
 /** Wires a `ws` WebSocket to the hub. */
 export function bindWebSocket(hub: Pick<Hub, 'open'>, ws: WebSocket, info: RequestInfo): void {
   const handlers = hub.open(
     {
       send: (data) => ws.send(data),
+      sendBytes: (data) => ws.send(data, TEXT),
       bufferedAmount: () => ws.bufferedAmount,
       close: (code, reason) => ws.close(code, reason),
       terminate: () => ws.terminate(),
