@@ -7,6 +7,7 @@
 import { decodeServerFrame } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
+import { messageJson } from '../src/engines/redis/pubsub.js';
 import type { Engine } from '../src/engines/types.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions } from '../src/hub/options.js';
@@ -157,5 +158,30 @@ describe('send path shortcuts', () => {
     // The string-only socket still gets a string.
     expect(alice.of('ack')).toHaveLength(1);
     await hub.close();
+  });
+});
+
+describe('the message JSON inside a published envelope (Redis engine)', () => {
+  const message = {
+    id: 'm1',
+    conversationId: 'c"1',
+    clientMsgId: '"message":{',
+    senderId: 'u',
+    kind: 'user',
+    text: 'say "message":{"x":1}} \u2028',
+    createdAt: 1,
+    seq: 7,
+  };
+  it('is the message key of the envelope, whatever the strings hold', () => {
+    for (const origin of ['', 'conn-1', 'a"message":{', '\\"message\\":']) {
+      const raw = `{"kind":"message",${origin === '' ? '' : `"origin":${JSON.stringify(origin)},`}"epoch":"e1","message":${JSON.stringify(message)}}`;
+      const json = messageJson(raw);
+      expect(json).toBe(JSON.stringify(message));
+      expect(JSON.parse(json!)).toEqual((JSON.parse(raw) as { message: unknown }).message);
+    }
+  });
+  it('is undefined for any other shape', () => {
+    expect(messageJson('{"kind":"typing","conversationId":"c"}')).toBeUndefined();
+    expect(messageJson('{"kind":"message","message":{}')).toBeUndefined();
   });
 });

@@ -173,6 +173,12 @@ export interface MessageEnvelope {
    * discarding the restarted seqs as already delivered.
    */
   epoch?: string;
+  /**
+   * The message as JSON, exactly as published (`JSON.parse(json)` deep-equals `message`), when
+   * the engine received it as text: the hub builds the fan-out frame from it instead of encoding
+   * the message again (issue 15). Optional; engines that pass objects leave it out.
+   */
+  json?: string;
 }
 
 /** Everything the hub fans out between processes. Topics are documented on {@link Topic}. */

@@ -186,7 +186,7 @@ export class Registry {
         const sender = e.origin === undefined ? undefined : this.byId.get(e.origin);
         if (sender !== undefined && !conns?.has(sender)) sender.ownMessage(e.message);
         if (conns === undefined) return;
-        const frame = messageFrame(e.message);
+        const frame = e.json === undefined ? messageFrame(e.message) : messageFrame(e.json);
         for (const c of conns) c.deliverMessage(e.message, frame, e.origin, e.epoch);
         return;
       }

@@ -39,9 +39,12 @@ export function frameBytes(frame: string, within: number): number {
 /** How {@link messageFrame} starts; an `ack` splices the message out of it. */
 export const MESSAGE_FRAME_PREFIX = '{"type":"message","message":';
 
-/** The `message` frame of a message, as JSON (what `JSON.stringify({ type, message })` gives). */
-export function messageFrame(message: Message): string {
-  return `${MESSAGE_FRAME_PREFIX}${JSON.stringify(message)}}`;
+/**
+ * The `message` frame of a message (what `JSON.stringify({ type, message })` gives), from the
+ * message or from its JSON text.
+ */
+export function messageFrame(message: Message | string): string {
+  return `${MESSAGE_FRAME_PREFIX}${typeof message === 'string' ? message : JSON.stringify(message)}}`;
 }
 
 const encoder = new TextEncoder();

@@ -153,7 +153,7 @@ describe.skipIf(!available)('redis engine on a shared Redis', () => {
     expect(p2.hasMore).toBe(false);
   });
 
-  it('trims by age: old messages are hidden at once and removed on the next append', async () => {
+  it('trims by age: old messages are hidden at once and removed by the appends that follow (checked every 16th seq)', async () => {
     let clock = 1_000_000;
     const e = engine({ history: { maxAgeMs: 1000 }, now: () => clock });
     const conv = `age-${randomUUID()}`;
@@ -164,8 +164,13 @@ describe.skipIf(!available)('redis engine on a shared Redis', () => {
     expect(await e.range(conv, 0, 100)).toMatchObject({ complete: false, head: { seq: 3 } });
     expect(await e.page(conv, undefined, 10)).toEqual({ messages: [], hasMore: false });
     await e.append({ draft: draft(conv, 'new', { createdAt: clock }) });
-    expect(await e.redis.xlen(`${prefix}log:${conv}`)).toBe(1);
-    expect((await e.range(conv, 3, 100)).messages.map((m) => m.text)).toEqual(['new']);
+    // Seqs 5..16: the age check runs at seq 16 and drops the three old ones.
+    for (let i = 5; i <= 16; i++)
+      await e.append({ draft: draft(conv, `n${i}`, { createdAt: clock }) });
+    expect(await e.redis.xlen(`${prefix}log:${conv}`)).toBe(13);
+    const after = (await e.range(conv, 3, 100)).messages.map((m) => m.text);
+    expect(after).toHaveLength(13);
+    expect(after[0]).toBe('new');
     expect((await e.range(conv, 2, 100)).complete).toBe(false);
     const pttl = await e.redis.pttl(`${prefix}log:${conv}`);
     expect(pttl).toBeGreaterThan(0);

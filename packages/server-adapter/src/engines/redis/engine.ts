@@ -383,7 +383,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         draft.senderId,
         String(UNREAD_INDEX_MAX),
       )) as unknown[];
-      return { duplicate: Number(r[0]) === 1, message: JSON.parse(str(r[2])) as Message };
+      if (Number(r[0]) === 1) return { duplicate: true, message: JSON.parse(str(r[2])) as Message };
+      // The script stored the draft's JSON with `,"seq":N` appended: the same object.
+      return { duplicate: false, message: { ...draft, seq: Number(r[2]) } };
     },
 
     applyOperation: (input) => operations.applyOperation(input),

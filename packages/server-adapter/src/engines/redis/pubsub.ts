@@ -72,6 +72,18 @@ export interface PubSubOptions {
 const isWireMessage = (e: Envelope): e is WireMessage =>
   e.kind === 'message' && typeof (e as { epoch?: unknown }).epoch === 'string';
 
+/**
+ * The message's JSON inside a published message envelope (`{"kind":"message",…,"message":{…}}`,
+ * built by the append and operation scripts with `message` last), or undefined for any other
+ * shape. The first `"message":` is the key: inside a JSON string every `"` is escaped, so the
+ * closing quote of that text cannot occur there, and the envelope's keys before it are plain.
+ */
+export function messageJson(raw: string): string | undefined {
+  const at = raw.indexOf('"message":');
+  if (at < 0 || !raw.startsWith('{"kind":"message",') || !raw.endsWith('}}')) return undefined;
+  return raw.slice(at + 10, -1);
+}
+
 /** The subscriber side of the engine. */
 export class PubSub {
   private readonly topics = new Map<string, TopicState>();
@@ -245,6 +257,7 @@ export class PubSub {
       this.opts.logger.warn({ err, channel }, 'parley redis engine: undecodable pub/sub message');
       return;
     }
+    if (envelope.kind === 'message') envelope.json = messageJson(raw);
     if (st.gate !== undefined && isWireMessage(envelope)) this.gateMessage(st, st.gate, envelope);
     else this.dispatch(st, envelope);
   }

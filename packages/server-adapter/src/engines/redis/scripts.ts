@@ -46,14 +46,16 @@ import { OVERLAYS } from './overlay-lua.js';
  * fresh random id.
  */
 export const ENSURE_EPOCH = (candidate: string): string => `
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local meta = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+local epoch = meta[1]
+local head = tonumber(meta[2] or '0')
 if not epoch then
   epoch = ${candidate}
+  head = 0
   redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
   redis.call('HSET', KEYS[1], 'epoch', epoch, 'seq', 0)
 end
 --parley:fence(${candidate})
-local head = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 `;
 
 /**
@@ -100,7 +102,8 @@ end
 `;
 
 /**
- * Trims the log (KEYS[2]) by age after an append: ARGV[5] max age in ms (0 = off), `now` in scope.
+ * Trims the log (KEYS[2]) by age after an append: ARGV[5] max age in ms (0 = off), `now` and the
+ * new `seq` in scope.
  * Bounded work per call (reads hide older entries anyway, and the key expires when idle).
  * `alsoExpire`: more keys that live as long as the log.
  */
@@ -108,7 +111,9 @@ export const TRIM_BY_AGE = (alsoExpire: string[] = []): string => `
 local maxAge = tonumber(ARGV[5])
 if maxAge > 0 then
   local cutoff = now - maxAge
-  local oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+  -- Checked every 16th seq: reads hide older entries anyway; this only frees their memory.
+  local oldest = {}
+  if seq % 16 == 0 then oldest = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1) end
   if oldest[1] and tonumber(oldest[1][2][4]) < cutoff then
     local batch = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 100)
     local last = nil
@@ -136,12 +141,15 @@ redis.call('SET', KEYS[5], epoch .. '\\n' .. string.format('%d', now + tonumber(
 local maxEntries = tonumber(ARGV[11])
 if maxEntries > 0 then
   redis.call('ZADD', KEYS[4], seq, KEYS[5])
-  local cut = '(' .. string.format('%d', seq - maxEntries + 1)
-  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', cut)
-  for i = 1, #old, 500 do
-    redis.call('DEL', unpack(old, i, math.min(i + 499, #old)))
+  -- Scores are seqs (>= 1): nothing can be below the cut until seq passes maxEntries.
+  if seq > maxEntries then
+    local cut = '(' .. string.format('%d', seq - maxEntries + 1)
+    local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', cut)
+    for i = 1, #old, 500 do
+      redis.call('DEL', unpack(old, i, math.min(i + 499, #old)))
+    end
+    if #old > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', cut) end
   end
-  if #old > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', cut) end
   redis.call('PEXPIRE', KEYS[4], ARGV[6])
 end
 `;
@@ -153,7 +161,8 @@ end
  * 8 channel, 9 origin as JSON ('' = none), 10 origin as is ('' = none; stored so that a gap fill
  * can still route the sender's ack), 11 idempotency records kept per conversation (0 = no limit),
  * 12 '1' for a countable message, 13 sender id, 14 countable seqs kept (see `inbox-scripts.ts`).
- * Returns {duplicate 0|1, epoch, message JSON}.
+ * Returns {1, epoch, stored message JSON} for a duplicate, else {0, epoch, seq}: the new message
+ * is the draft with its seq, which the engine builds without the JSON coming back (issue 15).
  */
 const APPEND = `${ENSURE_EPOCH('ARGV[7]')}${READ_RECORD}${COUNTABLE_EPOCH(7)}
 redis.call('DEL', KEYS[6])
@@ -172,7 +181,7 @@ ${TRIM_BY_AGE()}${STORE_IDEMPOTENCY}${INDEX_COUNTABLE('KEYS[7]', 'KEYS[3]', 'ARG
 local origin = ''
 if ARGV[9] ~= '' then origin = '"origin":' .. ARGV[9] .. ',' end
 redis.call('PUBLISH', ARGV[8], '{"kind":"message",' .. origin .. '"epoch":"' .. epoch .. '","message":' .. msg .. '}')
-return {0, epoch, msg}
+return {0, epoch, seq}
 `;
 
 /** head. KEYS: meta, log, reads, idempotency index. ARGV: 1 epoch candidate. Returns {epoch, seq}. */
