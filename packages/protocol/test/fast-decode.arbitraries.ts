@@ -24,15 +24,18 @@ const piece = fc.constantFrom('a', 'é', '中', '😀', '\uD83D', '\uDE00', ' ',
 
 /**
  * About `target` code points: a short random head (any code points, lone surrogates included),
- * then pairs and ASCII up to the target. Joins may pair a lone surrogate: Zod measures the result.
+ * then surrogate pairs and ASCII up to the target — often all ASCII (units = code points) or all
+ * pairs (units = 2 × code points), the two edges of a code-point limit. Joins may pair a lone
+ * surrogate: Zod measures the result.
  */
 const near = (target: fc.Arbitrary<number>) =>
-  fc.tuple(fc.array(piece, { maxLength: 6 }), target, fc.nat()).map(([head, n, split]) => {
-    const start = head.join('');
-    const rest = Math.max(0, n - head.length);
-    const pairs = rest === 0 ? 0 : split % (rest + 1);
-    return start + '😀'.repeat(pairs) + 'a'.repeat(rest - pairs);
-  });
+  fc
+    .tuple(fc.array(piece, { maxLength: 6 }), target, fc.oneof(fc.constantFrom(0, -1), fc.nat()))
+    .map(([head, n, split]) => {
+      const rest = Math.max(0, n - head.length);
+      const pairs = split === -1 ? rest : split % (rest + 1);
+      return head.join('') + '😀'.repeat(pairs) + 'a'.repeat(rest - pairs);
+    });
 
 const codePoints = (s: string) => [...s].length;
 

@@ -113,6 +113,8 @@ describe('fast checker: fixed cases', () => {
   it.each([
     ['an empty id', { conversationId: '' }],
     ['an id one code point too long', { conversationId: `${'😀'.repeat(128)}a` }],
+    ['an ASCII id one character too long', { clientMsgId: 'a'.repeat(129) }],
+    ['ASCII text one character too long', { text: 'a'.repeat(Limits.MAX_TEXT_LENGTH + 1) }],
     ['text one code point too long', { text: `${'😀'.repeat(Limits.MAX_TEXT_LENGTH)}a` }],
     ['data one level too deep', { data: nest(Limits.MAX_JSON_DEPTH + 1) }],
     ['an unsafe replyTo', { replyTo: 2 ** 53 }],
