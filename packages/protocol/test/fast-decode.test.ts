@@ -141,6 +141,19 @@ describe('fast checker: fixed cases', () => {
     expect(agree(withKeys({ type: 'ping' }, { __proto__: { ref: 1 } }))).toBe(true);
   });
 
+  it('knows every key of the hot schemas (a new optional key would otherwise be stripped)', () => {
+    const keys = Object.fromEntries(
+      HOT_TYPES.map((t) => [t, Object.keys(clientFrameSchemas[t].def.shape)]),
+    );
+    expect(keys).toEqual({
+      send: ['type', 'ref', 'conversationId', 'clientMsgId', 'text', 'data', 'replyTo'],
+      typing: ['type', 'conversationId', 'state'],
+      read: ['type', 'ref', 'conversationId', 'seq'],
+      ping: ['type', 'ref'],
+      pong: ['type', 'ref'],
+    });
+  });
+
   it('leaves other frame types to Zod', () => {
     expect(fastClientFrame({ type: 'hello', protocol: 1 })).toBeUndefined();
     expect(fastClientFrame({ type: 'toString' })).toBeUndefined();
