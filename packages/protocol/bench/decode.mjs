@@ -44,6 +44,7 @@ const frames = {
   ping: { type: 'ping', ref: 'r1845' },
 };
 
+const say = (line) => process.stdout.write(`${line}\n`);
 let sink = 0;
 const zodPath = (buf) => {
   const obj = JSON.parse(buf.toString('utf8'));
@@ -67,7 +68,7 @@ const paths = {
   ...(before ? { 'decodeClientFrame (before)': (buf) => before(buf) } : {}),
   decodeClientFrame: codec,
 };
-console.log(`node ${process.version}, ${N} frames × ${ROUNDS} rounds, median ns/frame`);
+say(`node ${process.version}, ${N} frames × ${ROUNDS} rounds, median ns/frame`);
 for (const [name, frame] of Object.entries(frames)) {
   const buf = Buffer.from(JSON.stringify(frame));
   const samples = Object.fromEntries(Object.keys(paths).map((p) => [p, []]));
@@ -76,6 +77,6 @@ for (const [name, frame] of Object.entries(frames)) {
     for (const [p, fn] of Object.entries(paths)) samples[p].push(time(fn, buf)); // interleaved
   }
   const cells = Object.keys(paths).map((p) => `${p} ${median(samples[p]).toFixed(0)}`);
-  console.log(`${name.padEnd(22)} ${String(buf.length).padStart(4)} B  ${cells.join('  ')}`);
+  say(`${name.padEnd(22)} ${String(buf.length).padStart(4)} B  ${cells.join('  ')}`);
 }
-if (sink === 0) console.log('');
+if (sink === 0) say('');
