@@ -6,6 +6,7 @@
 import type * as z from 'zod/mini';
 import { ErrorCode } from './codes.js';
 import { ProtocolError } from './errors.js';
+import { fastClientFrame } from './fast-decode.js';
 import { Limits } from './limits.js';
 import {
   type ClientFrame,
@@ -89,6 +90,7 @@ function decodeWith<F>(
   schemas: Record<string, z.ZodMiniType>,
   data: RawData,
   options: DecodeOptions | undefined,
+  fast?: (frame: Record<string, unknown>) => F | undefined,
 ): F {
   const text = rawToText(data, options?.maxBytes ?? Limits.MAX_FRAME_BYTES);
   let parsed: unknown;
@@ -127,6 +129,9 @@ function decodeWith<F>(
       },
     );
   }
+  // A certainly valid hot frame skips Zod; anything else (errors included) goes through it.
+  const quick = fast?.(obj);
+  if (quick !== undefined) return quick;
   const result = schema.safeParse(obj);
   if (!result.success) throw fromIssues(type, obj, result.error.issues, ref);
   return result.data as F;
@@ -134,7 +139,7 @@ function decodeWith<F>(
 
 /** Decodes and validates a frame sent by a client. Throws {@link ProtocolError}. */
 export function decodeClientFrame(data: RawData, options?: DecodeOptions): ClientFrame {
-  return decodeWith<ClientFrame>(clientFrameSchemas, data, options);
+  return decodeWith<ClientFrame>(clientFrameSchemas, data, options, fastClientFrame);
 }
 
 /**
