@@ -117,18 +117,26 @@ export class Connection implements Deliverable {
    * arrival order, so a change lands between the frames it follows and precedes.
    */
   enqueue(task: () => Promise<void>): void {
-    this.queue = this.queue.then(async () => {
-      if (this.state === 'closed') return;
-      try {
-        await task();
-      } catch (err) {
-        this.ctx.logger.error(
-          { err, connectionId: this.id, userId: this.userId },
-          'parley: frame handling failed',
-        );
-        this.sendError({ code: 'internal', message: 'internal error' });
-      }
-    });
+    // An idle queue starts the task at once (issue 15: no promise hop per frame); a busy one
+    // chains it. `pending` counts tasks not finished, so 0 means every earlier task is done.
+    this.pending++;
+    this.queue = this.pending === 1 ? this.run(task) : this.queue.then(() => this.run(task));
+  }
+
+  private pending = 0;
+
+  private async run(task: () => Promise<void>): Promise<void> {
+    try {
+      if (this.state !== 'closed') await task();
+    } catch (err) {
+      this.ctx.logger.error(
+        { err, connectionId: this.id, userId: this.userId },
+        'parley: frame handling failed',
+      );
+      this.sendError({ code: 'internal', message: 'internal error' });
+    } finally {
+      this.pending--;
+    }
   }
 
   // -- sending --------------------------------------------------------------------------------

@@ -97,28 +97,39 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
   }
 }
 
-/** Membership check for a conversation frame; answers `forbidden` and returns false if not. */
-export async function allowed(
+/**
+ * Membership check for a conversation frame; answers `forbidden` and returns false if not.
+ * Synchronous without an `isMember` hook (issue 15: no promise per frame on the common path).
+ */
+export function allowed(
   conn: Connection,
   conversationId: string,
   extra: Partial<Omit<ErrorFrame, 'type'>>,
-): Promise<boolean> {
+): boolean | Promise<boolean> {
   const hook = conn.ctx.options.isMember;
   // A conversation the user left is refused at once, whatever the hook says (issue 13).
-  const ok =
-    conn.cursors.get(conversationId)?.revoked !== true &&
-    (hook === undefined
-      ? conn.cursors.active(conversationId)
-      : await callHook('isMember', () => hook(conn.userId!, conversationId)));
-  if (!ok) {
-    conn.sendError({
-      code: ErrorCode.Forbidden,
-      message: 'not a member of this conversation',
-      conversationId,
-      ...extra,
-    });
+  if (conn.cursors.get(conversationId)?.revoked === true)
+    return refuse(conn, conversationId, extra);
+  if (hook === undefined) {
+    return conn.cursors.active(conversationId) || refuse(conn, conversationId, extra);
   }
-  return ok;
+  return callHook('isMember', () => hook(conn.userId!, conversationId)).then(
+    (ok) => ok || refuse(conn, conversationId, extra),
+  );
+}
+
+function refuse(
+  conn: Connection,
+  conversationId: string,
+  extra: Partial<Omit<ErrorFrame, 'type'>>,
+): false {
+  conn.sendError({
+    code: ErrorCode.Forbidden,
+    message: 'not a member of this conversation',
+    conversationId,
+    ...extra,
+  });
+  return false;
 }
 
 export const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
@@ -126,7 +137,8 @@ export const refOf = (ref: string | undefined) => (ref === undefined ? {} : { re
 async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   const started = Date.now();
   const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
-  if (!(await allowed(conn, f.conversationId, extra))) return;
+  const ok = allowed(conn, f.conversationId, extra);
+  if (ok === false || (ok !== true && !(await ok))) return;
   // The lease makes the app's `persist` hook run once per message, and answers a retry whose
   // reply target is gone with its first attempt's ack. Without either, `append` alone dedupes
   // atomically: no engine round trip before it (issue 15).
@@ -322,7 +334,8 @@ async function reportOffline(
 }
 
 async function onTyping(conn: Connection, f: Frame<'typing'>): Promise<void> {
-  if (!(await allowed(conn, f.conversationId, {}))) return;
+  const ok = allowed(conn, f.conversationId, {});
+  if (ok === false || (ok !== true && !(await ok))) return;
   await conn.ctx.engine.publish(`conv:${f.conversationId}`, {
     kind: 'typing',
     conversationId: f.conversationId,
