@@ -64,7 +64,6 @@ const INTERNAL = [
   'stored',
   'tokens',
   'cache',
-  'attempt',
   'syncing',
   'settle',
   'dropped',

@@ -57,7 +57,7 @@ export class Connection<E extends EventSchemas> {
   private _state: ConnectionState = 'connecting';
   private socket: WebSocketLike | undefined;
   private ready = false;
-  private attempt = 0;
+  private _attempt = 0;
   private openedAt: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
@@ -330,7 +330,7 @@ export class Connection<E extends EventSchemas> {
       );
     const now = this.o.now();
     if (this.openedAt !== undefined && now - this.openedAt >= this.o.reconnect.minUptimeMs) {
-      this.attempt = 0;
+      this._attempt = 0;
     }
     this.openedAt = undefined;
     if (wasReady) this.h.down(code);
@@ -347,9 +347,9 @@ export class Connection<E extends EventSchemas> {
       delayMs = Math.min(this.shutdownHintMs, r.maxDelayMs);
       this.shutdownHintMs = undefined;
     } else {
-      if (action === 'backoff') this.attempt = Math.max(this.attempt, r.overloadPenalty);
-      delayMs = backoffDelay(this.attempt, r, this.o.random);
-      this.attempt++;
+      if (action === 'backoff') this._attempt = Math.max(this._attempt, r.overloadPenalty);
+      delayMs = backoffDelay(this._attempt, r, this.o.random);
+      this._attempt++;
     }
     // Offline: an `online` signal reconnects at once; the backoff timer still runs in case the
     // runtime's online flag is wrong (it only ever knows "definitely offline").
@@ -359,7 +359,7 @@ export class Connection<E extends EventSchemas> {
       code,
       reason,
     );
-    this.h.reconnect({ attempt: this.attempt, delayMs, code, reason });
+    this.h.reconnect({ attempt: this._attempt, delayMs, code, reason });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.connect();

@@ -1,0 +1,11 @@
+import { build } from 'esbuild';
+import { gzipSync } from 'node:zlib';
+import { writeFileSync } from 'node:fs';
+import { packedClientApp } from '/work/wt/bundle/packages/client/scripts/bundle-size.mjs';
+const dir = process.argv[2] ?? await packedClientApp();
+const r = await build({ stdin:{contents:"export * from '@parley/client';", resolveDir:dir, sourcefile:'entry.js'}, absWorkingDir:dir, bundle:true, minify:true, format:'esm', platform:'browser', target:'es2022', write:false, metafile:true, define:{'process.env.NODE_ENV':'"production"'}, logLevel:'silent'});
+const code = r.outputFiles[0].contents;
+writeFileSync('/tmp/bundle-out.js', code);
+console.log(dir, code.length, gzipSync(code,{level:9}).length);
+const out = Object.values(r.metafile.outputs)[0];
+for (const [k,v] of Object.entries(out.inputs).sort((a,b)=>b[1].bytesInOutput-a[1].bytesInOutput)) console.log(v.bytesInOutput, k);
