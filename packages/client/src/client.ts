@@ -5,12 +5,11 @@
  */
 import {
   type ClientFrame,
-  ErrorCode,
   type ErrorFrame,
   type EventInput,
   type EventName,
   type EventSchemas,
-  Limits,
+  type Limits,
   type Message,
   type NoEvents,
   type ServerFrame,
@@ -83,8 +82,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   /** Conversations the latest `hello` carried a cursor for (they resume; the others start at the head). */
   private resumed = new Set<string>();
   private limits: WelcomeFrame['limits'] = {
-    maxFrameBytes: Limits.MAX_FRAME_BYTES,
-    maxTextLength: Limits.MAX_TEXT_LENGTH,
+    maxFrameBytes: 65_536 satisfies typeof Limits.MAX_FRAME_BYTES,
+    maxTextLength: 10_000 satisfies typeof Limits.MAX_TEXT_LENGTH,
   };
   /** The face conversations see. */
   private readonly host: ConversationHost<E>;
@@ -316,7 +315,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     const check = await validateEvent(this.o.events ?? {}, name, payload);
     if (!check.ok) throw new ServerError(check.code, check.message, { field: check.field });
     if (!isJson(payload))
-      throw new ServerError(ErrorCode.InvalidFrame, 'payload must be JSON', { field: 'payload' });
+      throw new ServerError('invalid_frame', 'payload must be JSON', { field: 'payload' });
     if (this.conn.state === 'closed') throw new ClientClosedError('client is closed');
     await this.requests.request({ type: 'event', name, payload, ...target });
   }

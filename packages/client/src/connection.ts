@@ -7,7 +7,7 @@
 import {
   type ClientFrame,
   type CloseAction,
-  CloseCode,
+  type CloseCode,
   closeAction,
   type EventSchemas,
   type HelloFrame,
@@ -175,7 +175,7 @@ export class Connection<E extends EventSchemas> {
       ws = new this.o.WebSocket(this.o.url, SUBPROTOCOL);
     } catch (cause) {
       this.o.logger.error({ err: cause }, 'parley: cannot create WebSocket');
-      this.disconnect(CloseCode.Abnormal, 'cannot create WebSocket', 'retry');
+      this.disconnect(1006 satisfies typeof CloseCode.Abnormal, 'cannot create WebSocket', 'retry');
       return;
     }
     this.socket = ws;
@@ -194,7 +194,7 @@ export class Connection<E extends EventSchemas> {
         ws.send(encode(hello));
       } catch (cause) {
         this.o.logger.error({ err: cause }, 'parley: cannot send hello');
-        this.disconnect(CloseCode.BadRequest, 'invalid hello', 'stop');
+        this.disconnect(4400 satisfies typeof CloseCode.BadRequest, 'invalid hello', 'stop');
         return;
       }
       this.armHeartbeat();
