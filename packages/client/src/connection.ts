@@ -22,6 +22,7 @@ import type { LifecycleSignal } from './lifecycle.js';
 import type { ResolvedOptions, WebSocketLike } from './options.js';
 import { Pacer } from './pacer.js';
 import { ClientCode, type ConnectionState, type StateChange } from './types.js';
+import { noop } from './util.js';
 
 /** Information about a scheduled reconnect. */
 export interface ReconnectInfo {
@@ -49,7 +50,6 @@ export interface ConnectionHandlers {
 
 const OPEN = 1;
 const CONNECTING = 0;
-const noop = () => {};
 
 type DisconnectAction = CloseAction | 'offline';
 

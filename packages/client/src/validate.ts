@@ -5,11 +5,6 @@
 import { isJsonValue, type JsonValue, type Limits, textLength } from '@parley/protocol/core';
 import { ServerError } from './errors.js';
 
-/** Type guard over the protocol's JSON check. */
-export function isJson(v: unknown): v is JsonValue {
-  return isJsonValue(v);
-}
-
 /**
  * Returns the error a send (or an edit) would get, or `undefined` when it may be queued. An
  * operation's `target` and `emoji` are checked by the hub (a typed `invalid_frame` error).
