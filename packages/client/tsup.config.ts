@@ -6,7 +6,7 @@ import { dtsWithAsyncDispose as dts } from '../../tsup.base.js';
  * API, or a built-in property the client reads (`Object.entries`, `view.buffer`, …): esbuild renames
  * every property access with a listed name.
  */
-const INTERNAL = [
+export const INTERNAL = [
   'host',
   'core',
   'view',
@@ -115,11 +115,9 @@ const INTERNAL = [
   'restore',
   'request',
   'down',
-  'stop',
   'head',
   'changed',
   'delivered',
-  'sync',
   'list',
   'me',
   'append',
