@@ -6,7 +6,7 @@ import { dtsWithAsyncDispose as dts } from '../../tsup.base.js';
  * API, or a built-in property the client reads (`Object.entries`, `view.buffer`, …): esbuild renames
  * every property access with a listed name.
  */
-const INTERNAL = [
+export const INTERNAL = [
   'host',
   'core',
   'view',
@@ -64,7 +64,6 @@ const INTERNAL = [
   'stored',
   'tokens',
   'cache',
-  'attempt',
   'syncing',
   'settle',
   'dropped',
@@ -90,6 +89,38 @@ const INTERNAL = [
   'entry',
   'pendingOps',
   'orphans',
+  'outboxStorage',
+  'outboxMaxItems',
+  'outboxMaxRetries',
+  'saving',
+  'item',
+  'tries',
+  'raw',
+  'persist',
+  'receive',
+  'loading',
+  'onError',
+  'onListenerError',
+  'wait',
+  'pause',
+  'remove',
+  'keystroke',
+  'relabel',
+  'settled',
+  'prepend',
+  'unfilled',
+  'fill',
+  'check',
+  'expired',
+  'restore',
+  'request',
+  'down',
+  'head',
+  'changed',
+  'delivered',
+  'list',
+  'me',
+  'append',
 ];
 
 export default defineConfig({

@@ -25,11 +25,11 @@ import { packAll, scratchApp } from '../../../tests/packages/packed.mjs';
 
 /**
  * CI fails when the packed client's browser bundle (whole public API, min+gzip) exceeds this.
- * Issue 15's target is 10 KB ({@link CLIENT_BUNDLE_TARGET_BYTES}); the budget sits just below
- * socket.io-client (13.4 KB) while the client is being slimmed, and is lowered to the target
- * once it gets there.
+ * Issue 15's target is 10 KB ({@link CLIENT_BUNDLE_TARGET_BYTES}); until the client gets there the
+ * budget is its measured size (12,463 B) rounded up to the next 100 B, so any growth fails CI.
+ * Lower it whenever the client shrinks.
  */
-export const CLIENT_BUNDLE_BUDGET_BYTES = 13_000;
+export const CLIENT_BUNDLE_BUDGET_BYTES = 12_500;
 /** Issue 15's target for the packed client bundle, min+gzip (the benchmark reports against it). */
 export const CLIENT_BUNDLE_TARGET_BYTES = 10_000;
 

@@ -5,12 +5,13 @@
  */
 import {
   type ClientFrame,
-  ErrorCode,
   type ErrorFrame,
   type EventInput,
   type EventName,
   type EventSchemas,
-  Limits,
+  isJsonValue,
+  type JsonValue,
+  type Limits,
   type Message,
   type NoEvents,
   type ServerFrame,
@@ -36,8 +37,8 @@ import {
   type StateChange,
   type StoredMessage,
 } from './types.js';
-import { uuid } from './util.js';
-import { isJson, validateSend } from './validate.js';
+import { noop, uuid } from './util.js';
+import { validateSend } from './validate.js';
 
 /** Events of the client. */
 export type ClientEvents<E extends EventSchemas> = {
@@ -83,8 +84,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   /** Conversations the latest `hello` carried a cursor for (they resume; the others start at the head). */
   private resumed = new Set<string>();
   private limits: WelcomeFrame['limits'] = {
-    maxFrameBytes: Limits.MAX_FRAME_BYTES,
-    maxTextLength: Limits.MAX_TEXT_LENGTH,
+    maxFrameBytes: 65_536 satisfies typeof Limits.MAX_FRAME_BYTES,
+    maxTextLength: 10_000 satisfies typeof Limits.MAX_TEXT_LENGTH,
   };
   /** The face conversations see. */
   private readonly host: ConversationHost<E>;
@@ -296,15 +297,12 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     if (!this.conn.isReady) return false;
     const frame: SyncFrame = { type: 'sync', conversationId: conv.id, after };
     if (epoch !== undefined) frame.epoch = epoch;
-    this.requests.request(frame).then(
-      () => {},
-      (err: ParleyError) => {
-        conv._unfilled();
-        if (err instanceof DisconnectedError) return;
-        this.o.logger.warn({ code: err.code, conversationId: conv.id }, 'parley: gap fill failed');
-        this.conn.restart(ClientCode.GapFillFailed, `gap fill failed: ${err.code}`);
-      },
-    );
+    this.requests.request(frame).then(noop, (err: ParleyError) => {
+      conv._unfilled();
+      if (err instanceof DisconnectedError) return;
+      this.o.logger.warn({ code: err.code, conversationId: conv.id }, 'parley: gap fill failed');
+      this.conn.restart(ClientCode.GapFillFailed, `gap fill failed: ${err.code}`);
+    });
     return true;
   }
 
@@ -315,10 +313,11 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   ): Promise<void> {
     const check = await validateEvent(this.o.events ?? {}, name, payload);
     if (!check.ok) throw new ServerError(check.code, check.message, { field: check.field });
-    if (!isJson(payload))
-      throw new ServerError(ErrorCode.InvalidFrame, 'payload must be JSON', { field: 'payload' });
+    if (!isJsonValue(payload))
+      throw new ServerError('invalid_frame', 'payload must be JSON', { field: 'payload' });
     if (this.conn.state === 'closed') throw new ClientClosedError('client is closed');
-    await this.requests.request({ type: 'event', name, payload, ...target });
+    // Checked by `isJsonValue` above.
+    await this.requests.request({ type: 'event', name, payload: payload as JsonValue, ...target });
   }
 
   // --- receiving -----------------------------------------------------------------------------
@@ -454,9 +453,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   private onSynced(): void {
     this._synced = true;
     for (const r of this.inbox().slice(0, this.o.prefetch))
-      this.conversation(r.conversationId)
-        .open()
-        .catch(() => {});
+      this.conversation(r.conversationId).open().catch(noop);
     for (const c of this.convs.values()) c._synced();
     this._emit('synced');
   }

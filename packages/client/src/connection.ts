@@ -7,7 +7,7 @@
 import {
   type ClientFrame,
   type CloseAction,
-  CloseCode,
+  type CloseCode,
   closeAction,
   type EventSchemas,
   type HelloFrame,
@@ -22,6 +22,7 @@ import type { LifecycleSignal } from './lifecycle.js';
 import type { ResolvedOptions, WebSocketLike } from './options.js';
 import { Pacer } from './pacer.js';
 import { ClientCode, type ConnectionState, type StateChange } from './types.js';
+import { noop } from './util.js';
 
 /** Information about a scheduled reconnect. */
 export interface ReconnectInfo {
@@ -49,7 +50,6 @@ export interface ConnectionHandlers {
 
 const OPEN = 1;
 const CONNECTING = 0;
-const noop = () => {};
 
 type DisconnectAction = CloseAction | 'offline';
 
@@ -57,7 +57,7 @@ export class Connection<E extends EventSchemas> {
   private _state: ConnectionState = 'connecting';
   private socket: WebSocketLike | undefined;
   private ready = false;
-  private attempt = 0;
+  private _attempt = 0;
   private openedAt: number | undefined;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private heartbeatTimer: ReturnType<typeof setTimeout> | undefined;
@@ -175,7 +175,7 @@ export class Connection<E extends EventSchemas> {
       ws = new this.o.WebSocket(this.o.url, SUBPROTOCOL);
     } catch (cause) {
       this.o.logger.error({ err: cause }, 'parley: cannot create WebSocket');
-      this.disconnect(CloseCode.Abnormal, 'cannot create WebSocket', 'retry');
+      this.disconnect(1006 satisfies typeof CloseCode.Abnormal, 'cannot create WebSocket', 'retry');
       return;
     }
     this.socket = ws;
@@ -194,7 +194,7 @@ export class Connection<E extends EventSchemas> {
         ws.send(encode(hello));
       } catch (cause) {
         this.o.logger.error({ err: cause }, 'parley: cannot send hello');
-        this.disconnect(CloseCode.BadRequest, 'invalid hello', 'stop');
+        this.disconnect(4400 satisfies typeof CloseCode.BadRequest, 'invalid hello', 'stop');
         return;
       }
       this.armHeartbeat();
@@ -330,7 +330,7 @@ export class Connection<E extends EventSchemas> {
       );
     const now = this.o.now();
     if (this.openedAt !== undefined && now - this.openedAt >= this.o.reconnect.minUptimeMs) {
-      this.attempt = 0;
+      this._attempt = 0;
     }
     this.openedAt = undefined;
     if (wasReady) this.h.down(code);
@@ -347,9 +347,9 @@ export class Connection<E extends EventSchemas> {
       delayMs = Math.min(this.shutdownHintMs, r.maxDelayMs);
       this.shutdownHintMs = undefined;
     } else {
-      if (action === 'backoff') this.attempt = Math.max(this.attempt, r.overloadPenalty);
-      delayMs = backoffDelay(this.attempt, r, this.o.random);
-      this.attempt++;
+      if (action === 'backoff') this._attempt = Math.max(this._attempt, r.overloadPenalty);
+      delayMs = backoffDelay(this._attempt, r, this.o.random);
+      this._attempt++;
     }
     // Offline: an `online` signal reconnects at once; the backoff timer still runs in case the
     // runtime's online flag is wrong (it only ever knows "definitely offline").
@@ -359,7 +359,7 @@ export class Connection<E extends EventSchemas> {
       code,
       reason,
     );
-    this.h.reconnect({ attempt: this.attempt, delayMs, code, reason });
+    this.h.reconnect({ attempt: this._attempt, delayMs, code, reason });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.connect();

@@ -36,11 +36,7 @@ import type {
 } from './types.js';
 import { LocalTyping, RemoteTyping } from './typing.js';
 import { Unread } from './unread.js';
-
-/** `user` and `system` messages count as unread and show in an inbox; operations do not. */
-export const countable = (m: { kind: string }): boolean => m.kind === 'user' || m.kind === 'system';
-
-const noop = () => {};
+import { countable, noop } from './util.js';
 
 /** Events of a conversation. */
 export type ConversationEvents<E extends EventSchemas> = {

@@ -4,13 +4,7 @@
  * the browser bundle (~9 KB min+gzip). For full schema validation pass
  * `decode: decodeServerFrame` from `@parley/protocol` in the client options.
  */
-import {
-  ErrorCode,
-  ProtocolError,
-  type RawData,
-  rawToText,
-  type ServerFrame,
-} from '@parley/protocol/core';
+import { ProtocolError, type RawData, rawToText, type ServerFrame } from '@parley/protocol/core';
 
 type Kind = 's' | 'n' | 'b' | 'o' | 'a' | 's?' | 'n?' | 'o?';
 type Shape = Record<string, Kind>;
@@ -64,14 +58,10 @@ const welcomeConversation: Shape = { id: 's', seq: 'n', epoch: 's', readSeq: 'n'
 const presence: Shape = { userId: 's', online: 'b' };
 
 function fail(type: string, field: string): never {
-  throw new ProtocolError(
-    ErrorCode.InvalidFrame,
-    `${type}.${field} is missing or has the wrong type`,
-    {
-      field,
-      frameType: type,
-    },
-  );
+  throw new ProtocolError('invalid_frame', `${type}.${field} is missing or has the wrong type`, {
+    field,
+    frameType: type,
+  });
 }
 
 function check(type: string, path: string, v: Record<string, unknown>, shape: Shape): void {
@@ -110,7 +100,7 @@ export function decodeFrame(data: RawData): ServerFrame {
   try {
     v = JSON.parse(text);
   } catch (cause) {
-    throw new ProtocolError(ErrorCode.InvalidFrame, 'frame is not valid JSON', { cause });
+    throw new ProtocolError('invalid_frame', 'frame is not valid JSON', { cause });
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('frame', 'type');
   const f = v as Record<string, unknown>;
@@ -123,7 +113,7 @@ export function decodeFrame(data: RawData): ServerFrame {
     // `String()` of a parsed object can throw (`{"toString":""}`): name its kind instead.
     const name = typeof type === 'object' && type !== null ? typeof type : String(type);
     throw new ProtocolError(
-      ErrorCode.UnknownType,
+      'unknown_type',
       `unknown frame type ${JSON.stringify(name.slice(0, 32))}`,
       {
         field: 'type',

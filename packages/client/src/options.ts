@@ -7,6 +7,7 @@ import WebSocketImpl from 'isomorphic-ws';
 import { decodeFrame } from './decode.js';
 import { browserLifecycle, type Lifecycle } from './lifecycle.js';
 import type { OutboxStorage } from './outbox-storage.js';
+import { noop } from './util.js';
 
 /** A token, or a (sync or async) function returning one. `undefined` when a cookie/header authenticates. */
 export type TokenProvider = string | (() => string | undefined | Promise<string | undefined>);
@@ -179,7 +180,6 @@ export const DEFAULT_OUTBOX_MAX_RETRIES = 8;
 export const DEFAULT_WELCOME_TIMEOUT_MS = 15_000;
 export const DEFAULT_MAX_MESSAGES = 1_000;
 
-const noop = () => {};
 /** A logger that discards everything. */
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 

@@ -12,8 +12,8 @@
  */
 import {
   byteLength,
-  CloseCode,
-  ErrorCode,
+  type CloseCode,
+  type ErrorCode,
   type EventSchemas,
   type Message,
   type WelcomeFrame,
@@ -75,11 +75,11 @@ type Options = Pick<
 >;
 
 /** Errors after which a send is tried again (same id); every other code fails it. */
-const RETRYABLE: ReadonlySet<string> = new Set([
-  ErrorCode.RateLimited,
-  ErrorCode.Unavailable,
-  ErrorCode.Internal,
-  ErrorCode.Unauthenticated,
+const RETRYABLE: ReadonlySet<string> = new Set<ErrorCode>([
+  'rate_limited',
+  'unavailable',
+  'internal',
+  'unauthenticated',
 ]);
 
 /** The `send` (or `edit`, `delete`, `react`) frame of an item. */
@@ -197,7 +197,7 @@ export class Outbox {
     if (e === undefined) return false;
     if (e.state !== 'inflight') return true;
     if (!RETRYABLE.has(err.code)) this.fail(e, err);
-    else if (err.code === ErrorCode.RateLimited) {
+    else if (err.code === 'rate_limited') {
       this.host.pause(err.retryAfterMs ?? this.o.reconnect.minDelayMs);
       this.retry(e, err, 0);
     } else {
@@ -217,8 +217,8 @@ export class Outbox {
       if (e.state !== 'inflight') continue;
       clearTimeout(e.timer);
       e.state = 'queued';
-      if (code === CloseCode.MessageTooBig)
-        this.retry(e, new ServerError(ErrorCode.TooLarge, 'closed 1009: frame too big'), 0);
+      if (code === (1009 satisfies typeof CloseCode.MessageTooBig))
+        this.retry(e, new ServerError('too_large', 'closed 1009: frame too big'), 0);
     }
   }
 
@@ -251,7 +251,7 @@ export class Outbox {
     }
     const max = this.host.limits().maxFrameBytes;
     if (byteLength(e.raw) > max) {
-      return new ServerError(ErrorCode.TooLarge, `message is larger than ${max} bytes`, {
+      return new ServerError('too_large', `message is larger than ${max} bytes`, {
         field: 'text',
       });
     }

@@ -10,8 +10,7 @@ import type { Message } from '@parley/protocol/core';
 import { applyOp, pendingOp } from './ops.js';
 import type { OutboxItem } from './outbox-storage.js';
 import type { ClientMessage, OptimisticMessage, StoredMessage } from './types.js';
-
-const countable = (m: { kind: string }) => m.kind === 'user' || m.kind === 'system';
+import { countable } from './util.js';
 
 export class Timeline {
   private stored: StoredMessage[] = [];

@@ -1,5 +1,11 @@
 /** Small helpers without dependencies. */
 
+/** Does nothing (detached socket handlers, ignored rejections, the silent logger). */
+export const noop = (): void => {};
+
+/** `user` and `system` messages count as unread and show in an inbox; operations do not. */
+export const countable = (m: { kind: string }): boolean => m.kind === 'user' || m.kind === 'system';
+
 /** A random RFC 4122 v4 id: `crypto.randomUUID` when available, else `getRandomValues`, else `Math.random`. */
 export function uuid(random: () => number = Math.random): string {
   const c = (globalThis as { crypto?: Partial<Pick<Crypto, 'randomUUID' | 'getRandomValues'>> })

@@ -2,13 +2,8 @@
  * Local validation of a send: what the server would reject for sure is rejected before queueing.
  * (The frame size is checked exactly, on the encoded frame, by the outbox.)
  */
-import { ErrorCode, isJsonValue, type JsonValue, Limits, textLength } from '@parley/protocol/core';
+import { isJsonValue, type JsonValue, type Limits, textLength } from '@parley/protocol/core';
 import { ServerError } from './errors.js';
-
-/** Type guard over the protocol's JSON check. */
-export function isJson(v: unknown): v is JsonValue {
-  return isJsonValue(v);
-}
 
 /**
  * Returns the error a send (or an edit) would get, or `undefined` when it may be queued. An
@@ -19,22 +14,25 @@ export function validateSend(
   { text, data }: { text: string; data?: JsonValue | undefined },
   limits: { maxTextLength: number },
 ): ServerError | undefined {
-  if (conversationId.length < 1 || conversationId.length > Limits.MAX_ID_LENGTH) {
-    return new ServerError(ErrorCode.InvalidFrame, 'invalid conversation id', {
+  if (
+    conversationId.length < 1 ||
+    conversationId.length > (128 satisfies typeof Limits.MAX_ID_LENGTH)
+  ) {
+    return new ServerError('invalid_frame', 'invalid conversation id', {
       field: 'conversationId',
     });
   }
   if (typeof text !== 'string') {
-    return new ServerError(ErrorCode.InvalidFrame, 'text must be a string', { field: 'text' });
+    return new ServerError('invalid_frame', 'text must be a string', { field: 'text' });
   }
-  const maxText = Math.min(limits.maxTextLength, Limits.MAX_TEXT_LENGTH);
+  const maxText = Math.min(limits.maxTextLength, 10_000 satisfies typeof Limits.MAX_TEXT_LENGTH);
   if (textLength(text) > maxText) {
-    return new ServerError(ErrorCode.TooLarge, `text is longer than ${maxText} code points`, {
+    return new ServerError('too_large', `text is longer than ${maxText} code points`, {
       field: 'text',
     });
   }
   if (data !== undefined && !isJsonValue(data)) {
-    return new ServerError(ErrorCode.InvalidFrame, 'data must be JSON', { field: 'data' });
+    return new ServerError('invalid_frame', 'data must be JSON', { field: 'data' });
   }
   return undefined;
 }

@@ -25,7 +25,8 @@ export const ErrorCode = {
   Internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
-export const ERROR_CODES = Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]];
+// Pure: a browser bundle that never reads the list drops it (and `ErrorCode` with it).
+export const ERROR_CODES = /* @__PURE__ */ Object.values(ErrorCode) as [ErrorCode, ...ErrorCode[]];
 
 /**
  * WebSocket close codes. 4xxx codes mirror HTTP statuses; 1xxx are the standard ones Parley uses.
@@ -86,20 +87,22 @@ export type CloseAction = 'retry' | 'refresh' | 'backoff' | 'stop';
  * server may invent codes, and giving up on an unknown code would strand clients.
  */
 export function closeAction(code: number): CloseAction {
+  // Literal codes (type-checked against `CloseCode`): a browser bundle that imports only this
+  // function does not carry the `CloseCode` object.
   switch (code) {
-    case CloseCode.Unauthenticated:
+    case 4401 satisfies typeof CloseCode.Unauthenticated:
       return 'refresh';
-    case CloseCode.Forbidden:
-    case CloseCode.BadRequest:
-    case CloseCode.SubprotocolNotAcceptable:
-    case CloseCode.PolicyViolation:
+    case 4403 satisfies typeof CloseCode.Forbidden:
+    case 4400 satisfies typeof CloseCode.BadRequest:
+    case 4406 satisfies typeof CloseCode.SubprotocolNotAcceptable:
+    case 1008 satisfies typeof CloseCode.PolicyViolation:
       return 'stop';
-    case CloseCode.TryAgainLater:
-    case CloseCode.TooManyRequests:
-    case CloseCode.InternalError:
+    case 1013 satisfies typeof CloseCode.TryAgainLater:
+    case 4429 satisfies typeof CloseCode.TooManyRequests:
+    case 1011 satisfies typeof CloseCode.InternalError:
     // Not `stop`: the cap frees up as soon as another socket of the user closes, and a client that
     // stopped would stay offline until a reload. A long backoff keeps the retries cheap.
-    case CloseCode.TooManyConnections:
+    case 4409 satisfies typeof CloseCode.TooManyConnections:
       return 'backoff';
     // Deliberately retried: 1000 (a server never uses it to stop a client), 1001/1012 (a
     // shutdown must never switch auto-reconnect off), 1006 (network), 1009 (the offending frame is

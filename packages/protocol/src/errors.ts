@@ -1,5 +1,5 @@
 /** The error every decode/encode failure throws (zod-free: the client bundle imports it). */
-import { ErrorCode } from './codes.js';
+import type { ErrorCode } from './codes.js';
 
 /** Codes a codec failure can carry. */
 export type ProtocolErrorCode =
@@ -34,5 +34,5 @@ export class ProtocolError extends Error {
 
 /** A `too_large` error for a whole frame. */
 export function frameTooLarge(maxBytes: number): ProtocolError {
-  return new ProtocolError(ErrorCode.TooLarge, `frame is larger than ${maxBytes} bytes`);
+  return new ProtocolError('too_large', `frame is larger than ${maxBytes} bytes`);
 }

@@ -1,4 +1,4 @@
-import { Limits } from './limits.js';
+import { MAX_JSON_DEPTH } from './limits.js';
 
 /** A JSON value, as app-defined `data` and event `payload` carry it. */
 export type JsonValue =
@@ -13,7 +13,7 @@ export type JsonValue =
  * Depth of a value parsed from JSON, computed iteratively so that a hostile, deeply nested
  * payload cannot overflow the stack. Stops counting once `limit` is exceeded.
  */
-export function jsonDepth(value: unknown, limit: number = Limits.MAX_JSON_DEPTH): number {
+export function jsonDepth(value: unknown, limit: number = MAX_JSON_DEPTH): number {
   let max = 0;
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
@@ -28,7 +28,7 @@ export function jsonDepth(value: unknown, limit: number = Limits.MAX_JSON_DEPTH)
 }
 
 /** True when `value` is a JSON-compatible tree (no undefined, functions, NaN, class instances). */
-export function isJsonValue(value: unknown, limit: number = Limits.MAX_JSON_DEPTH): boolean {
+export function isJsonValue(value: unknown, limit: number = MAX_JSON_DEPTH): boolean {
   const stack: Array<[unknown, number]> = [[value, 0]];
   while (stack.length > 0) {
     const [v, d] = stack.pop()!;

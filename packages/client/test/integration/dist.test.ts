@@ -4,7 +4,7 @@
  * runtime or the wire. Needs a build (`pnpm test` makes one when it is missing or stale).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createClient, type ParleyClient } from '../../dist/index.js';
+import { createClient, type ParleyClient, type ReconnectInfo } from '../../dist/index.js';
 import { nextEvent, until } from '../helpers/mock-hub.js';
 import { startHub, type TestHub } from './hub.js';
 
@@ -35,6 +35,8 @@ describe('the built client against the real hub', () => {
     hub = await startHub();
     const a = connect(hub, 'alice');
     const b = connect(hub, 'bob');
+    const reconnects: ReconnectInfo[] = [];
+    a.on('reconnect', (info) => reconnects.push(info));
     await Promise.all([synced(a), synced(b)]);
     const ra = a.conversation('room');
     const rb = b.conversation('room');
@@ -47,6 +49,13 @@ describe('the built client against the real hub', () => {
     const p = ra.send('two');
     expect(ra.messages.at(-1)).toMatchObject({ status: 'pending', text: 'two' });
     await p;
+    // Public event payloads keep their field names (the mangled names are internal only).
+    expect(reconnects[0]).toEqual({
+      attempt: 1,
+      delayMs: expect.any(Number),
+      code: expect.any(Number),
+      reason: expect.any(String),
+    });
     await until(() => expect(rb.messages.map((m) => m.text)).toEqual(['one', 'two']));
     // A third device starts at the head and pages the conversation in.
     const c = connect(hub, 'bob');
