@@ -185,3 +185,43 @@ describe('the message JSON inside a published envelope (Redis engine)', () => {
     expect(messageJson('{"kind":"message","message":{}')).toBeUndefined();
   });
 });
+
+describe('presence refresh batching', () => {
+  it('refreshes the entries of every socket that answered a heartbeat in one engine call', async () => {
+    const engine = createMemoryEngine();
+    const calls: number[] = [];
+    const wrapped = Object.create(engine) as Engine;
+    wrapped.presenceRefresh = (entries, ttlMs) => {
+      calls.push(entries.length);
+      return engine.presenceRefresh(entries, ttlMs);
+    };
+    const hub = createHub({
+      engine: wrapped,
+      authenticate: ({ token }) => (token ? { userId: token } : null),
+      conversationsOf: () => ['c1'],
+      heartbeat: { intervalMs: 50, timeoutMs: 2_000 },
+    });
+    const sockets: FakeSocket[] = [];
+    for (const u of ['a', 'b', 'c', 'd', 'e']) {
+      const s = new FakeSocket();
+      s.handlers = hub.open(s, request);
+      s.handlers.onMessage(JSON.stringify({ type: 'hello', protocol: 1, token: u }));
+      sockets.push(s);
+    }
+    await until(() => sockets.every((s) => s.of('welcome').length === 1), 'welcome');
+    await until(() => sockets.every((s) => s.pings === 1), 'a ping on every socket');
+    for (const s of sockets) s.handlers.onPong();
+    expect(calls).toEqual([]);
+    await until(() => calls.length > 0, 'a refresh');
+    expect(calls).toEqual([5]);
+    // The entries stay live: every user is still online for the others.
+    expect([...(await engine.connectedUsers(['a', 'b', 'c', 'd', 'e']))].sort()).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+      'e',
+    ]);
+    await hub.close();
+  });
+});

@@ -226,13 +226,7 @@ export class Connection implements Deliverable {
   }
 
   alive(): void {
-    if (this.userId === undefined) return;
-    this.ctx.engine
-      .presenceRefresh(
-        [{ userId: this.userId, connectionId: this.id }],
-        this.services.presence.ttlMs,
-      )
-      .catch((err: unknown) => this.ctx.logger.warn({ err }, 'parley: presence refresh failed'));
+    if (this.userId !== undefined) this.services.presence.refresh(this.userId, this.id);
   }
 
   // -- closing --------------------------------------------------------------------------------

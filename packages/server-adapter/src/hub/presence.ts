@@ -5,6 +5,9 @@
 import type { PresenceState } from '@parley/protocol';
 import type { HubContext } from './context.js';
 
+/** Most presence entries refreshed in one engine call. */
+const REFRESH_BATCH = 500;
+
 export class PresenceTracker {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -126,7 +129,39 @@ export class PresenceTracker {
   }
 
   /** Cancels pending offline checks (hub.close). */
+  private refreshes: { userId: string; connectionId: string }[] = [];
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * A socket answered a heartbeat: its presence entry is refreshed, in one engine call per batch
+   * for every socket of this process (issue 15: not one script per pong). The batch waits at most
+   * a tenth of the entry's ttl (≤ 1 s). A refresh that lands after its socket closed is a no-op
+   * (engines refresh only entries that still exist).
+   */
+  refresh(userId: string, connectionId: string): void {
+    this.refreshes.push({ userId, connectionId });
+    if (this.refreshTimer !== undefined) return;
+    const delayMs = Math.max(10, Math.min(1000, Math.floor(this.ttlMs / 10)));
+    this.refreshTimer = setTimeout(() => this.flushRefreshes(), delayMs);
+    this.refreshTimer.unref?.();
+  }
+
+  private flushRefreshes(): void {
+    this.refreshTimer = undefined;
+    const all = this.refreshes;
+    this.refreshes = [];
+    if (this.ctx.closing) return;
+    for (let i = 0; i < all.length; i += REFRESH_BATCH) {
+      this.ctx.engine
+        .presenceRefresh(all.slice(i, i + REFRESH_BATCH), this.ttlMs)
+        .catch((err: unknown) => this.ctx.logger.warn({ err }, 'parley: presence refresh failed'));
+    }
+  }
+
   stop(): void {
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = undefined;
+    this.refreshes = [];
     clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
     for (const t of this.timers) clearTimeout(t);

@@ -91,7 +91,17 @@ const isCluster = (conn: Redis | Cluster): conn is Cluster =>
 const SLOTS_REFRESH_MS = 2000;
 
 /** A fresh epoch: 12 URL-safe characters, so it can be concatenated into JSON as is. */
-const newEpoch = (): string => randomBytes(9).toString('base64url');
+/** Random bytes for epoch candidates, drawn in batches: one `randomBytes` per 128 appends (issue 15). */
+let epochPool = Buffer.alloc(0);
+let epochAt = 0;
+const newEpoch = (): string => {
+  if (epochAt + 9 > epochPool.length) {
+    epochPool = randomBytes(9 * 128);
+    epochAt = 0;
+  }
+  epochAt += 9;
+  return epochPool.toString('base64url', epochAt - 9, epochAt);
+};
 
 /** Splits ids into script-sized batches (Lua's `unpack` takes a few thousand values at most). */
 function* batches(ids: readonly string[], size = 500): Generator<string[]> {
