@@ -59,7 +59,8 @@ export class Connection implements Deliverable {
    * Per conversation, how many `joined`/`left` reached this socket: a join whose turn comes after
    * a later change of the same conversation arrived is stale and skipped (the later one decides).
    */
-  private readonly controlSeq = new Map<string, number>();
+  /** Created on the first membership change (idle connections hold none, issue 15). */
+  private controlSeq: Map<string, number> | undefined;
   private queue: Promise<void> = Promise.resolve();
   private closedResolve!: () => void;
   private terminateTimer: ReturnType<typeof setTimeout> | undefined;
@@ -191,10 +192,11 @@ export class Connection implements Deliverable {
 
   /** Whether `n` (from {@link bumpControl}) is still the latest change of the conversation. */
   latestControl(conversationId: string, n: number): boolean {
-    return this.controlSeq.get(conversationId) === n;
+    return this.controlSeq?.get(conversationId) === n;
   }
 
   private bumpControl(conversationId: string): number {
+    this.controlSeq ??= new Map();
     const n = (this.controlSeq.get(conversationId) ?? 0) + 1;
     this.controlSeq.set(conversationId, n);
     return n;
@@ -202,7 +204,7 @@ export class Connection implements Deliverable {
 
   /** Forgets the control count of a conversation once no change is pending for it. */
   settleControl(conversationId: string, n: number): void {
-    if (this.controlSeq.get(conversationId) === n) this.controlSeq.delete(conversationId);
+    if (this.controlSeq?.get(conversationId) === n) this.controlSeq.delete(conversationId);
   }
 
   // -- timers' callbacks ----------------------------------------------------------------------

@@ -44,7 +44,8 @@ export interface CursorOwner {
 export class Cursors {
   private readonly map = new Map<string, Cursor>();
   /** Refs of sends waiting for their fan-out, by conversation + clientMsgId. */
-  private readonly acks = new Map<string, string | undefined>();
+  /** Created on the first send (idle connections hold none, issue 15). */
+  private acks: Map<string, string | undefined> | undefined;
 
   constructor(
     private readonly owner: CursorOwner,
@@ -121,12 +122,12 @@ export class Cursors {
 
   clear(): void {
     for (const id of [...this.map.keys()]) this.remove(id);
-    this.acks.clear();
+    this.acks = undefined;
   }
 
   /** A send of this connection is about to be appended: its ack waits for the fan-out. */
   expectAck(conversationId: string, clientMsgId: string, ref: string | undefined): void {
-    this.acks.set(`${conversationId}\u0000${clientMsgId}`, ref);
+    (this.acks ??= new Map()).set(`${conversationId}\u0000${clientMsgId}`, ref);
   }
 
   /**
@@ -135,7 +136,7 @@ export class Cursors {
    */
   ack(message: Message, duplicate = false, frame?: string): boolean {
     const key = `${message.conversationId}\u0000${message.clientMsgId}`;
-    if (!this.acks.has(key)) return false;
+    if (this.acks === undefined || !this.acks.has(key)) return false;
     const ref = this.acks.get(key);
     this.acks.delete(key);
     if (frame?.startsWith(MESSAGE_FRAME_PREFIX)) {
@@ -158,7 +159,7 @@ export class Cursors {
 
   /** Drops an expected ack (the send failed before it was stored). */
   forgetAck(conversationId: string, clientMsgId: string): void {
-    this.acks.delete(`${conversationId}\u0000${clientMsgId}`);
+    this.acks?.delete(`${conversationId}\u0000${clientMsgId}`);
   }
 
   /** A live message of a subscribed conversation (or this connection's own ack), in seq order. */

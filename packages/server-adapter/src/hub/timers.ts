@@ -48,6 +48,8 @@ export class Timers {
    */
   helloReceived(): void {
     clearTimeout(this.hello);
+    // A cleared timer still holds its closure while referenced: drop it (idle memory, issue 15).
+    this.hello = undefined;
     this.session = setTimeout(
       () => this.owner.close(CloseCode.TryAgainLater, 'session start timeout'),
       this.ctx.config.sessionStartTimeoutMs,
@@ -57,6 +59,7 @@ export class Timers {
   /** `welcome` was sent: the session started in time. */
   sessionStarted(): void {
     clearTimeout(this.session);
+    this.session = undefined;
     this.startHeartbeat();
   }
 
