@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { createMemoryEngine } from '../dist/index.js';
 
 if (typeof globalThis.gc !== 'function') {
-  console.error('run with node --expose-gc');
+  process.stderr.write('run with node --expose-gc\n');
   process.exit(1);
 }
 const gc = globalThis.gc;
@@ -73,20 +73,20 @@ const page = await engine.page(conversations[0], undefined, 50);
 const dup = await engine.findByClientId(conversations[0], senders[0], firstClientMsgId);
 
 const appends = CONVERSATIONS * MESSAGES;
-console.log(
-  JSON.stringify(
+process.stdout.write(
+  `${JSON.stringify(
     {
       node: process.version,
       conversations: CONVERSATIONS,
       messagesPerConversation: MESSAGES,
       appendUsPerMessage: Number(((appendMs * 1000) / appends).toFixed(2)),
       heapUsedAfterGcMB: Number((held / MB).toFixed(1)),
-      heapBytesPerIdempotencyRecord: Math.round(held / appends),
+      heapBytesPerAppend: Math.round(held / appends),
       fullGcMs: { median: Number(gcMs.median.toFixed(1)), max: Number(gcMs.max.toFixed(1)) },
       check: { pageSize: page.messages.length, oldestDuplicateStillKnown: dup !== undefined },
     },
     null,
     2,
-  ),
+  )}\n`,
 );
 await engine.close();
