@@ -1,6 +1,7 @@
 /**
  * One conversation's idempotency records in the memory engine, held compactly (issue 15): a Map
- * from the key to a record number, and per record its key, the JSON of the message stored the
+ * per sender from the client message id to a record number (no key string is built per record),
+ * and per record its sender and client message id, the JSON of the message stored the
  * first time (the same string the history holds until an operation or a trim replaces it), when
  * it was written and its size — in parallel arrays, oldest first. Bounded by count, by bytes and by
  * age; the oldest records go first, but the newest is always kept (so the retry of a message
@@ -18,8 +19,9 @@ export interface DedupeBounds {
 }
 
 export class DedupeLog {
-  /** key -> record number (`base + index` in the arrays below). */
-  private readonly index = new Map<string, number>();
+  /** senderId -> clientMsgId -> record number (`base + index` in the arrays below). */
+  private readonly index = new Map<string, Map<string, number>>();
+  private senders: (string | undefined)[] = [];
   private keys: (string | undefined)[] = [];
   private json: (string | undefined)[] = [];
   private at: number[] = [];
@@ -28,7 +30,7 @@ export class DedupeLog {
   private base = 0;
   /** Index of the oldest live record in the arrays (the ones before it were evicted). */
   private head = 0;
-  /** UTF-8 bytes of the live records' keys and JSON. */
+  /** UTF-8 bytes of the live records' keys (sender id, a separator, client id) and JSON. */
   private bytes = 0;
 
   constructor(
@@ -41,24 +43,31 @@ export class DedupeLog {
     return this.keys.length - this.head;
   }
 
-  /** The stored message's JSON for `key`, if its record exists and has not expired. */
-  get(key: string): string | undefined {
-    const no = this.index.get(key);
-    if (no === undefined) return undefined;
+  /** The stored message's JSON for the key, if its record exists and has not expired. */
+  get(senderId: string, clientMsgId: string): string | undefined {
+    const bySender = this.index.get(senderId);
+    const no = bySender?.get(clientMsgId);
+    if (bySender === undefined || no === undefined) return undefined;
     const i = no - this.base;
     if (this.at[i]! + this.bounds.ttlMs <= this.now()) {
-      this.index.delete(key);
+      this.forget(senderId, clientMsgId, no);
       return undefined;
     }
     return this.json[i];
   }
 
-  /** Records `key` -> `json` (the newest record), then evicts past the bounds, oldest first. */
-  add(key: string, json: string): void {
+  /** Records the key -> `json` (the newest record), then evicts past the bounds, oldest first. */
+  add(senderId: string, clientMsgId: string, json: string): void {
     const no = this.base + this.keys.length;
-    const size = byteLength(key) + byteLength(json);
-    this.index.set(key, no);
-    this.keys.push(key);
+    const size = byteLength(senderId) + 1 + byteLength(clientMsgId) + byteLength(json);
+    let bySender = this.index.get(senderId);
+    if (bySender === undefined) {
+      bySender = new Map();
+      this.index.set(senderId, bySender);
+    }
+    bySender.set(clientMsgId, no);
+    this.senders.push(senderId);
+    this.keys.push(clientMsgId);
     this.json.push(json);
     this.at.push(this.now());
     this.sizes.push(size);
@@ -79,16 +88,24 @@ export class DedupeLog {
 
   private evictOldest(): void {
     const i = this.head++;
-    const key = this.keys[i]!;
-    // The key may have a newer record (written again after this one expired).
-    if (this.index.get(key) === this.base + i) this.index.delete(key);
+    this.forget(this.senders[i]!, this.keys[i]!, this.base + i);
     this.bytes -= this.sizes[i]!;
+    this.senders[i] = undefined;
     this.keys[i] = undefined;
     this.json[i] = undefined;
   }
 
+  /** Drops the key from the index if it still points at record `no` (it may have a newer one). */
+  private forget(senderId: string, clientMsgId: string, no: number): void {
+    const bySender = this.index.get(senderId);
+    if (bySender?.get(clientMsgId) !== no) return;
+    bySender.delete(clientMsgId);
+    if (bySender.size === 0) this.index.delete(senderId);
+  }
+
   private compact(): void {
     const h = this.head;
+    this.senders = this.senders.slice(h);
     this.keys = this.keys.slice(h);
     this.json = this.json.slice(h);
     this.at = this.at.slice(h);

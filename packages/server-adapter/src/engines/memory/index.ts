@@ -19,6 +19,7 @@ import {
   type InboxEntry,
   isCountable,
   type Kick,
+  type MessageDraft,
   type OperationResult,
   type PageResult,
   type PresenceRecord,
@@ -90,7 +91,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const controlMax = options.control?.maxEntries ?? 100_000;
 
   const conversations = new Map<string, ConversationLog>();
-  // conversationId -> its idempotency records (key: senderId \0 clientMsgId).
+  // conversationId -> its idempotency records, by (senderId, clientMsgId).
   const idem = new Map<string, DedupeLog>();
   const readPositions = new Map<string, Map<string, number>>();
   const memberSets = new Map<string, Set<string>>();
@@ -119,18 +120,18 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     `${senderId}\u0000${clientMsgId}`;
 
   /** The message stored under the idempotency key (a fresh object), if its record is live. */
-  const findIdem = (conversationId: string, key: string): Message | undefined => {
-    const json = idem.get(conversationId)?.get(key);
+  const findIdem = (c: string, senderId: string, clientMsgId: string): Message | undefined => {
+    const json = idem.get(c)?.get(senderId, clientMsgId);
     return json === undefined ? undefined : (JSON.parse(json) as Message);
   };
 
-  const rememberIdem = (conversationId: string, key: string, json: string): void => {
-    let records = idem.get(conversationId);
+  const rememberIdem = (draft: MessageDraft, json: string): void => {
+    let records = idem.get(draft.conversationId);
     if (records === undefined) {
       records = new DedupeLog(dedupeBounds, now);
-      idem.set(conversationId, records);
+      idem.set(draft.conversationId, records);
     }
-    records.add(key, json);
+    records.add(draft.senderId, draft.clientMsgId, json);
   };
 
   const publishSync = (topic: Topic, envelope: Envelope): void => {
@@ -191,9 +192,8 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     dedupeWindowMs: idemTtl,
 
     async append({ draft, origin }: AppendInput): Promise<AppendResult> {
-      const key = idemKey(draft.senderId, draft.clientMsgId);
-      leases.delete(`${draft.conversationId}\u0000${key}`);
-      const existing = findIdem(draft.conversationId, key);
+      leases.delete(leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId));
+      const existing = findIdem(draft.conversationId, draft.senderId, draft.clientMsgId);
       if (existing !== undefined) return { message: existing, duplicate: true };
       const c = conv(draft.conversationId);
       const message: Message = { ...draft, seq: c.seq + 1 };
@@ -202,7 +202,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       c.push(message, json, countable);
       // Sending marks read.
       if (countable) setReadNow(draft.conversationId, message.senderId, message.seq);
-      rememberIdem(draft.conversationId, key, json);
+      rememberIdem(draft, json);
       publishSync(
         `conv:${draft.conversationId}`,
         origin === undefined ? { kind: 'message', message } : { kind: 'message', message, origin },
@@ -211,9 +211,8 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     },
 
     async applyOperation({ draft, origin, maxTargetBytes }): Promise<OperationResult> {
-      const key = idemKey(draft.senderId, draft.clientMsgId);
-      leases.delete(`${draft.conversationId}\u0000${key}`);
-      const existing = findIdem(draft.conversationId, key);
+      leases.delete(leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId));
+      const existing = findIdem(draft.conversationId, draft.senderId, draft.clientMsgId);
       if (existing !== undefined) return { state: 'duplicate', message: existing };
       const c = conversations.get(draft.conversationId);
       const current = draft.target === undefined ? undefined : c?.get(draft.target);
@@ -228,7 +227,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       const json = JSON.stringify(message);
       c.replace(current.seq, targetJson);
       c.push(message, json, false);
-      rememberIdem(draft.conversationId, key, json);
+      rememberIdem(draft, json);
       publishSync(
         `conv:${draft.conversationId}`,
         origin === undefined ? { kind: 'message', message } : { kind: 'message', message, origin },
@@ -241,7 +240,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     },
 
     async claimSend(conversationId, senderId, clientMsgId, leaseMs): Promise<SendClaim> {
-      const message = findIdem(conversationId, idemKey(senderId, clientMsgId));
+      const message = findIdem(conversationId, senderId, clientMsgId);
       if (message !== undefined) return { state: 'stored', message };
       const key = leaseKey(conversationId, senderId, clientMsgId);
       const left = leases.ttl(key);
@@ -255,7 +254,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     },
 
     async findByClientId(conversationId, senderId, clientMsgId) {
-      return findIdem(conversationId, idemKey(senderId, clientMsgId));
+      return findIdem(conversationId, senderId, clientMsgId);
     },
 
     async heads(ids) {
