@@ -72,7 +72,7 @@ export interface MemoryEngineOptions {
 }
 
 /** Default of `idempotency.maxBytes`: 4 MiB per conversation. */
-export const DEFAULT_IDEMPOTENCY_MAX_BYTES = 4 * 1024 * 1024;
+const DEFAULT_IDEMPOTENCY_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Creates the in-memory engine. State is lost when the process stops (the epoch changes). */
 export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
