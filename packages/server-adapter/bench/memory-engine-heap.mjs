@@ -3,16 +3,22 @@
  *
  *   pnpm --filter @parley/server-adapter build
  *   node --expose-gc --max-old-space-size=8192 packages/server-adapter/bench/memory-engine-heap.mjs
+ *   (CONVERSATIONS=…, MESSAGES=… for another size; ENGINE_DIST=/abs/path/dist/index.js for another build)
  *
  * Sends like the hub does (`claimSend` then `append`, 10 senders per conversation, a 100 B text):
  * CONVERSATIONS (default 500) × MESSAGES (default 10,000) — so every conversation holds its full
  * history (1,000 messages) and its full dedupe window (10,000 idempotency records). Then reports
  * the heap used after a GC and the duration of forced full GCs (`performance.now()` around
- * `gc()`, median and max of 5), and a sanity read (a history page, a duplicate).
+ * `gc()`, median and max of 5), and a sanity read (a history page, a duplicate). The default size
+ * holds 5 M records: ~2.2 GB of heap here, several times that with an engine that keeps objects;
+ * MESSAGES=1000 (history full, 1,000 records per conversation) is the quick comparison.
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createMemoryEngine } from '../dist/index.js';
+
+// ENGINE_DIST: another build to compare (a path to its dist/index.js, e.g. a copy of the old dist
+// inside this package, so that it resolves @parley/protocol).
+const { createMemoryEngine } = await import(process.env.ENGINE_DIST ?? '../dist/index.js');
 
 if (typeof globalThis.gc !== 'function') {
   process.stderr.write('run with node --expose-gc\n');
