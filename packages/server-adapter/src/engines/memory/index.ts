@@ -2,8 +2,13 @@
  * The default, single-process engine. Everything lives in Maps; every "atomic" operation of the
  * contract is naturally atomic because it runs synchronously on one event loop (the async
  * signatures only exist for the interface).
+ *
+ * Stored messages and idempotency records are held as JSON strings (`ConversationLog`,
+ * `DedupeLog`), not object graphs, so that a major GC does not trace every retained message
+ * (issue 15). A message the engine returns is always a fresh object: changing it changes nothing
+ * stored.
  */
-import type { Message } from '@parley/protocol';
+import { byteLength, type Message } from '@parley/protocol';
 import { applyToTarget, canOperateOn } from '../operations.js';
 import {
   type AppendInput,
@@ -14,6 +19,7 @@ import {
   type InboxEntry,
   isCountable,
   type Kick,
+  type MessageDraft,
   type OperationResult,
   type PageResult,
   type PresenceRecord,
@@ -23,7 +29,9 @@ import {
   UNREAD_INDEX_MAX,
   type Unsubscribe,
 } from '../types.js';
+import { DedupeLog } from './dedupe.js';
 import { ExpiringMap } from './expiring.js';
+import { ConversationLog, upperBound } from './history.js';
 
 /** Options of {@link createMemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -36,6 +44,15 @@ export interface MemoryEngineOptions {
   idempotency?: {
     /** Idempotency records kept per conversation (oldest evicted first). @default 10_000 */
     maxEntries?: number;
+    /**
+     * Most bytes of idempotency records kept per conversation: each record counts the UTF-8 bytes
+     * of its stored message's JSON and of its key (sender id + client message id). Past it the
+     * oldest records are evicted first (the newest one is always kept), so with large messages a
+     * retry is recognised for fewer than `maxEntries` messages: a retry whose record was evicted
+     * is stored as a new message. About 3 MB holds the 10,000 records of ~100-character messages.
+     * @default 4 MiB (4_194_304)
+     */
+    maxBytes?: number;
     /** How long a retry is recognised. @default 24 hours */
     ttlMs?: number;
   };
@@ -54,40 +71,28 @@ export interface MemoryEngineOptions {
   now?: () => number;
 }
 
-interface ConversationState {
-  seq: number;
-  messages: Message[];
-  /** Seqs of the countable messages, ascending (the newest {@link UNREAD_INDEX_MAX}). */
-  countable: number[];
-}
-
-/** Index of the first element of a sorted array greater than `x`. */
-const upperBound = (a: readonly number[], x: number): number => {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-};
+/** Default of `idempotency.maxBytes`: 4 MiB per conversation. */
+const DEFAULT_IDEMPOTENCY_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Creates the in-memory engine. State is lost when the process stops (the epoch changes). */
 export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const maxMessages = options.history?.maxMessages ?? 1000;
   const maxAgeMs = options.history?.maxAgeMs ?? 7 * 24 * 3600_000;
-  const maxIdem = options.idempotency?.maxEntries ?? 10_000;
   const idemTtl = options.idempotency?.ttlMs ?? 24 * 3600_000;
+  const dedupeBounds = {
+    maxEntries: options.idempotency?.maxEntries ?? 10_000,
+    maxBytes: options.idempotency?.maxBytes ?? DEFAULT_IDEMPOTENCY_MAX_BYTES,
+    ttlMs: idemTtl,
+  };
   const epoch =
     options.epoch ?? `m${Math.random().toString(36).slice(2, 10)}${Date.now().toString(36)}`;
   const now = options.now ?? Date.now;
   const controlTtl = options.control?.ttlMs ?? 10 * 60_000;
   const controlMax = options.control?.maxEntries ?? 100_000;
 
-  const conversations = new Map<string, ConversationState>();
-  // conversationId -> (senderId + clientMsgId) -> record, in insertion order for eviction.
-  const idem = new Map<string, Map<string, { message: Message; at: number }>>();
+  const conversations = new Map<string, ConversationLog>();
+  // conversationId -> its idempotency records, by (senderId, clientMsgId).
+  const idem = new Map<string, DedupeLog>();
   const readPositions = new Map<string, Map<string, number>>();
   const memberSets = new Map<string, Set<string>>();
   const connections = new Map<string, Map<string, number>>(); // userId -> connectionId -> expiresAt
@@ -102,48 +107,31 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const leaseKey = (conversationId: string, senderId: string, clientMsgId: string): string =>
     `${conversationId}\u0000${idemKey(senderId, clientMsgId)}`;
 
-  const conv = (id: string): ConversationState => {
+  const conv = (id: string): ConversationLog => {
     let c = conversations.get(id);
     if (c === undefined) {
-      c = { seq: 0, messages: [], countable: [] };
+      c = new ConversationLog(maxMessages, maxAgeMs, now);
       conversations.set(id, c);
     }
     return c;
   };
 
-  const trim = (c: ConversationState): void => {
-    const cutoff = now() - maxAgeMs;
-    let drop = Math.max(0, c.messages.length - maxMessages);
-    while (drop < c.messages.length && c.messages[drop]!.createdAt < cutoff) drop++;
-    if (drop > 0) c.messages.splice(0, drop);
-  };
-
   const idemKey = (senderId: string, clientMsgId: string): string =>
     `${senderId}\u0000${clientMsgId}`;
 
-  const findIdem = (conversationId: string, key: string): Message | undefined => {
-    const records = idem.get(conversationId);
-    const rec = records?.get(key);
-    if (records === undefined || rec === undefined) return undefined;
-    if (rec.at + idemTtl <= now()) {
-      records.delete(key);
-      return undefined;
-    }
-    return rec.message;
+  /** The message stored under the idempotency key (a fresh object), if its record is live. */
+  const findIdem = (c: string, senderId: string, clientMsgId: string): Message | undefined => {
+    const json = idem.get(c)?.get(senderId, clientMsgId);
+    return json === undefined ? undefined : (JSON.parse(json) as Message);
   };
 
-  const rememberIdem = (conversationId: string, key: string, message: Message): void => {
-    let records = idem.get(conversationId);
+  const rememberIdem = (draft: MessageDraft, json: string): void => {
+    let records = idem.get(draft.conversationId);
     if (records === undefined) {
-      records = new Map();
-      idem.set(conversationId, records);
+      records = new DedupeLog(dedupeBounds, now);
+      idem.set(draft.conversationId, records);
     }
-    records.set(key, { message, at: now() });
-    const cutoff = now() - idemTtl;
-    for (const [k, r] of records) {
-      if (records.size <= maxIdem && r.at > cutoff) break;
-      records.delete(k);
-    }
+    records.add(draft.senderId, draft.clientMsgId, json);
   };
 
   const publishSync = (topic: Topic, envelope: Envelope): void => {
@@ -191,29 +179,10 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   };
 
   /** Countable messages with `readSeq < seq <= at`, within the newest UNREAD_INDEX_MAX. */
-  const countUnread = (c: ConversationState | undefined, readSeq: number, at: number): number => {
+  const countUnread = (c: ConversationLog | undefined, readSeq: number, at: number): number => {
     if (c === undefined || at <= readSeq) return 0;
     const n = upperBound(c.countable, at) - upperBound(c.countable, readSeq);
     return Math.min(n, UNREAD_INDEX_MAX);
-  };
-
-  /** The last countable message with `seq <= at`, as stored now (its current state). */
-  const lastCountable = (c: ConversationState | undefined, at: number): Message | undefined => {
-    if (c === undefined) return undefined;
-    const i = upperBound(c.countable, at) - 1;
-    if (i < 0) return undefined;
-    const seq = c.countable[i]!;
-    const first = c.messages[0];
-    if (first === undefined || seq < first.seq) return undefined; // trimmed
-    return c.messages[seq - first.seq];
-  };
-
-  /** Index of `seq` in the conversation's held messages (contiguous by seq), or -1. */
-  const indexOf = (c: ConversationState, seq: number): number => {
-    trim(c);
-    const first = c.messages[0];
-    if (first === undefined || seq < first.seq || seq > c.seq) return -1;
-    return seq - first.seq;
   };
 
   const isOnline = (userId: string): boolean =>
@@ -223,22 +192,17 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     dedupeWindowMs: idemTtl,
 
     async append({ draft, origin }: AppendInput): Promise<AppendResult> {
-      const key = idemKey(draft.senderId, draft.clientMsgId);
-      leases.delete(`${draft.conversationId}\u0000${key}`);
-      const existing = findIdem(draft.conversationId, key);
+      leases.delete(leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId));
+      const existing = findIdem(draft.conversationId, draft.senderId, draft.clientMsgId);
       if (existing !== undefined) return { message: existing, duplicate: true };
       const c = conv(draft.conversationId);
       const message: Message = { ...draft, seq: c.seq + 1 };
-      c.seq = message.seq;
-      c.messages.push(message);
-      trim(c);
-      if (isCountable(message)) {
-        c.countable.push(message.seq);
-        // Amortised: drop the oldest in batches rather than shifting on every append.
-        if (c.countable.length > UNREAD_INDEX_MAX + 1000) c.countable.splice(0, 1000);
-        setReadNow(draft.conversationId, message.senderId, message.seq); // sending marks read
-      }
-      rememberIdem(draft.conversationId, key, message);
+      const json = JSON.stringify(message);
+      const countable = isCountable(message);
+      c.push(message, json, countable);
+      // Sending marks read.
+      if (countable) setReadNow(draft.conversationId, message.senderId, message.seq);
+      rememberIdem(draft, json);
       publishSync(
         `conv:${draft.conversationId}`,
         origin === undefined ? { kind: 'message', message } : { kind: 'message', message, origin },
@@ -247,25 +211,23 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     },
 
     async applyOperation({ draft, origin, maxTargetBytes }): Promise<OperationResult> {
-      const key = idemKey(draft.senderId, draft.clientMsgId);
-      leases.delete(`${draft.conversationId}\u0000${key}`);
-      const existing = findIdem(draft.conversationId, key);
+      leases.delete(leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId));
+      const existing = findIdem(draft.conversationId, draft.senderId, draft.clientMsgId);
       if (existing !== undefined) return { state: 'duplicate', message: existing };
       const c = conversations.get(draft.conversationId);
-      const at = c === undefined || draft.target === undefined ? -1 : indexOf(c, draft.target);
-      if (c === undefined || at < 0 || !canOperateOn(c.messages[at])) return { state: 'not_found' };
+      const current = draft.target === undefined ? undefined : c?.get(draft.target);
+      if (c === undefined || !canOperateOn(current)) return { state: 'not_found' };
       const message: Message = { ...draft, seq: c.seq + 1 };
-      const target = applyToTarget(
-        c.messages[at]!,
-        message,
-        maxTargetBytes === undefined ? {} : { maxBytes: maxTargetBytes },
-      );
-      if (target === 'too_many_reactions' || target === 'too_large') return { state: target };
-      c.seq = message.seq;
-      c.messages[at] = target;
-      c.messages.push(message);
-      trim(c);
-      rememberIdem(draft.conversationId, key, message);
+      const target = applyToTarget(current, message);
+      if (typeof target === 'string') return { state: target };
+      const targetJson = JSON.stringify(target);
+      if (maxTargetBytes !== undefined && byteLength(targetJson) > maxTargetBytes) {
+        return { state: 'too_large' };
+      }
+      const json = JSON.stringify(message);
+      c.replace(current.seq, targetJson);
+      c.push(message, json, false);
+      rememberIdem(draft, json);
       publishSync(
         `conv:${draft.conversationId}`,
         origin === undefined ? { kind: 'message', message } : { kind: 'message', message, origin },
@@ -274,13 +236,11 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     },
 
     async message(conversationId, seq) {
-      const c = conversations.get(conversationId);
-      const at = c === undefined ? -1 : indexOf(c, seq);
-      return at < 0 ? undefined : c!.messages[at];
+      return conversations.get(conversationId)?.get(seq);
     },
 
     async claimSend(conversationId, senderId, clientMsgId, leaseMs): Promise<SendClaim> {
-      const message = findIdem(conversationId, idemKey(senderId, clientMsgId));
+      const message = findIdem(conversationId, senderId, clientMsgId);
       if (message !== undefined) return { state: 'stored', message };
       const key = leaseKey(conversationId, senderId, clientMsgId);
       const left = leases.ttl(key);
@@ -294,7 +254,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     },
 
     async findByClientId(conversationId, senderId, clientMsgId) {
-      return findIdem(conversationId, idemKey(senderId, clientMsgId));
+      return findIdem(conversationId, senderId, clientMsgId);
     },
 
     async heads(ids) {
@@ -303,31 +263,18 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       return out;
     },
 
-    async range(conversationId, after, limit): Promise<RangeResult> {
+    async range(conversationId, after, limit, maxBytes): Promise<RangeResult> {
       const c = conversations.get(conversationId);
       const head: Head = { seq: c?.seq ?? 0, epoch };
-      if (c === undefined || after >= c.seq) return { head, complete: true, messages: [] };
-      trim(c);
-      const first = c.messages[0];
-      const count = c.seq - after;
-      if (first === undefined || first.seq > after + 1 || count > limit) {
-        return { head, complete: false, messages: [] };
-      }
-      return { head, complete: true, messages: c.messages.slice(after + 1 - first.seq) };
+      const messages = c === undefined ? [] : c.range(after, limit, maxBytes);
+      return messages === undefined
+        ? { head, complete: false, messages: [] }
+        : { head, complete: true, messages };
     },
 
     async page(conversationId, before, limit): Promise<PageResult> {
       const c = conversations.get(conversationId);
-      if (c === undefined) return { messages: [], hasMore: false };
-      trim(c);
-      let end = c.messages.length;
-      if (before !== undefined) {
-        const first = c.messages[0];
-        end =
-          first === undefined ? 0 : Math.max(0, Math.min(c.messages.length, before - first.seq));
-      }
-      const start = Math.max(0, end - limit);
-      return { messages: c.messages.slice(start, end), hasMore: start > 0 };
+      return c === undefined ? { messages: [], hasMore: false } : c.page(before, limit);
     },
 
     async setRead(conversationId, userId, seq) {
@@ -342,11 +289,11 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       const out = new Map<string, InboxEntry>();
       for (const id of ids) {
         const c = conversations.get(id);
-        if (c !== undefined) trim(c);
+        c?.trim();
         const head: Head = { seq: c?.seq ?? 0, epoch };
         const reads = Object.fromEntries(readPositions.get(id) ?? []);
         const readSeq = reads[userId] ?? 0;
-        const lastMessage = lastCountable(c, head.seq);
+        const lastMessage = c?.lastCountable(head.seq);
         out.set(id, {
           head,
           reads,
