@@ -205,7 +205,9 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       rememberIdem(draft, json);
       publishSync(
         `conv:${draft.conversationId}`,
-        origin === undefined ? { kind: 'message', message } : { kind: 'message', message, origin },
+        origin === undefined
+          ? { kind: 'message', message, json }
+          : { kind: 'message', message, json, origin },
       );
       return { message, duplicate: false };
     },
@@ -230,7 +232,9 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       rememberIdem(draft, json);
       publishSync(
         `conv:${draft.conversationId}`,
-        origin === undefined ? { kind: 'message', message } : { kind: 'message', message, origin },
+        origin === undefined
+          ? { kind: 'message', message, json }
+          : { kind: 'message', message, json, origin },
       );
       return { state: 'stored', message, target };
     },
