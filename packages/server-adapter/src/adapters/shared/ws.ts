@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Hub } from '../../hub/hub.js';
 import type { RequestInfo } from '../../hub/options.js';
+import type { HubSocket } from '../../hub/outbound.js';
 import { closeOnError, type Refusal, statusText } from './close.js';
 import { chooseProtocol, requestInfo } from './request.js';
 
@@ -39,19 +40,32 @@ export function rejectUpgrade(socket: Duplex, rejection: Refusal): void {
 /** `ws.send` options for a text frame given as bytes. */
 const TEXT = { binary: false } as const;
 
+/** The hub's view of a `ws` WebSocket: methods on a prototype, not six closures per socket. */
+class WsHubSocket implements HubSocket {
+  constructor(private readonly ws: WebSocket) {}
+  send(data: string): void {
+    this.ws.send(data);
+  }
+  sendBytes(data: Uint8Array): void {
+    this.ws.send(data, TEXT);
+  }
+  bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason);
+  }
+  terminate(): void {
+    this.ws.terminate();
+  }
+  ping(): void {
+    this.ws.ping();
+  }
+}
+
 /** Wires a `ws` WebSocket to the hub. */
 export function bindWebSocket(hub: Pick<Hub, 'open'>, ws: WebSocket, info: RequestInfo): void {
-  const handlers = hub.open(
-    {
-      send: (data) => ws.send(data),
-      sendBytes: (data) => ws.send(data, TEXT),
-      bufferedAmount: () => ws.bufferedAmount,
-      close: (code, reason) => ws.close(code, reason),
-      terminate: () => ws.terminate(),
-      ping: () => ws.ping(),
-    },
-    info,
-  );
+  const handlers = hub.open(new WsHubSocket(ws), info);
   ws.on('message', (data, isBinary) => {
     handlers.onMessage(isBinary ? (data as Buffer) : (data as Buffer).toString('utf8'));
   });
