@@ -292,12 +292,13 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
   }
   if (!result.duplicate) {
     ctx.counters.messagesStored++;
-    metric(ctx, {
-      type: 'message.stored',
-      conversationId: f.conversationId,
-      kind: 'user',
-      durationMs: Date.now() - started,
-    });
+    if (ctx.options.metrics !== undefined)
+      metric(ctx, {
+        type: 'message.stored',
+        conversationId: f.conversationId,
+        kind: 'user',
+        durationMs: Date.now() - started,
+      });
     notifyOffline(conn.services.ctx, result.message);
     notifyStored(ctx, result.message, conn.id);
   }

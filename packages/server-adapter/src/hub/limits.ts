@@ -10,6 +10,9 @@ export interface RateDecision {
 
 const FLOOD_WINDOW_MS = 10_000;
 
+/** The decision for a frame within the limit: one shared object, none allocated per frame. */
+const OK: RateDecision = Object.freeze({ ok: true, retryAfterMs: 0, flood: false });
+
 /** A token bucket of `burst` tokens refilled at `perSecond`; `now` is injectable for tests. */
 export class RateLimiter {
   private tokens: number;
@@ -34,7 +37,7 @@ export class RateLimiter {
     this.last = t;
     if (this.tokens >= 1) {
       this.tokens -= 1;
-      return { ok: true, retryAfterMs: 0, flood: false };
+      return OK;
     }
     if (t - this.windowStart > FLOOD_WINDOW_MS) {
       this.windowStart = t;
