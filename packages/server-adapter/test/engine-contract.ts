@@ -275,6 +275,15 @@ export function runEngineContract(name: string, factory: ContractFactory): void 
       expect(claim).toEqual({ state: 'claimed' });
     });
 
+    it('connectedUsers answers for many users at once (2,500, in several calls on Redis)', async () => {
+      const e = await make();
+      const users = Array.from({ length: 2_500 }, () => uid('m'));
+      const live = [users[0]!, users[1_234]!, users[2_499]!];
+      for (const [i, u] of live.entries()) await e.presenceConnect(u, `c${i}`, 10_000);
+      expect(await e.connectedUsers(users)).toEqual(new Set(live));
+      for (const [i, u] of live.entries()) await e.presenceDisconnect(u, `c${i}`, 0);
+    });
+
     it('counts connections per user with a grace period and expiry', async () => {
       const e = await make();
       const u = uid('u');

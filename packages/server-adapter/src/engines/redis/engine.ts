@@ -666,11 +666,25 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     },
 
     async connectedUsers(userIds) {
-      const t = now();
-      const counts = await Promise.all(
-        userIds.map((u) => redis.zcount(names.user(u).conns, `(${t}`, '+inf')),
+      const t = String(now());
+      const live = new Set<string>();
+      await Promise.all(
+        // One script per bucket and per 1,000 users (a large conversation stays many short calls).
+        byBucket(userIds, (u) => u)
+          .flatMap((g) =>
+            Array.from({ length: Math.ceil(g.length / 1000) }, (_, i) =>
+              g.slice(i * 1000, i * 1000 + 1000),
+            ),
+          )
+          .map(async (group) => {
+            const keys = group.map((u) => names.user(u).conns);
+            const r = (await redis.parleyConnected(keys.length, ...keys, t)) as unknown[];
+            group.forEach((u, i) => {
+              if (Number(r[i]) > 0) live.add(u);
+            });
+          }),
       );
-      return new Set(userIds.filter((_, i) => counts[i]! > 0));
+      return live;
     },
 
     async presenceSweep(limit = 100) {
