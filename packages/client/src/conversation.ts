@@ -87,6 +87,9 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   private readonly view: Timeline;
   private _readSeq = 0;
   private unsentRead: number | undefined;
+  /** The debounced `read` frame's timer, and when its wait began (`read.maxWaitMs`). */
+  private _readTimer: ReturnType<typeof setTimeout> | undefined;
+  private _readSince: number | undefined;
   private readonly _reads = new Map<string, number>();
   private readonly localTyping: LocalTyping;
   private readonly remoteTyping: RemoteTyping;
@@ -250,7 +253,15 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this._readSeq = target;
     this._unread.read(target);
     this.unsentRead = target;
-    this.flushRead();
+    // The frame waits for `read.delayMs` of quiet, at most `read.maxWaitMs` after the first call.
+    const o = this.host.o;
+    const now = o.now();
+    this._readSince ??= now;
+    clearTimeout(this._readTimer);
+    this._readTimer = setTimeout(
+      () => this._flushRead(),
+      Math.min(o.read.delayMs, this._readSince + o.read.maxWaitMs - now),
+    );
     const me = this.host.userId;
     if (me !== undefined) this._emit('read', { conversationId: this.id, userId: me, seq: target });
     this.touch();
@@ -313,7 +324,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     for (const [user, seq] of Object.entries(c.reads ?? {})) {
       if (seq > (this._reads.get(user) ?? 0)) this._reads.set(user, seq);
     }
-    this.flushRead();
+    // A pending read goes out with the client's `_flushRead` after the welcome.
     this.touch();
   }
 
@@ -466,12 +477,8 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   /** @internal */
   _dispose(): void {
     this._down();
+    clearTimeout(this._readTimer);
     this.remoteTyping.clear();
-  }
-
-  /** @internal Re-sends an unsent read position after reconnecting. */
-  _flushRead(): void {
-    this.flushRead();
   }
 
   private async fetchOlder(limit: number): Promise<readonly StoredMessage[]> {
@@ -580,7 +587,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     if (this._readSeq > hub) {
       this._unread.read(this._readSeq);
       this.unsentRead = this._readSeq;
-      this.flushRead();
+      this._flushRead();
     }
   }
 
@@ -588,10 +595,11 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     if (m.seq >= (this._last?.seq ?? 0)) this._last = m;
   }
 
-  private flushRead(): void {
-    if (this.unsentRead === undefined || !this.host.isReady()) return;
-    if (this.host.sendFrame({ type: 'read', conversationId: this.id, seq: this.unsentRead })) {
-      this.unsentRead = undefined;
+  /** @internal Sends the pending read now (when connected; else at the next `welcome`). */
+  _flushRead(): void {
+    const seq = this.unsentRead;
+    if (seq !== undefined && this.host.sendFrame({ type: 'read', conversationId: this.id, seq })) {
+      this.unsentRead = this._readSince = undefined;
     }
   }
 
