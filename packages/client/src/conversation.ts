@@ -87,7 +87,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   private readonly view: Timeline;
   private _readSeq = 0;
   private unsentRead: number | undefined;
-  /** The debounced `read` frame's timer, and when its wait began (`read.maxWaitMs`). */
+  /** The debounced `read` frame's timer, and when its wait began (`read.maxDelayMs`). */
   private _readTimer: ReturnType<typeof setTimeout> | undefined;
   private _readSince: number | undefined;
   private readonly _reads = new Map<string, number>();
@@ -245,26 +245,26 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this.localTyping.stop();
   }
 
-  /** Marks read up to `seq` (default: the newest held message). Monotonic; sent when connected. */
+  /**
+   * Marks read up to `seq` (default: the newest held message). Monotonic. `readSeq`, the unread
+   * count and the `read` event change at once; the frame is debounced (`read` option) and sent when
+   * connected.
+   */
   markRead(seq?: number): void {
     const newest = Math.max(this.core.cursor, this.core.head);
     const target = Math.min(seq ?? newest, newest);
-    if (target < 1 || target <= this._readSeq) return;
-    this._readSeq = target;
-    this._unread.read(target);
+    // Local state and event at once (a seq ≥ 1 came with a welcome: the user id is known).
+    if (!this._read(this.host.userId!, target)) return;
     this.unsentRead = target;
-    // The frame waits for `read.delayMs` of quiet, at most `read.maxWaitMs` after the first call.
+    // The frame waits for `read.delayMs` of quiet, at most `read.maxDelayMs` after the first call.
     const o = this.host.o;
     const now = o.now();
     this._readSince ??= now;
     clearTimeout(this._readTimer);
     this._readTimer = setTimeout(
       () => this._flushRead(),
-      Math.min(o.read.delayMs, this._readSince + o.read.maxWaitMs - now),
+      Math.min(o.read.delayMs, this._readSince + o.read.maxDelayMs - now),
     );
-    const me = this.host.userId;
-    if (me !== undefined) this._emit('read', { conversationId: this.id, userId: me, seq: target });
-    this.touch();
   }
 
   /**
@@ -322,7 +322,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     const me = this.host.userId ?? '';
     this.view.relabel((p) => (p.senderId === '' ? { ...p, senderId: me } : p));
     for (const [user, seq] of Object.entries(c.reads ?? {})) {
-      if (seq > (this._reads.get(user) ?? 0)) this._reads.set(user, seq);
+      this._seen(user, seq);
     }
     // A pending read goes out with the client's `_flushRead` after the welcome.
     this.touch();
@@ -438,18 +438,16 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
    * @internal A member's read position; this user's own (another device) carries the hub's
    * unread count at seq `unread.at`.
    */
-  _read(userId: string, seq: number, unread?: { count: number; at: number }): void {
+  _read(userId: string, seq: number, unread?: { count: number; at: number }): boolean {
     if (userId === this.host.userId) {
-      if (seq <= this._readSeq) return;
+      if (seq <= this._readSeq) return false;
       this._readSeq = seq;
       if (unread === undefined) this._unread.read(seq);
       else if (unread.at >= this._unread.at) this._unread.set(unread.count, unread.at);
-    } else {
-      if (seq <= (this._reads.get(userId) ?? 0)) return;
-      this._reads.set(userId, seq);
-    }
+    } else if (!this._seen(userId, seq)) return false;
     this._emit('read', { conversationId: this.id, userId, seq });
     this.touch();
+    return true;
   }
 
   /** @internal */
@@ -556,7 +554,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
       if (!mine) {
         this._unread.add(m.seq);
         // The sender has read up to their own message.
-        if (m.seq > (this._reads.get(m.senderId) ?? 0)) this._reads.set(m.senderId, m.seq);
+        this._seen(m.senderId, m.seq);
       } else if (m.seq > this._unread.at) {
         // Sending marks read (PROTOCOL.md, "Unread counts").
         this._unread.read(m.seq);
@@ -589,6 +587,13 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
       this.unsentRead = this._readSeq;
       this._flushRead();
     }
+  }
+
+  /** Raises another member's read position; false when it is not higher. */
+  private _seen(userId: string, seq: number): boolean {
+    if (seq <= (this._reads.get(userId) ?? 0)) return false;
+    this._reads.set(userId, seq);
+    return true;
   }
 
   private setLast(m: StoredMessage): void {

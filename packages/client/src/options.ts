@@ -79,10 +79,10 @@ export interface TypingOptions {
  * hub (and every member) one frame per burst instead of one per message.
  */
 export interface ReadOptions {
-  /** Send the `read` frame after this long without another `markRead` (0: at once). @default 300 */
+  /** Send the `read` frame after this long without another `markRead` (0: on the next tick). @default 300 */
   delayMs?: number;
   /** While `markRead` keeps being called, send at least once per this long. @default 1_000 */
-  maxWaitMs?: number;
+  maxDelayMs?: number;
 }
 
 /**
@@ -232,7 +232,7 @@ export function resolveOptions<E extends EventSchemas>(o: ClientOptions<E>): Res
     reconnect: { ...DEFAULT_RECONNECT, ...o.reconnect },
     heartbeat: { ...DEFAULT_HEARTBEAT, ...o.heartbeat },
     typing: { ...DEFAULT_TYPING, ...o.typing },
-    read: { delayMs: 300, maxWaitMs: 1_000, ...o.read },
+    read: { delayMs: 300, maxDelayMs: 1_000, ...o.read },
     ackTimeoutMs: o.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
     requestTimeoutMs: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     welcomeTimeoutMs: o.welcomeTimeoutMs ?? DEFAULT_WELCOME_TIMEOUT_MS,

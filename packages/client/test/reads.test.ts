@@ -1,5 +1,5 @@
 /**
- * The outgoing `read` frame is debounced (`read.delayMs` of quiet, at most `read.maxWaitMs` after
+ * The outgoing `read` frame is debounced (`read.delayMs` of quiet, at most `read.maxDelayMs` after
  * the first pending `markRead`); `readSeq`, the unread count and the local `read` event are not.
  */
 import { CloseCode } from '@parley/protocol';
@@ -44,7 +44,7 @@ describe('read receipts', () => {
     expect(hub.frames('read')).toHaveLength(1);
   });
 
-  it('sends at most one frame per maxWaitMs while markRead keeps being called', async () => {
+  it('sends at most one frame per maxDelayMs while markRead keeps being called', async () => {
     const { hub, conv } = await setup(50);
     const sentAt: number[] = [];
     const start = Date.now();
@@ -73,7 +73,10 @@ describe('read receipts', () => {
 
   it('sends a read still pending at a reconnect after the welcome', async () => {
     // Reconnects 1 s after the drop (full jitter: 0.5 × 2 s).
-    const { hub, c, conv } = await setup(3, { random: () => 0.5, reconnect: { minDelayMs: 2_000 } });
+    const { hub, c, conv } = await setup(3, {
+      random: () => 0.5,
+      reconnect: { minDelayMs: 2_000 },
+    });
     conv.markRead(3);
     hub.conns[0]!.close(CloseCode.GoingAway, 'bye');
     await until(() => expect(c.state).not.toBe('open'));
