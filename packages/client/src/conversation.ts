@@ -87,6 +87,9 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   private readonly view: Timeline;
   private _readSeq = 0;
   private unsentRead: number | undefined;
+  /** The debounced `read` frame's timer, and when its wait began (`read.maxDelayMs`). */
+  private _readTimer: ReturnType<typeof setTimeout> | undefined;
+  private _readSince: number | undefined;
   private readonly _reads = new Map<string, number>();
   private readonly localTyping: LocalTyping;
   private readonly remoteTyping: RemoteTyping;
@@ -242,18 +245,26 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     this.localTyping.stop();
   }
 
-  /** Marks read up to `seq` (default: the newest held message). Monotonic; sent when connected. */
+  /**
+   * Marks read up to `seq` (default: the newest held message). Monotonic. `readSeq`, the unread
+   * count and the `read` event change at once; the frame is debounced (`read` option) and sent when
+   * connected.
+   */
   markRead(seq?: number): void {
     const newest = Math.max(this.core.cursor, this.core.head);
     const target = Math.min(seq ?? newest, newest);
-    if (target < 1 || target <= this._readSeq) return;
-    this._readSeq = target;
-    this._unread.read(target);
+    // Local state and event at once (a seq ≥ 1 came with a welcome: the user id is known).
+    if (!this._read(this.host.userId!, target)) return;
     this.unsentRead = target;
-    this.flushRead();
-    const me = this.host.userId;
-    if (me !== undefined) this._emit('read', { conversationId: this.id, userId: me, seq: target });
-    this.touch();
+    // The frame waits for `read.delayMs` of quiet, at most `read.maxDelayMs` after the first call.
+    const o = this.host.o;
+    const now = o.now();
+    this._readSince ??= now;
+    clearTimeout(this._readTimer);
+    this._readTimer = setTimeout(
+      () => this._flushRead(),
+      Math.min(o.read.delayMs, this._readSince + o.read.maxDelayMs - now),
+    );
   }
 
   /**
@@ -311,9 +322,9 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     const me = this.host.userId ?? '';
     this.view.relabel((p) => (p.senderId === '' ? { ...p, senderId: me } : p));
     for (const [user, seq] of Object.entries(c.reads ?? {})) {
-      if (seq > (this._reads.get(user) ?? 0)) this._reads.set(user, seq);
+      this._seen(user, seq);
     }
-    this.flushRead();
+    // A pending read goes out with the client's `_flushRead` after the welcome.
     this.touch();
   }
 
@@ -427,18 +438,16 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
    * @internal A member's read position; this user's own (another device) carries the hub's
    * unread count at seq `unread.at`.
    */
-  _read(userId: string, seq: number, unread?: { count: number; at: number }): void {
+  _read(userId: string, seq: number, unread?: { count: number; at: number }): boolean {
     if (userId === this.host.userId) {
-      if (seq <= this._readSeq) return;
+      if (seq <= this._readSeq) return false;
       this._readSeq = seq;
       if (unread === undefined) this._unread.read(seq);
       else if (unread.at >= this._unread.at) this._unread.set(unread.count, unread.at);
-    } else {
-      if (seq <= (this._reads.get(userId) ?? 0)) return;
-      this._reads.set(userId, seq);
-    }
+    } else if (!this._seen(userId, seq)) return false;
     this._emit('read', { conversationId: this.id, userId, seq });
     this.touch();
+    return true;
   }
 
   /** @internal */
@@ -466,12 +475,8 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
   /** @internal */
   _dispose(): void {
     this._down();
+    clearTimeout(this._readTimer);
     this.remoteTyping.clear();
-  }
-
-  /** @internal Re-sends an unsent read position after reconnecting. */
-  _flushRead(): void {
-    this.flushRead();
   }
 
   private async fetchOlder(limit: number): Promise<readonly StoredMessage[]> {
@@ -549,7 +554,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
       if (!mine) {
         this._unread.add(m.seq);
         // The sender has read up to their own message.
-        if (m.seq > (this._reads.get(m.senderId) ?? 0)) this._reads.set(m.senderId, m.seq);
+        this._seen(m.senderId, m.seq);
       } else if (m.seq > this._unread.at) {
         // Sending marks read (PROTOCOL.md, "Unread counts").
         this._unread.read(m.seq);
@@ -580,18 +585,26 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     if (this._readSeq > hub) {
       this._unread.read(this._readSeq);
       this.unsentRead = this._readSeq;
-      this.flushRead();
+      this._flushRead();
     }
+  }
+
+  /** Raises another member's read position; false when it is not higher. */
+  private _seen(userId: string, seq: number): boolean {
+    if (seq <= (this._reads.get(userId) ?? 0)) return false;
+    this._reads.set(userId, seq);
+    return true;
   }
 
   private setLast(m: StoredMessage): void {
     if (m.seq >= (this._last?.seq ?? 0)) this._last = m;
   }
 
-  private flushRead(): void {
-    if (this.unsentRead === undefined || !this.host.isReady()) return;
-    if (this.host.sendFrame({ type: 'read', conversationId: this.id, seq: this.unsentRead })) {
-      this.unsentRead = undefined;
+  /** @internal Sends the pending read now (when connected; else at the next `welcome`). */
+  _flushRead(): void {
+    const seq = this.unsentRead;
+    if (seq !== undefined && this.host.sendFrame({ type: 'read', conversationId: this.id, seq })) {
+      this.unsentRead = this._readSince = undefined;
     }
   }
 

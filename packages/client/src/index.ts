@@ -48,6 +48,7 @@ export {
   type HeartbeatOptions,
   type Logger,
   type OutboxOptions,
+  type ReadOptions,
   type ReconnectOptions,
   type TokenProvider,
   type TypingOptions,

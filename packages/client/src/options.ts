@@ -74,6 +74,18 @@ export interface TypingOptions {
 }
 
 /**
+ * Read receipts: `markRead` updates `readSeq` and emits `read` at once; the `read` frame (the
+ * newest seq) goes out after a quiet period, so marking read on every received message costs the
+ * hub (and every member) one frame per burst instead of one per message.
+ */
+export interface ReadOptions {
+  /** Send the `read` frame after this long without another `markRead` (0: on the next tick). @default 300 */
+  delayMs?: number;
+  /** While `markRead` keeps being called, send at least once per this long. @default 1_000 */
+  maxDelayMs?: number;
+}
+
+/**
  * Offline outbox. Sends go out in send order per conversation (one in flight per conversation),
  * paced by the hub's advertised rate limit (`welcome.limits.rate`).
  */
@@ -131,6 +143,8 @@ export interface ClientOptions<E extends EventSchemas> {
   outbox?: OutboxOptions;
   /** @see TypingOptions */
   typing?: TypingOptions;
+  /** @see ReadOptions */
+  read?: ReadOptions;
   /** The app's custom events (`defineEvents(...)`); received events are validated against them. @default {} */
   events?: E;
   /** @default a logger that discards everything */
@@ -191,6 +205,7 @@ export interface ResolvedOptions<E extends EventSchemas> {
   reconnect: Required<ReconnectOptions>;
   heartbeat: Required<HeartbeatOptions>;
   typing: Required<TypingOptions>;
+  read: Required<ReadOptions>;
   ackTimeoutMs: number;
   requestTimeoutMs: number;
   welcomeTimeoutMs: number;
@@ -217,6 +232,7 @@ export function resolveOptions<E extends EventSchemas>(o: ClientOptions<E>): Res
     reconnect: { ...DEFAULT_RECONNECT, ...o.reconnect },
     heartbeat: { ...DEFAULT_HEARTBEAT, ...o.heartbeat },
     typing: { ...DEFAULT_TYPING, ...o.typing },
+    read: { delayMs: 300, maxDelayMs: 1_000, ...o.read },
     ackTimeoutMs: o.ackTimeoutMs ?? DEFAULT_ACK_TIMEOUT_MS,
     requestTimeoutMs: o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     welcomeTimeoutMs: o.welcomeTimeoutMs ?? DEFAULT_WELCOME_TIMEOUT_MS,

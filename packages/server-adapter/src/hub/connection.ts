@@ -126,6 +126,20 @@ export class Connection implements Deliverable {
 
   private pending = 0;
 
+  /**
+   * `read` frames queued and not started yet, by conversation: the newest seq (issue 15). A read
+   * arriving while one of its conversation waits only raises that seq instead of queueing a task:
+   * reads are monotonic, so the waiting task records the newest one, once.
+   */
+  readonly queuedReads = new Map<string, number>();
+
+  /** Queues a `read` task, or folds `seq` into the one of its conversation already waiting. */
+  enqueueRead(conversationId: string, seq: number, task: () => Promise<void>): void {
+    const waiting = this.queuedReads.get(conversationId);
+    this.queuedReads.set(conversationId, Math.max(waiting ?? 0, seq));
+    if (waiting === undefined) this.enqueue(task);
+  }
+
   private async run(task: () => Promise<void>): Promise<void> {
     try {
       if (this.state !== 'closed') await task();

@@ -56,7 +56,9 @@ export function onInbound(conn: Connection, data: RawData): void {
     return;
   }
   if (!admit(conn, frame)) return;
-  conn.enqueue(() => handleFrame(conn, frame));
+  if (frame.type === 'read')
+    conn.enqueueRead(frame.conversationId, frame.seq, () => handleFrame(conn, frame));
+  else conn.enqueue(() => handleFrame(conn, frame));
 }
 
 /**
