@@ -135,4 +135,30 @@ describe('read coalescing in the connection queue', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(alice.of('history').map((f) => f.ref)).toEqual(['h1', 'h2', 'h3']);
   });
+
+  it('never folds a read sent after a join into one queued before it', async () => {
+    const busy = gate();
+    const hooked: string[] = [];
+    const { engine } = await make({
+      onRead: async ({ conversationId, seq }) => {
+        hooked.push(`${conversationId}:${seq}`);
+        if (conversationId === 'c2') await busy.p;
+      },
+    });
+    await hub.publish('c3', { text: 'before alice joined' });
+    const alice = await open('alice');
+    read(alice, 1, 'c2');
+    await vi.advanceTimersByTimeAsync(0);
+    read(alice, 1, 'c3'); // queued before the join: refused when it runs (not a member yet)
+    const joining = hub.join('c3', ['alice']);
+    await vi.advanceTimersByTimeAsync(0);
+    read(alice, 1, 'c3'); // sent after the join: its own task, after the join's
+    busy.open();
+    await vi.advanceTimersByTimeAsync(0);
+    await joining;
+    await vi.advanceTimersByTimeAsync(0);
+    expect(hooked).toEqual(['c2:1', 'c3:1']);
+    expect((await engine.reads('c3')).alice).toBe(1);
+    expect(alice.of('error').map((f) => [f.code, f.conversationId])).toEqual([['forbidden', 'c3']]);
+  });
 });

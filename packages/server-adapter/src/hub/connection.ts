@@ -127,17 +127,29 @@ export class Connection implements Deliverable {
   private pending = 0;
 
   /**
-   * `read` frames queued and not started yet, by conversation: the newest seq (issue 15). A read
-   * arriving while one of its conversation waits only raises that seq instead of queueing a task:
-   * reads are monotonic, so the waiting task records the newest one, once.
+   * `read` frames queued and not started yet, by conversation (issue 15). A read arriving while
+   * one of its conversation waits only raises that frame's seq instead of queueing a task: reads
+   * are monotonic, so the waiting task records the newest one, once. A membership change of the
+   * conversation ends the folding (a read after a join never runs before it). Created on first use.
    */
-  readonly queuedReads = new Map<string, number>();
+  private queuedReads: Map<string, { seq: number }> | undefined;
 
-  /** Queues a `read` task, or folds `seq` into the one of its conversation already waiting. */
-  enqueueRead(conversationId: string, seq: number, task: () => Promise<void>): void {
-    const waiting = this.queuedReads.get(conversationId);
-    this.queuedReads.set(conversationId, Math.max(waiting ?? 0, seq));
-    if (waiting === undefined) this.enqueue(task);
+  /** Queues a `read` task, or folds its seq into the frame of its conversation already waiting. */
+  enqueueRead(frame: { conversationId: string; seq: number }, task: () => Promise<void>): void {
+    const waiting = this.queuedReads?.get(frame.conversationId);
+    if (waiting !== undefined) {
+      waiting.seq = Math.max(waiting.seq, frame.seq);
+      return;
+    }
+    (this.queuedReads ??= new Map()).set(frame.conversationId, frame);
+    this.enqueue(task);
+  }
+
+  /** A queued `read` starts: later reads of its conversation queue a task of their own. */
+  readStarted(frame: { conversationId: string; seq: number }): void {
+    if (this.queuedReads?.get(frame.conversationId) === frame) {
+      this.queuedReads.delete(frame.conversationId);
+    }
   }
 
   private async run(task: () => Promise<void>): Promise<void> {
@@ -189,6 +201,7 @@ export class Connection implements Deliverable {
   joined(e: JoinedEnvelope): void {
     if (this.state !== 'starting' && this.state !== 'open') return;
     const n = this.bumpControl(e.conversationId);
+    this.queuedReads?.delete(e.conversationId);
     this.enqueue(() => applyJoin(this, e, n));
   }
 
@@ -197,6 +210,7 @@ export class Connection implements Deliverable {
     this.bumpControl(conversationId);
     // Nothing more is delivered from now on; the `left` frame follows in order.
     const cursor = this.cursors.revoke(conversationId);
+    this.queuedReads?.delete(conversationId);
     this.enqueue(async () => finishLeave(this, conversationId, cursor));
   }
 

@@ -348,10 +348,11 @@ async function onTyping(conn: Connection, f: Frame<'typing'>): Promise<void> {
 async function onRead(conn: Connection, f: Frame<'read'>): Promise<void> {
   const { ctx } = conn;
   const userId = conn.userId!;
-  // The newest seq of the reads of this conversation that arrived while this one waited (they
-  // queued no task of their own: Connection.enqueueRead). Taken before any await.
-  const newest = conn.queuedReads.get(f.conversationId) ?? f.seq;
-  conn.queuedReads.delete(f.conversationId);
+  // `f.seq` holds the newest seq of the reads of this conversation that arrived while this one
+  // waited (they queued no task of their own: Connection.enqueueRead). From here on, a read
+  // queues its own task.
+  conn.readStarted(f);
+  const newest = f.seq;
   if (!(await allowed(conn, f.conversationId, refOf(f.ref)))) return;
   const head = (await ctx.engine.heads([f.conversationId])).get(f.conversationId)!;
   const seq = Math.min(newest, head.seq);

@@ -56,8 +56,7 @@ export function onInbound(conn: Connection, data: RawData): void {
     return;
   }
   if (!admit(conn, frame)) return;
-  if (frame.type === 'read')
-    conn.enqueueRead(frame.conversationId, frame.seq, () => handleFrame(conn, frame));
+  if (frame.type === 'read') conn.enqueueRead(frame, () => handleFrame(conn, frame));
   else conn.enqueue(() => handleFrame(conn, frame));
 }
 
