@@ -141,7 +141,8 @@ export class Connection implements Deliverable {
       waiting.seq = Math.max(waiting.seq, frame.seq);
       return;
     }
-    (this.queuedReads ??= new Map()).set(frame.conversationId, frame);
+    this.queuedReads ??= new Map();
+    this.queuedReads.set(frame.conversationId, frame);
     this.enqueue(task);
   }
 

@@ -127,7 +127,8 @@ export class Cursors {
 
   /** A send of this connection is about to be appended: its ack waits for the fan-out. */
   expectAck(conversationId: string, clientMsgId: string, ref: string | undefined): void {
-    (this.acks ??= new Map()).set(`${conversationId}\u0000${clientMsgId}`, ref);
+    this.acks ??= new Map();
+    this.acks.set(`${conversationId}\u0000${clientMsgId}`, ref);
   }
 
   /**
