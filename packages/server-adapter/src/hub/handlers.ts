@@ -6,7 +6,6 @@
 import {
   type ClientFrame,
   ErrorCode,
-  type ErrorFrame,
   type Message,
   validateEvent,
 } from '@parley/protocol';
@@ -104,40 +103,52 @@ export async function handleFrame(conn: Connection, frame: ClientFrame): Promise
 export function allowed(
   conn: Connection,
   conversationId: string,
-  extra: Partial<Omit<ErrorFrame, 'type'>>,
+  about: RefusalFields,
 ): boolean | Promise<boolean> {
   const hook = conn.ctx.options.isMember;
   // A conversation the user left is refused at once, whatever the hook says (issue 13).
   if (conn.cursors.get(conversationId)?.revoked === true)
-    return refuse(conn, conversationId, extra);
+    return refuse(conn, conversationId, about);
   if (hook === undefined) {
-    return conn.cursors.active(conversationId) || refuse(conn, conversationId, extra);
+    return conn.cursors.active(conversationId) || refuse(conn, conversationId, about);
   }
   return callHook('isMember', () => hook(conn.userId!, conversationId)).then(
-    (ok) => ok || refuse(conn, conversationId, extra),
+    (ok) => ok || refuse(conn, conversationId, about),
   );
 }
 
-function refuse(
-  conn: Connection,
-  conversationId: string,
-  extra: Partial<Omit<ErrorFrame, 'type'>>,
-): false {
+/**
+ * What a refusal echoes of the frame it answers: its `ref` and `clientMsgId`, when it has them.
+ * The frame itself can be passed (only these two fields are read), so the common path where
+ * nothing is refused builds no object (issue 15).
+ */
+export interface RefusalFields {
+  ref?: string | undefined;
+  clientMsgId?: string | undefined;
+}
+
+function refuse(conn: Connection, conversationId: string, about: RefusalFields): false {
   conn.sendError({
     code: ErrorCode.Forbidden,
     message: 'not a member of this conversation',
     conversationId,
-    ...extra,
+    ...refOf(about.ref),
+    ...(about.clientMsgId === undefined ? {} : { clientMsgId: about.clientMsgId }),
   });
   return false;
 }
 
 export const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
 
+/** The fields an error echoes of the send it answers; built only when answering (issue 15). */
+const answerTo = (f: { ref?: string | undefined; clientMsgId: string }) => ({
+  ...refOf(f.ref),
+  clientMsgId: f.clientMsgId,
+});
+
 async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   const started = Date.now();
-  const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
-  const ok = allowed(conn, f.conversationId, extra);
+  const ok = allowed(conn, f.conversationId, f);
   if (ok === false || (ok !== true && !(await ok))) return;
   // The lease makes the app's `persist` hook run once per message, and answers a retry whose
   // reply target is gone with its first attempt's ack. Without either, `append` alone dedupes
@@ -207,8 +218,7 @@ export async function withSendLease(
 async function store(conn: Connection, f: Frame<'send'>, started: number): Promise<boolean> {
   const { ctx } = conn;
   const userId = conn.userId!;
-  const extra = { ...refOf(f.ref), clientMsgId: f.clientMsgId };
-  if (!(await replyTargetOk(conn, f))) return false;
+  if (f.replyTo !== undefined && !(await replyTargetOk(conn, f))) return false;
   // Identity comes from the session only; nothing but conversationId/clientMsgId/text/data/replyTo
   // is read.
   const draft: MessageDraft = {
@@ -240,7 +250,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
           message: 'storing the message took too long; retry',
           retryAfterMs: BUSY_RETRY_MS,
           conversationId: f.conversationId,
-          ...extra,
+          ...answerTo(f),
         });
         return false;
       }
@@ -249,7 +259,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
         code: ErrorCode.Rejected,
         message: err.message.slice(0, 200),
         conversationId: f.conversationId,
-        ...extra,
+        ...answerTo(f),
       });
       return false;
     }
@@ -273,7 +283,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
       code: ErrorCode.Rejected,
       message: `the stored message would be invalid: ${problem}`.slice(0, 200),
       conversationId: f.conversationId,
-      ...extra,
+      ...answerTo(f),
     });
     return false;
   }

@@ -48,8 +48,19 @@ export function messageFrame(message: Message | string): string {
 }
 
 const encoder = new TextEncoder();
+/**
+ * Node's and Bun's `Buffer.from`: small strings are encoded into a shared pool (no ArrayBuffer per
+ * frame), and a Buffer is what `ws` sends as is — a plain Uint8Array is wrapped in a new Buffer on
+ * every `send`, once per socket (issue 15). Elsewhere, TextEncoder.
+ */
+const NodeBuffer = (globalThis as { Buffer?: { from(text: string, enc: 'utf8'): Uint8Array } })
+  .Buffer;
+const encode: (text: string) => Uint8Array =
+  NodeBuffer === undefined
+    ? (text) => encoder.encode(text)
+    : (text) => NodeBuffer.from(text, 'utf8');
 let lastText: string | undefined;
-let lastBytes = new Uint8Array(0);
+let lastBytes: Uint8Array = new Uint8Array(0);
 
 /**
  * The UTF-8 bytes of a frame. A fan-out hands the same string to every socket in one synchronous
@@ -57,7 +68,7 @@ let lastBytes = new Uint8Array(0);
  */
 function utf8(frame: string): Uint8Array {
   if (frame !== lastText) {
-    lastBytes = encoder.encode(frame);
+    lastBytes = encode(frame);
     lastText = frame;
   }
   return lastBytes;

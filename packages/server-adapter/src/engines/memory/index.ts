@@ -192,7 +192,9 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     dedupeWindowMs: idemTtl,
 
     async append({ draft, origin }: AppendInput): Promise<AppendResult> {
-      leases.delete(leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId));
+      // No key string per append when no send is leased (the hub leases only around `persist`).
+      if (leases.size > 0)
+        leases.delete(leaseKey(draft.conversationId, draft.senderId, draft.clientMsgId));
       const existing = findIdem(draft.conversationId, draft.senderId, draft.clientMsgId);
       if (existing !== undefined) return { message: existing, duplicate: true };
       const c = conv(draft.conversationId);
