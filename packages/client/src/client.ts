@@ -9,6 +9,8 @@ import {
   type EventInput,
   type EventName,
   type EventSchemas,
+  type HistoryPageFrame,
+  type HistoryRequestFrame,
   isJsonValue,
   type JsonValue,
   type Limits,
@@ -20,7 +22,7 @@ import {
   type WelcomeFrame,
 } from '@parley/protocol/core';
 import { Connection, type ReconnectInfo } from './connection.js';
-import { Conversation, type ConversationHost, type SendFields } from './conversation.js';
+import { Conversation, type SendFields } from './conversation.js';
 import { Emitter } from './emitter.js';
 import { ClientClosedError, DisconnectedError, type ParleyError, ServerError } from './errors.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -72,7 +74,8 @@ export type ClientEvents<E extends EventSchemas> = {
 
 /** A Parley client. Create with {@link createClient}. */
 export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<ClientEvents<E>> {
-  private readonly o: ResolvedOptions<E>;
+  /** @internal */
+  readonly o: ResolvedOptions<E>;
   private readonly conn: Connection<E>;
   private readonly outbox: Outbox;
   private readonly convs = new Map<string, Conversation<E>>();
@@ -87,8 +90,6 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     maxFrameBytes: 65_536 satisfies typeof Limits.MAX_FRAME_BYTES,
     maxTextLength: 10_000 satisfies typeof Limits.MAX_TEXT_LENGTH,
   };
-  /** The face conversations see. */
-  private readonly host: ConversationHost<E>;
 
   constructor(options: ClientOptions<E>) {
     const o = resolveOptions(options);
@@ -102,28 +103,6 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
       failed: (item, err) => this.conversation(item.conversationId)._failed(item, err),
     });
     this.requests = new Requests((frame) => this.sendFrame(frame), o.requestTimeoutMs);
-    const self = this;
-    this.host = {
-      o,
-      get userId() {
-        return self._userId;
-      },
-      isReady: () => this.conn.isReady,
-      isSynced: () => this._synced,
-      sendFrame: (frame) => this.sendFrame(frame),
-      send: (conv, fields) => this.send(conv, fields),
-      retry: (conv, item) => this.retry(conv, item),
-      history: (frame) =>
-        this.conn.state === 'closed'
-          ? Promise.reject(new ClientClosedError('client is closed'))
-          : this.requests.request(frame),
-      sync: (conv, after, epoch) => this.sync(conv, after, epoch),
-      emitEvent: (target, name, payload) => this.emitEvent(target, name, payload),
-      settle: (conv, m) => this.settle(conv, m),
-      delivered: (_conv, m) => this._emit('message', m),
-      changed: () => this.inboxChanged(),
-      reset: (ev) => this._emit('reset', ev),
-    };
     this.conn = new Connection(o, {
       cursors: () => {
         const cursors: Record<string, { seq: number; epoch: string }> = {};
@@ -176,7 +155,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   conversation(id: string): Conversation<E> {
     let c = this.convs.get(id);
     if (c === undefined) {
-      c = new Conversation<E>(id, this.host);
+      c = new Conversation<E>(id, this);
       this.convs.set(id, c);
     }
     return c;
@@ -233,7 +212,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   // --- sending -------------------------------------------------------------------------------
 
   /** A send or an operation: validated, then queued in the outbox (optimistic at once). */
-  private send(conv: Conversation<E>, fields: SendFields): Promise<StoredMessage> {
+  /** @internal */
+  send(conv: Conversation<E>, fields: SendFields): Promise<StoredMessage> {
     if (this.conn.state === 'closed') {
       return Promise.reject(new ClientClosedError('client is closed'));
     }
@@ -249,7 +229,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   }
 
   /** `message.retry()`: the same id, unless the hub would no longer recognise it (then a fresh one). */
-  private retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage> {
+  /** @internal */
+  retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage> {
     if (this.conn.state === 'closed') {
       return Promise.reject(new ClientClosedError('client is closed'));
     }
@@ -274,12 +255,14 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
    * stream, a history page): the promise resolves and the optimistic entry goes — at once when the
    * conversation is past its seq, else when the message is delivered in order or a reset voids it.
    */
-  private settle(conv: Conversation<E>, m: Message): void {
+  /** @internal */
+  settle(conv: Conversation<E>, m: Message): void {
     this.outbox.settle(m);
     conv._settled(m);
   }
 
-  private sendFrame(frame: ClientFrame): boolean {
+  /** @internal */
+  sendFrame(frame: ClientFrame): boolean {
     try {
       return this.conn.send(frame);
     } catch (err) {
@@ -293,7 +276,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
    * any more, …) the link is replaced: the resume is the all-or-nothing recovery (a replay or a
    * reset, and a membership check), so no gap stays open for want of a next message.
    */
-  private sync(conv: Conversation<E>, after: number, epoch: string | undefined): boolean {
+  /** @internal */
+  sync(conv: Conversation<E>, after: number, epoch: string | undefined): boolean {
     if (!this.conn.isReady) return false;
     const frame: SyncFrame = { type: 'sync', conversationId: conv.id, after };
     if (epoch !== undefined) frame.epoch = epoch;
@@ -306,7 +290,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     return true;
   }
 
-  private async emitEvent(
+  /** @internal */
+  async emitEvent(
     target: { conversationId: string } | { userId: string },
     name: string,
     payload: unknown,
@@ -498,7 +483,37 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     }
   }
 
-  private inboxChanged(): void {
+  // --- what conversations need (ConversationHost) -------------------------------------------
+
+  /** @internal */
+  isReady(): boolean {
+    return this.conn.isReady;
+  }
+
+  /** @internal */
+  isSynced(): boolean {
+    return this._synced;
+  }
+
+  /** @internal */
+  _history(frame: HistoryRequestFrame): Promise<HistoryPageFrame> {
+    return this.conn.state === 'closed'
+      ? Promise.reject(new ClientClosedError('client is closed'))
+      : this.requests.request(frame);
+  }
+
+  /** @internal */
+  delivered(_conv: Conversation<E>, m: StoredMessage): void {
+    this._emit('message', m);
+  }
+
+  /** @internal */
+  _resetIn(ev: ResetEvent): void {
+    this._emit('reset', ev);
+  }
+
+  /** @internal */
+  changed(): void {
     if (this.listenerCount('inbox') > 0) this._emit('inbox', this.inbox());
   }
 }
