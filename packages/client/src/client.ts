@@ -103,22 +103,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
       failed: (item, err) => this.conversation(item.conversationId)._failed(item, err),
     });
     this.requests = new Requests((frame) => this.sendFrame(frame), o.requestTimeoutMs);
-    this.conn = new Connection(o, {
-      cursors: () => {
-        const cursors: Record<string, { seq: number; epoch: string }> = {};
-        for (const [id, c] of this.convs) {
-          const cur = c._cursor();
-          if (cur !== undefined) cursors[id] = cur;
-        }
-        this.resumed = new Set(Object.keys(cursors));
-        return cursors;
-      },
-      welcome: (f) => this.onWelcome(f),
-      frame: (f) => this.onFrame(f),
-      down: (code) => this.onDown(code),
-      state: (change) => this.onState(change),
-      reconnect: (info) => this._emit('reconnect', info),
-    });
+    this.conn = new Connection(o, this);
     this.restoreOutbox();
     if (o.autoConnect) this.conn.connect();
   }
@@ -307,7 +292,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
 
   // --- receiving -----------------------------------------------------------------------------
 
-  private onWelcome(f: WelcomeFrame): void {
+  /** @internal */
+  onWelcome(f: WelcomeFrame): void {
     this._userId = f.user.id;
     this._sessionId = f.sessionId;
     this.limits = f.limits;
@@ -324,7 +310,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     for (const c of this.convs.values()) c._flushRead();
   }
 
-  private onFrame(f: ServerFrame): void {
+  /** @internal */
+  onFrame(f: ServerFrame): void {
     switch (f.type) {
       case 'message':
         this.conversation(f.message.conversationId)._receive(f.message);
@@ -443,14 +430,16 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     this._emit('synced');
   }
 
-  private onDown(code: number): void {
+  /** @internal */
+  onDown(code: number): void {
     this._synced = false;
     this.outbox.down(code);
     for (const c of this.convs.values()) c._down();
     this.requests.rejectAll(new DisconnectedError('the connection dropped before the answer'));
   }
 
-  private onState(change: StateChange): void {
+  /** @internal */
+  onState(change: StateChange): void {
     if (change.to === 'closed') {
       const stopped = change.code !== ClientCode.ClientClosed;
       this.outbox.close({
@@ -483,7 +472,23 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     }
   }
 
-  // --- what conversations need (ConversationHost) -------------------------------------------
+  // --- what the connection and conversations need (ConnectionHandlers, ConversationHost) -------
+
+  /** @internal Resume cursors for the `hello`. */
+  _cursors(): Record<string, { seq: number; epoch: string }> {
+    const cursors: Record<string, { seq: number; epoch: string }> = {};
+    for (const [id, c] of this.convs) {
+      const cur = c._cursor();
+      if (cur !== undefined) cursors[id] = cur;
+    }
+    this.resumed = new Set(Object.keys(cursors));
+    return cursors;
+  }
+
+  /** @internal */
+  _reconnected(info: ReconnectInfo): void {
+    this._emit('reconnect', info);
+  }
 
   /** @internal */
   isReady(): boolean {
