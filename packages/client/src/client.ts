@@ -196,8 +196,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
 
   // --- sending -------------------------------------------------------------------------------
 
-  /** A send or an operation: validated, then queued in the outbox (optimistic at once). */
-  /** @internal */
+  /** @internal A send or an operation: validated, then queued in the outbox (optimistic at once). */
   send(conv: Conversation<E>, fields: SendFields): Promise<StoredMessage> {
     if (this.conn.state === 'closed') {
       return Promise.reject(new ClientClosedError('client is closed'));
@@ -213,8 +212,10 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     return this.enqueue(conv, item, false);
   }
 
-  /** `message.retry()`: the same id, unless the hub would no longer recognise it (then a fresh one). */
-  /** @internal */
+  /**
+   * @internal `message.retry()`: the same id, unless the hub would no longer recognise it (then
+   * a fresh one).
+   */
   retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage> {
     if (this.conn.state === 'closed') {
       return Promise.reject(new ClientClosedError('client is closed'));
@@ -236,11 +237,10 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   }
 
   /**
-   * THE settlement of a send, whatever told the client it is stored (its ack, its message in the
-   * stream, a history page): the promise resolves and the optimistic entry goes — at once when the
+   * @internal THE settlement of a send, whatever told the client it is stored (its ack, its
+   * message in the stream, a history page): the promise resolves and the optimistic entry goes — at once when the
    * conversation is past its seq, else when the message is delivered in order or a reset voids it.
    */
-  /** @internal */
   settle(conv: Conversation<E>, m: Message): void {
     this.outbox.settle(m);
     conv._settled(m);
@@ -257,11 +257,10 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   }
 
   /**
-   * A gap fill with a deadline. When it fails (silence, or any refusal: rate limited, not a member
-   * any more, …) the link is replaced: the resume is the all-or-nothing recovery (a replay or a
+   * @internal A gap fill with a deadline. When it fails (silence, or any refusal: rate limited,
+   * not a member any more, …) the link is replaced: the resume is the all-or-nothing recovery (a replay or a
    * reset, and a membership check), so no gap stays open for want of a next message.
    */
-  /** @internal */
   sync(conv: Conversation<E>, after: number, epoch: string | undefined): boolean {
     if (!this.conn.isReady) return false;
     const frame: SyncFrame = { type: 'sync', conversationId: conv.id, after };
