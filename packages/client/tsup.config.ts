@@ -121,6 +121,13 @@ export const INTERNAL = [
   'list',
   'me',
   'append',
+  'buffer',
+  'probe',
+  'restart',
+  'onMessage',
+  'spend',
+  'put',
+  'drop',
 ];
 
 export default defineConfig({

@@ -26,10 +26,10 @@ import { packAll, scratchApp } from '../../../tests/packages/packed.mjs';
 /**
  * CI fails when the packed client's browser bundle (whole public API, min+gzip) exceeds this.
  * Issue 15's target is 10 KB ({@link CLIENT_BUNDLE_TARGET_BYTES}); until the client gets there the
- * budget is its measured size (12,463 B) rounded up to the next 100 B, so any growth fails CI.
+ * budget is its measured size (12,376 B) rounded up to the next 100 B, so any growth fails CI.
  * Lower it whenever the client shrinks.
  */
-export const CLIENT_BUNDLE_BUDGET_BYTES = 12_500;
+export const CLIENT_BUNDLE_BUDGET_BYTES = 12_400;
 /** Issue 15's target for the packed client bundle, min+gzip (the benchmark reports against it). */
 export const CLIENT_BUNDLE_TARGET_BYTES = 10_000;
 

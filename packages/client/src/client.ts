@@ -9,6 +9,8 @@ import {
   type EventInput,
   type EventName,
   type EventSchemas,
+  type HistoryPageFrame,
+  type HistoryRequestFrame,
   isJsonValue,
   type JsonValue,
   type Limits,
@@ -20,7 +22,7 @@ import {
   type WelcomeFrame,
 } from '@parley/protocol/core';
 import { Connection, type ReconnectInfo } from './connection.js';
-import { Conversation, type ConversationHost, type SendFields } from './conversation.js';
+import { Conversation, type SendFields } from './conversation.js';
 import { Emitter } from './emitter.js';
 import { ClientClosedError, DisconnectedError, type ParleyError, ServerError } from './errors.js';
 import { type ClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -72,7 +74,8 @@ export type ClientEvents<E extends EventSchemas> = {
 
 /** A Parley client. Create with {@link createClient}. */
 export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<ClientEvents<E>> {
-  private readonly o: ResolvedOptions<E>;
+  /** @internal */
+  readonly o: ResolvedOptions<E>;
   private readonly conn: Connection<E>;
   private readonly outbox: Outbox;
   private readonly convs = new Map<string, Conversation<E>>();
@@ -87,8 +90,6 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     maxFrameBytes: 65_536 satisfies typeof Limits.MAX_FRAME_BYTES,
     maxTextLength: 10_000 satisfies typeof Limits.MAX_TEXT_LENGTH,
   };
-  /** The face conversations see. */
-  private readonly host: ConversationHost<E>;
 
   constructor(options: ClientOptions<E>) {
     const o = resolveOptions(options);
@@ -102,44 +103,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
       failed: (item, err) => this.conversation(item.conversationId)._failed(item, err),
     });
     this.requests = new Requests((frame) => this.sendFrame(frame), o.requestTimeoutMs);
-    const self = this;
-    this.host = {
-      o,
-      get userId() {
-        return self._userId;
-      },
-      isReady: () => this.conn.isReady,
-      isSynced: () => this._synced,
-      sendFrame: (frame) => this.sendFrame(frame),
-      send: (conv, fields) => this.send(conv, fields),
-      retry: (conv, item) => this.retry(conv, item),
-      history: (frame) =>
-        this.conn.state === 'closed'
-          ? Promise.reject(new ClientClosedError('client is closed'))
-          : this.requests.request(frame),
-      sync: (conv, after, epoch) => this.sync(conv, after, epoch),
-      emitEvent: (target, name, payload) => this.emitEvent(target, name, payload),
-      settle: (conv, m) => this.settle(conv, m),
-      delivered: (_conv, m) => this._emit('message', m),
-      changed: () => this.inboxChanged(),
-      reset: (ev) => this._emit('reset', ev),
-    };
-    this.conn = new Connection(o, {
-      cursors: () => {
-        const cursors: Record<string, { seq: number; epoch: string }> = {};
-        for (const [id, c] of this.convs) {
-          const cur = c._cursor();
-          if (cur !== undefined) cursors[id] = cur;
-        }
-        this.resumed = new Set(Object.keys(cursors));
-        return cursors;
-      },
-      welcome: (f) => this.onWelcome(f),
-      frame: (f) => this.onFrame(f),
-      down: (code) => this.onDown(code),
-      state: (change) => this.onState(change),
-      reconnect: (info) => this._emit('reconnect', info),
-    });
+    this.conn = new Connection(o, this);
     this.restoreOutbox();
     if (o.autoConnect) this.conn.connect();
   }
@@ -176,7 +140,7 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   conversation(id: string): Conversation<E> {
     let c = this.convs.get(id);
     if (c === undefined) {
-      c = new Conversation<E>(id, this.host);
+      c = new Conversation<E>(id, this);
       this.convs.set(id, c);
     }
     return c;
@@ -232,8 +196,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
 
   // --- sending -------------------------------------------------------------------------------
 
-  /** A send or an operation: validated, then queued in the outbox (optimistic at once). */
-  private send(conv: Conversation<E>, fields: SendFields): Promise<StoredMessage> {
+  /** @internal A send or an operation: validated, then queued in the outbox (optimistic at once). */
+  send(conv: Conversation<E>, fields: SendFields): Promise<StoredMessage> {
     if (this.conn.state === 'closed') {
       return Promise.reject(new ClientClosedError('client is closed'));
     }
@@ -248,8 +212,11 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     return this.enqueue(conv, item, false);
   }
 
-  /** `message.retry()`: the same id, unless the hub would no longer recognise it (then a fresh one). */
-  private retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage> {
+  /**
+   * @internal `message.retry()`: the same id, unless the hub would no longer recognise it (then
+   * a fresh one).
+   */
+  retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage> {
     if (this.conn.state === 'closed') {
       return Promise.reject(new ClientClosedError('client is closed'));
     }
@@ -270,16 +237,17 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   }
 
   /**
-   * THE settlement of a send, whatever told the client it is stored (its ack, its message in the
-   * stream, a history page): the promise resolves and the optimistic entry goes — at once when the
+   * @internal THE settlement of a send, whatever told the client it is stored (its ack, its
+   * message in the stream, a history page): the promise resolves and the optimistic entry goes — at once when the
    * conversation is past its seq, else when the message is delivered in order or a reset voids it.
    */
-  private settle(conv: Conversation<E>, m: Message): void {
+  settle(conv: Conversation<E>, m: Message): void {
     this.outbox.settle(m);
     conv._settled(m);
   }
 
-  private sendFrame(frame: ClientFrame): boolean {
+  /** @internal */
+  sendFrame(frame: ClientFrame): boolean {
     try {
       return this.conn.send(frame);
     } catch (err) {
@@ -289,11 +257,11 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
   }
 
   /**
-   * A gap fill with a deadline. When it fails (silence, or any refusal: rate limited, not a member
-   * any more, …) the link is replaced: the resume is the all-or-nothing recovery (a replay or a
+   * @internal A gap fill with a deadline. When it fails (silence, or any refusal: rate limited,
+   * not a member any more, …) the link is replaced: the resume is the all-or-nothing recovery (a replay or a
    * reset, and a membership check), so no gap stays open for want of a next message.
    */
-  private sync(conv: Conversation<E>, after: number, epoch: string | undefined): boolean {
+  sync(conv: Conversation<E>, after: number, epoch: string | undefined): boolean {
     if (!this.conn.isReady) return false;
     const frame: SyncFrame = { type: 'sync', conversationId: conv.id, after };
     if (epoch !== undefined) frame.epoch = epoch;
@@ -306,7 +274,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     return true;
   }
 
-  private async emitEvent(
+  /** @internal */
+  async emitEvent(
     target: { conversationId: string } | { userId: string },
     name: string,
     payload: unknown,
@@ -322,7 +291,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
 
   // --- receiving -----------------------------------------------------------------------------
 
-  private onWelcome(f: WelcomeFrame): void {
+  /** @internal */
+  onWelcome(f: WelcomeFrame): void {
     this._userId = f.user.id;
     this._sessionId = f.sessionId;
     this.limits = f.limits;
@@ -339,7 +309,8 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     for (const c of this.convs.values()) c._flushRead();
   }
 
-  private onFrame(f: ServerFrame): void {
+  /** @internal */
+  onFrame(f: ServerFrame): void {
     switch (f.type) {
       case 'message':
         this.conversation(f.message.conversationId)._receive(f.message);
@@ -458,14 +429,16 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     this._emit('synced');
   }
 
-  private onDown(code: number): void {
+  /** @internal */
+  onDown(code: number): void {
     this._synced = false;
     this.outbox.down(code);
     for (const c of this.convs.values()) c._down();
     this.requests.rejectAll(new DisconnectedError('the connection dropped before the answer'));
   }
 
-  private onState(change: StateChange): void {
+  /** @internal */
+  onState(change: StateChange): void {
     if (change.to === 'closed') {
       const stopped = change.code !== ClientCode.ClientClosed;
       this.outbox.close({
@@ -498,7 +471,53 @@ export class ParleyClient<E extends EventSchemas = NoEvents> extends Emitter<Cli
     }
   }
 
-  private inboxChanged(): void {
+  // --- what the connection and conversations need (ConnectionHandlers, ConversationHost) -------
+
+  /** @internal Resume cursors for the `hello`. */
+  _cursors(): Record<string, { seq: number; epoch: string }> {
+    const cursors: Record<string, { seq: number; epoch: string }> = {};
+    for (const [id, c] of this.convs) {
+      const cur = c._cursor();
+      if (cur !== undefined) cursors[id] = cur;
+    }
+    this.resumed = new Set(Object.keys(cursors));
+    return cursors;
+  }
+
+  /** @internal */
+  _reconnected(info: ReconnectInfo): void {
+    this._emit('reconnect', info);
+  }
+
+  /** @internal */
+  isReady(): boolean {
+    return this.conn.isReady;
+  }
+
+  /** @internal */
+  isSynced(): boolean {
+    return this._synced;
+  }
+
+  /** @internal */
+  _history(frame: HistoryRequestFrame): Promise<HistoryPageFrame> {
+    return this.conn.state === 'closed'
+      ? Promise.reject(new ClientClosedError('client is closed'))
+      : this.requests.request(frame);
+  }
+
+  /** @internal */
+  delivered(_conv: Conversation<E>, m: StoredMessage): void {
+    this._emit('message', m);
+  }
+
+  /** @internal */
+  _resetIn(ev: ResetEvent): void {
+    this._emit('reset', ev);
+  }
+
+  /** @internal */
+  changed(): void {
     if (this.listenerCount('inbox') > 0) this._emit('inbox', this.inbox());
   }
 }

@@ -37,15 +37,15 @@ export interface ReconnectInfo {
 /** What the connection tells its owner (the client). */
 export interface ConnectionHandlers {
   /** Resume cursors for the `hello` frame. */
-  cursors(): HelloFrame['cursors'];
+  _cursors(): HelloFrame['cursors'];
   /** A `welcome` arrived; called before `open` is announced so the outbox flushes first. */
-  welcome(frame: WelcomeFrame): void;
+  onWelcome(frame: WelcomeFrame): void;
   /** Any other frame. */
-  frame(frame: ServerFrame): void;
+  onFrame(frame: ServerFrame): void;
   /** A welcomed link went down (`code`: why): in-flight requests go back to the outbox. */
-  down(code: number): void;
-  state(change: StateChange): void;
-  reconnect(info: ReconnectInfo): void;
+  onDown(code: number): void;
+  onState(change: StateChange): void;
+  _reconnected(info: ReconnectInfo): void;
 }
 
 const OPEN = 1;
@@ -185,7 +185,7 @@ export class Connection<E extends EventSchemas> {
     );
     ws.onopen = () => {
       this.lastRxAt = this.o.now();
-      const hello: HelloFrame = { type: 'hello', protocol: 1, cursors: this.h.cursors() };
+      const hello: HelloFrame = { type: 'hello', protocol: 1, cursors: this.h._cursors() };
       if (token !== undefined) hello.token = token;
       if (this.o.clientInfo.name !== undefined || this.o.clientInfo.version !== undefined) {
         hello.client = this.o.clientInfo;
@@ -235,7 +235,7 @@ export class Connection<E extends EventSchemas> {
         this.openedAt = this.o.now();
         this.pacer.reset(frame.limits.rate);
         try {
-          this.h.welcome(frame);
+          this.h.onWelcome(frame);
         } finally {
           // Even if an app listener threw while the welcome was applied, the link is open.
           this.setState('open', ClientCode.Connected, 'connected');
@@ -258,7 +258,7 @@ export class Connection<E extends EventSchemas> {
         this.o.logger.debug({}, 'parley: token refreshed in-band');
         return;
       default:
-        this.h.frame(frame);
+        this.h.onFrame(frame);
     }
   }
 
@@ -333,7 +333,7 @@ export class Connection<E extends EventSchemas> {
       this._attempt = 0;
     }
     this.openedAt = undefined;
-    if (wasReady) this.h.down(code);
+    if (wasReady) this.h.onDown(code);
 
     if (action === 'stop') {
       this.stopLifecycle();
@@ -359,7 +359,7 @@ export class Connection<E extends EventSchemas> {
       code,
       reason,
     );
-    this.h.reconnect({ attempt: this._attempt, delayMs, code, reason });
+    this.h._reconnected({ attempt: this._attempt, delayMs, code, reason });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       this.connect();
@@ -371,7 +371,7 @@ export class Connection<E extends EventSchemas> {
     const from = this._state;
     if (from === to) return;
     this._state = to;
-    this.h.state({ from, to, code, reason });
+    this.h.onState({ from, to, code, reason });
   }
 }
 

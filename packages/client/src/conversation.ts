@@ -69,7 +69,7 @@ export interface ConversationHost<E extends EventSchemas> {
   sendFrame(frame: ClientFrame): boolean;
   send(conv: Conversation<E>, fields: SendFields): Promise<StoredMessage>;
   retry(conv: Conversation<E>, item: OutboxItem): Promise<StoredMessage>;
-  history(frame: HistoryRequestFrame): Promise<HistoryPageFrame>;
+  _history(frame: HistoryRequestFrame): Promise<HistoryPageFrame>;
   /** Sends a gap-fill `sync`; false when it could not be sent. */
   sync(conv: Conversation<E>, after: number, epoch: string | undefined): boolean;
   emitEvent(target: { conversationId: string }, name: string, payload: unknown): Promise<void>;
@@ -77,7 +77,7 @@ export interface ConversationHost<E extends EventSchemas> {
   settle(conv: Conversation<E>, message: Message): void;
   delivered(conv: Conversation<E>, message: StoredMessage): void;
   changed(conv: Conversation<E>): void;
-  reset(event: ResetEvent): void;
+  _resetIn(event: ResetEvent): void;
 }
 
 export class Conversation<E extends EventSchemas = Record<never, never>> extends Emitter<
@@ -397,7 +397,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
     };
     this._lastReset = ev;
     this._emit('reset', ev);
-    this.host.reset(ev);
+    this.host._resetIn(ev);
     this.touch();
   }
 
@@ -487,7 +487,7 @@ export class Conversation<E extends EventSchemas = Record<never, never>> extends
       this._hasMore = false;
       return [];
     }
-    const page = await this.host.history({
+    const page = await this.host._history({
       type: 'history',
       conversationId: this.id,
       before,

@@ -9,15 +9,16 @@ export type ProtocolErrorCode =
 
 /** A frame that failed to decode or encode. */
 export class ProtocolError extends Error {
+  // `declare`: the constructor sets every field (no `field;` initialisers in the bundle).
   override readonly name = 'ProtocolError';
   /** `invalid_frame`, `unknown_type` or `too_large`. */
-  readonly code: ProtocolErrorCode;
+  declare readonly code: ProtocolErrorCode;
   /** Dotted path of the offending field (`type`, `cursors.c1.seq`, ...); `''` for the whole frame. */
-  readonly field: string;
+  declare readonly field: string;
   /** The frame's `ref`, when it had a readable one. */
-  readonly ref: string | undefined;
+  declare readonly ref: string | undefined;
   /** The frame's `type`, when it had a readable one. */
-  readonly frameType: string | undefined;
+  declare readonly frameType: string | undefined;
 
   constructor(
     code: ProtocolErrorCode,
