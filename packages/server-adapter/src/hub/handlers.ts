@@ -3,12 +3,7 @@
  * correlated by `ref`, nothing delivered), then does its one job. Hook failures become
  * `unavailable`; anything unexpected becomes `internal` (and is logged).
  */
-import {
-  type ClientFrame,
-  ErrorCode,
-  type Message,
-  validateEvent,
-} from '@parley/protocol';
+import { type ClientFrame, ErrorCode, type Message, validateEvent } from '@parley/protocol';
 import type { MessageDraft } from '../engines/types.js';
 import { MessageRejectedError, UnavailableError } from '../errors.js';
 import type { Connection } from './connection.js';
