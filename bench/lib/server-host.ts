@@ -124,6 +124,7 @@ export async function host(config: ServerConfig, hosted: Hosted): Promise<void> 
       .catch((e) => console.error('[server] close failed', e))
       .finally(() => process.exit(0));
   });
+  if (process.env.BENCH_ALLOC_PROFILE) await allocProfile(process.env.BENCH_ALLOC_PROFILE);
   const port = hosted.listen ? await hosted.listen(config.port) : await listenHttp(hosted, config);
   send({ type: 'ready', port, pid: process.pid });
 }
@@ -137,4 +138,34 @@ async function listenHttp(hosted: Hosted, config: ServerConfig): Promise<number>
   });
   const addr = http.address();
   return typeof addr === 'object' && addr ? addr.port : 0;
+}
+
+/**
+ * BENCH_ALLOC_PROFILE=<file>: samples every allocation (garbage included; with
+ * BENCH_ALLOC_PROMOTED=1 only what outlived a scavenge) from the start, and writes the V8 sampling
+ * heap profile there BENCH_ALLOC_PROFILE_S seconds later (default 12) — where the young
+ * generation's churn comes from. `node bench/micro/alloc-summary.mjs <file>` summarises it.
+ */
+async function allocProfile(file: string): Promise<void> {
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const s = new Session();
+  s.connect();
+  const call = <T>(method: string, params?: object): Promise<T> =>
+    new Promise((resolve, reject) =>
+      s.post(method, params, (err, res) => (err ? reject(err) : resolve(res as T))),
+    );
+  await call('HeapProfiler.enable');
+  await call('HeapProfiler.startSampling', {
+    samplingInterval: 8192,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: !process.env.BENCH_ALLOC_PROMOTED,
+  });
+  const dump = () => {
+    s.post('HeapProfiler.getSamplingProfile', (err, res) => {
+      if (!err) writeFileSync(file, JSON.stringify((res as { profile: unknown }).profile));
+    });
+  };
+  // the bench stops servers with SIGKILL: write after BENCH_ALLOC_PROFILE_S seconds
+  setTimeout(dump, Number(process.env.BENCH_ALLOC_PROFILE_S ?? 12) * 1000).unref();
 }
