@@ -14,10 +14,11 @@ import { OVERLAYS } from './overlay-lua.js';
 
 /**
  * Drops a countable index (KEYS[index]) that belongs to another history than `epoch`.
- * Expects `epoch` in scope (after `ENSURE_EPOCH` of `scripts.ts`); KEYS[1] is the meta key.
+ * Expects `epoch` and `cidx` (the meta hash's field, read by the same `HMGET`) in scope, after
+ * `ENSURE_EPOCH` of `scripts.ts`; KEYS[1] is the meta key.
  */
 export const COUNTABLE_EPOCH = (index: number): string => `
-if redis.call('HGET', KEYS[1], 'cidx') ~= epoch then
+if cidx ~= epoch then
   redis.call('DEL', KEYS[${index}])
   redis.call('HSET', KEYS[1], 'cidx', epoch)
 end

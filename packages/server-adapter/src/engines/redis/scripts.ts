@@ -46,9 +46,11 @@ import { OVERLAYS } from './overlay-lua.js';
  * fresh random id.
  */
 export const ENSURE_EPOCH = (candidate: string): string => `
-local meta = redis.call('HMGET', KEYS[1], 'epoch', 'seq')
+local meta = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'cidx')
 local epoch = meta[1]
 local head = tonumber(meta[2] or '0')
+-- The epoch the countable index belongs to (COUNTABLE_EPOCH of inbox-scripts.ts), read here too.
+local cidx = meta[3]
 if not epoch then
   epoch = ${candidate}
   head = 0
