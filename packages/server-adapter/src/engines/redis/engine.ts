@@ -80,15 +80,8 @@ function connect(source: RedisEngineOptions['redis']): {
       conn: new Cluster(source as ClusterNode[], { shardedSubscribers: true }),
       owned: true,
     };
-  // Auto-pipelining (issue 15): the commands issued in one event-loop turn (the appends of every
-  // frame read in it) go out in one write and come back in one read, in order. Not on a Cluster:
-  // with it, ioredis failed the engine's own pipelines across slots (the cluster suite caught it).
-  if (typeof source === 'string')
-    return { conn: new Redis(source, { enableAutoPipelining: true }), owned: true };
-  return {
-    conn: new Redis({ enableAutoPipelining: true, ...(source as RedisOptions) }),
-    owned: true,
-  };
+  if (typeof source === 'string') return { conn: new Redis(source), owned: true };
+  return { conn: new Redis(source as RedisOptions), owned: true };
 }
 
 const isCluster = (conn: Redis | Cluster): conn is Cluster =>
@@ -172,7 +165,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         shardedSubscribers: true,
         slotsRefreshInterval: commandConn.options.slotsRefreshInterval ?? SLOTS_REFRESH_MS,
       })
-    : commandConn.duplicate({ autoResubscribe: false, enableAutoPipelining: false });
+    : commandConn.duplicate({ autoResubscribe: false });
 
   // -- connection status ------------------------------------------------------------------------
   const listeners = new Set<(s: RedisEngineStatus) => void>();
