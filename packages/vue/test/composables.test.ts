@@ -15,14 +15,28 @@ import {
   usePresence,
 } from '../src/index.js';
 
+/**
+ * Holds sends in the hub's `persist` hook while a test says so. The mock transport delivers in
+ * microtasks, so without it an ack can beat Vue's next render: a test that must see the pending
+ * state holds the ack instead of racing it.
+ */
+let persistGate: Promise<void> = Promise.resolve();
 const kit = createTestHub({
   users: { alice: { name: 'Alice' }, bob: { name: 'Bob' } },
   conversations: { c1: ['alice', 'bob'] },
-  hub: { typing: { ttlMs: 300 } },
+  hub: {
+    typing: { ttlMs: 300 },
+    persist: async () => {
+      await persistGate;
+    },
+  },
 });
 const server = setupServer(kit.handler);
 beforeAll(() => server.listen());
-afterEach(() => kit.reset());
+afterEach(() => {
+  persistGate = Promise.resolve();
+  kit.reset();
+});
 afterAll(() => server.close());
 
 const Chat = defineComponent({
@@ -81,9 +95,15 @@ describe('useConversation', () => {
     const alice = await signedIn('alice');
     const w = mountChat(alice);
     expect(w.get('[data-testid=state]').text()).toBe('open');
-    await w.get('button').trigger('click'); // resolves after Vue's next render, before the ack
+    let release = () => {};
+    persistGate = new Promise((r) => {
+      release = r;
+    });
+    await w.get('button').trigger('click'); // resolves after Vue's next render; the ack is held
     expect(texts(w)).toEqual(['hello bob']);
     expect(w.get('li').attributes('data-status')).toBe('pending');
+    release();
+    persistGate = Promise.resolve();
     await kit.waitFor(() => w.get('li').attributes('data-status') === 'sent');
     expect(texts(w)).toEqual(['hello bob']);
     expect(sends()).toHaveLength(1);
