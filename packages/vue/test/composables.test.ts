@@ -28,6 +28,7 @@ const kit = createTestHub({
     typing: { ttlMs: 300 },
     persist: async () => {
       await persistGate;
+      return undefined;
     },
   },
 });
