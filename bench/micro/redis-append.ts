@@ -4,7 +4,9 @@
  * each side spent per message: this process (engine + ioredis) and redis-server (/proc). Not a
  * test and not the product figure (that is `pnpm bench`): a quick before/after for one change.
  *
- *   npx tsx --conditions=@parley/source bench/micro/redis-append.ts [messages=20000] [conversations=500]
+ *   npx tsx --conditions=@parley/source bench/micro/redis-append.ts [messages=20000] [conversations=500] [inflight=64]
+ *
+ * `inflight=1` is closest to the benchmark's fixed rate, where an append rarely meets another.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { createRedisEngine } from '@parley/server-adapter/redis';
 
 const N = Number(process.argv[2] ?? 20_000);
 const C = Number(process.argv[3] ?? 500);
+const INFLIGHT = Number(process.argv[4] ?? 64);
 
 const port = await new Promise<number>((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => {
@@ -54,7 +57,7 @@ try {
   const r0 = ticks();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const inflight = 64;
+  const inflight = INFLIGHT;
   let next = 0;
   await Promise.all(
     Array.from({ length: inflight }, async () => {

@@ -39,7 +39,7 @@ type State = 'hello' | 'starting' | 'open' | 'closed';
 
 let counter = 0;
 
-export class Connection implements Deliverable {
+export class Connection implements Deliverable, ConnectionHandlers {
   readonly id: string;
   /** When the socket was handed to the hub (ms since epoch). */
   readonly openedAt = Date.now();
@@ -61,13 +61,13 @@ export class Connection implements Deliverable {
    */
   /** Created on the first membership change (idle connections hold none, issue 15). */
   private controlSeq: Map<string, number> | undefined;
-  private queue: Promise<void> = Promise.resolve();
-  private closedResolve!: () => void;
+  /** The last task chained; unset until two tasks overlap (idle connections hold none). */
+  private queue: Promise<void> | undefined;
+  /** Made only when someone waits for the close (hub.close): idle connections hold none. */
+  private closedWait: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Set once the adapter reported the close (or the socket was terminated). */
+  private ended = false;
   private terminateTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Resolves when the adapter reported the close (or the socket was terminated). */
-  readonly closed = new Promise<void>((r) => {
-    this.closedResolve = r;
-  });
 
   constructor(
     readonly services: HubServices,
@@ -97,20 +97,40 @@ export class Connection implements Deliverable {
     return this.state === 'open';
   }
 
-  handlers(): ConnectionHandlers {
-    return {
-      onMessage: (data) => {
-        // Nothing a client sends may crash the process.
-        try {
-          onInbound(this, data);
-        } catch (err) {
-          this.ctx.logger.error({ err, connectionId: this.id }, 'parley: inbound frame failed');
-          this.close(1011, 'internal error');
-        }
-      },
-      onClose: (code) => this.onClosed(code),
-      onPong: () => this.timers.onPong(),
-    };
+  /** Resolves when the adapter reported the close (or the socket was terminated). */
+  get closed(): Promise<void> {
+    if (this.ended) return Promise.resolve();
+    if (this.closedWait === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.closedWait = { promise, resolve };
+    }
+    return this.closedWait.promise;
+  }
+
+  // -- ConnectionHandlers: the adapter calls these (methods, not closures per connection) ------
+
+  onMessage(data: RawData): void {
+    // Nothing a client sends may crash the process.
+    try {
+      onInbound(this, data);
+    } catch (err) {
+      this.ctx.logger.error({ err, connectionId: this.id }, 'parley: inbound frame failed');
+      this.close(1011, 'internal error');
+    }
+  }
+
+  onClose(code: number): void {
+    this.closeCode ??= code;
+    this.cleanup();
+    clearTimeout(this.terminateTimer);
+    this.end();
+  }
+
+  onPong(): void {
+    this.timers.onPong();
   }
 
   /**
@@ -121,7 +141,10 @@ export class Connection implements Deliverable {
     // An idle queue starts the task at once (issue 15: no promise hop per frame); a busy one
     // chains it. `pending` counts tasks not finished, so 0 means every earlier task is done.
     this.pending++;
-    this.queue = this.pending === 1 ? this.run(task) : this.queue.then(() => this.run(task));
+    this.queue =
+      this.pending === 1 || this.queue === undefined
+        ? this.run(task)
+        : this.queue.then(() => this.run(task));
   }
 
   private pending = 0;
@@ -163,7 +186,8 @@ export class Connection implements Deliverable {
       );
       this.sendError({ code: 'internal', message: 'internal error' });
     } finally {
-      this.pending--;
+      // Nothing left to chain on: drop the settled promise (idle connections hold none).
+      if (--this.pending === 0) this.queue = undefined;
     }
   }
 
@@ -283,14 +307,12 @@ export class Connection implements Deliverable {
     } catch {
       // Already gone.
     }
-    this.closedResolve();
+    this.end();
   }
 
-  private onClosed(code: number): void {
-    this.closeCode ??= code;
-    this.cleanup();
-    clearTimeout(this.terminateTimer);
-    this.closedResolve();
+  private end(): void {
+    this.ended = true;
+    this.closedWait?.resolve();
   }
 
   private cleanup(): void {

@@ -424,7 +424,7 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
       else if (request.protocols.length > 0 && !request.protocols.includes(SUBPROTOCOL)) {
         conn.close(CloseCode.SubprotocolNotAcceptable, 'unsupported protocol');
       }
-      return conn.handlers();
+      return conn;
     },
 
     onClose(dispose) {

@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
+import type { ConnectionHandlers } from '../../hub/connection.js';
 import type { Hub } from '../../hub/hub.js';
 import type { RequestInfo } from '../../hub/options.js';
 import type { HubSocket } from '../../hub/outbound.js';
@@ -63,15 +64,30 @@ class WsHubSocket implements HubSocket {
   }
 }
 
+/** Where a `ws` WebSocket keeps its hub handlers, read by the shared listeners below. */
+const HANDLERS = Symbol('parley.handlers');
+type Bound = WebSocket & { [HANDLERS]: ConnectionHandlers };
+const handlersOf = (ws: WebSocket): ConnectionHandlers => (ws as Bound)[HANDLERS];
+
+// One listener function for every socket (`this` is the socket): no closures per connection.
+function onWsMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  handlersOf(this).onMessage(isBinary ? (data as Buffer) : (data as Buffer).toString('utf8'));
+}
+function onWsPong(this: WebSocket): void {
+  handlersOf(this).onPong();
+}
+function onWsError(this: WebSocket, err: Error): void {
+  if (this.readyState === this.OPEN) closeOnError(this, err);
+}
+function onWsClose(this: WebSocket, code: number, reason: Buffer): void {
+  handlersOf(this).onClose(code, reason.toString());
+}
+
 /** Wires a `ws` WebSocket to the hub. */
 export function bindWebSocket(hub: Pick<Hub, 'open'>, ws: WebSocket, info: RequestInfo): void {
-  const handlers = hub.open(new WsHubSocket(ws), info);
-  ws.on('message', (data, isBinary) => {
-    handlers.onMessage(isBinary ? (data as Buffer) : (data as Buffer).toString('utf8'));
-  });
-  ws.on('pong', () => handlers.onPong());
-  ws.on('error', (err) => {
-    if (ws.readyState === ws.OPEN) closeOnError(ws, err);
-  });
-  ws.once('close', (code, reason) => handlers.onClose(code, reason.toString()));
+  (ws as Bound)[HANDLERS] = hub.open(new WsHubSocket(ws), info);
+  ws.on('message', onWsMessage);
+  ws.on('pong', onWsPong);
+  ws.on('error', onWsError);
+  ws.once('close', onWsClose);
 }
