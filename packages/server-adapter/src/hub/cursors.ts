@@ -43,9 +43,13 @@ export interface CursorOwner {
 
 export class Cursors {
   private readonly map = new Map<string, Cursor>();
-  /** Refs of sends waiting for their fan-out, by conversation + clientMsgId. */
-  /** Created on the first send (idle connections hold none, issue 15). */
-  private acks: Map<string, string | undefined> | undefined;
+  /**
+   * Sends waiting for their fan-out, as (conversationId, clientMsgId, ref) triples searched
+   * linearly: a connection has a few in flight. A Map keyed per send built a key string per send
+   * and reallocated its table on each delete, garbage that outlived scavenges (issue 15).
+   * Created on the first send (idle connections hold none).
+   */
+  private acks: (string | undefined)[] | undefined;
 
   constructor(
     private readonly owner: CursorOwner,
@@ -127,8 +131,34 @@ export class Cursors {
 
   /** A send of this connection is about to be appended: its ack waits for the fan-out. */
   expectAck(conversationId: string, clientMsgId: string, ref: string | undefined): void {
-    this.acks ??= new Map();
-    this.acks.set(`${conversationId}\u0000${clientMsgId}`, ref);
+    const i = this.findAck(conversationId, clientMsgId);
+    if (i >= 0) {
+      this.acks![i + 2] = ref;
+      return;
+    }
+    this.acks ??= [];
+    this.acks.push(conversationId, clientMsgId, ref);
+  }
+
+  private findAck(conversationId: string, clientMsgId: string): number {
+    const a = this.acks;
+    if (a === undefined) return -1;
+    for (let i = 0; i < a.length; i += 3) {
+      if (a[i + 1] === clientMsgId && a[i] === conversationId) return i;
+    }
+    return -1;
+  }
+
+  /** Removes the triple at `i` (the last one takes its place: order does not matter). */
+  private dropAck(i: number): void {
+    const a = this.acks!;
+    const last = a.length - 3;
+    if (i !== last) {
+      a[i] = a[last];
+      a[i + 1] = a[last + 1];
+      a[i + 2] = a[last + 2];
+    }
+    a.length = last;
   }
 
   /**
@@ -136,10 +166,10 @@ export class Cursors {
    * answered already (at its place in the stream).
    */
   ack(message: Message, duplicate = false, frame?: string): boolean {
-    const key = `${message.conversationId}\u0000${message.clientMsgId}`;
-    if (this.acks === undefined || !this.acks.has(key)) return false;
-    const ref = this.acks.get(key);
-    this.acks.delete(key);
+    const i = this.findAck(message.conversationId, message.clientMsgId);
+    if (i < 0) return false;
+    const ref = this.acks![i + 2];
+    this.dropAck(i);
     if (frame?.startsWith(MESSAGE_FRAME_PREFIX)) {
       // The fan-out frame already holds the message's JSON: splice it instead of encoding the
       // message again (issue 15). Same fields as the object below.
@@ -160,7 +190,8 @@ export class Cursors {
 
   /** Drops an expected ack (the send failed before it was stored). */
   forgetAck(conversationId: string, clientMsgId: string): void {
-    this.acks?.delete(`${conversationId}\u0000${clientMsgId}`);
+    const i = this.findAck(conversationId, clientMsgId);
+    if (i >= 0) this.dropAck(i);
   }
 
   /** A live message of a subscribed conversation (or this connection's own ack), in seq order. */
