@@ -5,7 +5,7 @@
  * next to `runEngineContract`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Engine, MessageDraft } from '../src/engines/types.js';
+import { type Engine, type MessageDraft, UNREAD_INDEX_MAX } from '../src/engines/types.js';
 import { type ContractFactory, draft } from './engine-contract.js';
 
 let n = 0;
@@ -54,6 +54,25 @@ export function runInboxContract(name: string, factory: ContractFactory): void {
       expect(await e.unread(c, 'alice')).toEqual({ readSeq: 3, count: 1, at: 4 });
       expect(await e.unread(uid('empty'), 'alice')).toEqual({ readSeq: 0, count: 0, at: 0 });
     });
+
+    it('unread counts are exact up to UNREAD_INDEX_MAX and capped there', async () => {
+      const e = await make();
+      const c = uid('c');
+      // 10 past the cap, and not at a multiple of 16: an index trimmed in batches holds more.
+      const total = UNREAD_INDEX_MAX + 10;
+      for (let sent = 0; sent < total; ) {
+        const batch = Math.min(500, total - sent);
+        await Promise.all(Array.from({ length: batch }, () => send(e, c, { senderId: 'bob' })));
+        sent += batch;
+      }
+      expect(await e.unread(c, 'alice')).toEqual({
+        readSeq: 0,
+        count: UNREAD_INDEX_MAX,
+        at: total,
+      });
+      await e.setRead(c, 'alice', total - 3);
+      expect(await e.unread(c, 'alice')).toEqual({ readSeq: total - 3, count: 3, at: total });
+    }, 60_000);
 
     it('a duplicate append neither counts again nor moves reads', async () => {
       const e = await make();

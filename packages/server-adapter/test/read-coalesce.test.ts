@@ -161,4 +161,31 @@ describe('read coalescing in the connection queue', () => {
     expect((await engine.reads('c3')).alice).toBe(1);
     expect(alice.of('error').map((f) => [f.code, f.conversationId])).toEqual([['forbidden', 'c3']]);
   });
+  it('answers every folded read’s ref when the waiting read is refused', async () => {
+    const busy = gate();
+    await make({
+      limits: { rate: { burst: 200, perSecond: 20 } },
+      onRead: async ({ conversationId }) => {
+        if (conversationId === 'c2') await busy.p;
+      },
+    });
+    await hub.publish('c3', { text: 'alice is not a member' });
+    const alice = await open('alice');
+    read(alice, 1, 'c2'); // holds the queue
+    await vi.advanceTimersByTimeAsync(0);
+    const refs = Array.from({ length: 70 }, (_, i) => `r${i}`);
+    for (const [i, ref] of refs.entries()) {
+      alice.handlers.onMessage(
+        JSON.stringify({ type: 'read', ref, conversationId: 'c3', seq: i + 1 }),
+      );
+    }
+    // Without a ref: folded, and nothing to answer.
+    read(alice, 99, 'c3');
+    busy.open();
+    await vi.advanceTimersByTimeAsync(0);
+    const errors = alice.of('error');
+    expect(errors.every((e) => e.code === 'forbidden' && e.conversationId === 'c3')).toBe(true);
+    // Each ref once (70 refs: past 64 folded refs a read queues its own task, which folds the rest).
+    expect(errors.map((e) => e.ref).sort()).toEqual([...refs].sort());
+  });
 });

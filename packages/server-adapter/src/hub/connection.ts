@@ -37,6 +37,21 @@ export interface HubServices {
 
 type State = 'hello' | 'starting' | 'open' | 'closed';
 
+/**
+ * A `read` frame waiting in the queue. `folded`: the refs of later reads of the same conversation
+ * folded into it, answered with it when it is refused (each ref gets its answer).
+ */
+export interface QueuedRead {
+  conversationId: string;
+  seq: number;
+  ref?: string | undefined;
+  folded?: string[];
+}
+
+/** Refs one waiting read answers for the reads folded into it (a bound on what it holds). */
+const MAX_FOLDED_REFS = 64;
+const foldedRefs = (r: QueuedRead): number => r.folded?.length ?? 0;
+
 let counter = 0;
 
 export class Connection implements Deliverable, ConnectionHandlers {
@@ -155,13 +170,21 @@ export class Connection implements Deliverable, ConnectionHandlers {
    * are monotonic, so the waiting task records the newest one, once. A membership change of the
    * conversation ends the folding (a read after a join never runs before it). Created on first use.
    */
-  private queuedReads: Map<string, { seq: number }> | undefined;
+  private queuedReads: Map<string, QueuedRead> | undefined;
 
-  /** Queues a `read` task, or folds its seq into the frame of its conversation already waiting. */
-  enqueueRead(frame: { conversationId: string; seq: number }, task: () => Promise<void>): void {
+  /** Queues a `read` task, or folds its seq (and ref) into the frame of its conversation waiting. */
+  enqueueRead(frame: QueuedRead, task: () => Promise<void>): void {
     const waiting = this.queuedReads?.get(frame.conversationId);
-    if (waiting !== undefined) {
+    // A waiting frame answers at most MAX_FOLDED_REFS refs; past that a read queues its own task.
+    if (
+      waiting !== undefined &&
+      (frame.ref === undefined || foldedRefs(waiting) < MAX_FOLDED_REFS)
+    ) {
       waiting.seq = Math.max(waiting.seq, frame.seq);
+      if (frame.ref !== undefined) {
+        waiting.folded ??= [];
+        waiting.folded.push(frame.ref);
+      }
       return;
     }
     this.queuedReads ??= new Map();
@@ -170,7 +193,7 @@ export class Connection implements Deliverable, ConnectionHandlers {
   }
 
   /** A queued `read` starts: later reads of its conversation queue a task of their own. */
-  readStarted(frame: { conversationId: string; seq: number }): void {
+  readStarted(frame: QueuedRead): void {
     if (this.queuedReads?.get(frame.conversationId) === frame) {
       this.queuedReads.delete(frame.conversationId);
     }

@@ -6,7 +6,7 @@
 import { type ClientFrame, ErrorCode, type Message, validateEvent } from '@parley/protocol';
 import type { MessageDraft } from '../engines/types.js';
 import { MessageRejectedError, UnavailableError } from '../errors.js';
-import type { Connection } from './connection.js';
+import type { Connection, QueuedRead } from './connection.js';
 import {
   callHook,
   HookError,
@@ -149,10 +149,10 @@ async function onSend(conn: Connection, f: Frame<'send'>): Promise<void> {
   // reply target is gone with its first attempt's ack. Without either, `append` alone dedupes
   // atomically: no engine round trip before it (issue 15).
   if (conn.ctx.options.persist === undefined && f.replyTo === undefined) {
-    await store(conn, f, started);
+    await store(conn, f, started, false);
     return;
   }
-  await withSendLease(conn, f, 'message', () => store(conn, f, started));
+  await withSendLease(conn, f, 'message', () => store(conn, f, started, true));
 }
 
 /**
@@ -209,8 +209,16 @@ export async function withSendLease(
   }
 }
 
-/** Runs `persist` and `append` for a claimed send. Returns whether it reached `append`. */
-async function store(conn: Connection, f: Frame<'send'>, started: number): Promise<boolean> {
+/**
+ * Runs `persist` and `append` for a send (`leased`: under a lease from `withSendLease`). Returns
+ * whether it reached `append`.
+ */
+async function store(
+  conn: Connection,
+  f: Frame<'send'>,
+  started: number,
+  leased: boolean,
+): Promise<boolean> {
   const { ctx } = conn;
   const userId = conn.userId!;
   if (f.replyTo !== undefined && !(await replyTargetOk(conn, f))) return false;
@@ -285,7 +293,7 @@ async function store(conn: Connection, f: Frame<'send'>, started: number): Promi
   conn.cursors.expectAck(f.conversationId, f.clientMsgId, f.ref);
   let result: Awaited<ReturnType<typeof ctx.engine.append>>;
   try {
-    result = await ctx.engine.append({ draft, origin: conn.id });
+    result = await ctx.engine.append({ draft, origin: conn.id, leased });
   } catch (err) {
     conn.cursors.forgetAck(f.conversationId, f.clientMsgId);
     throw new HookError('engine.append', err);
@@ -358,7 +366,11 @@ async function onRead(conn: Connection, f: Frame<'read'>): Promise<void> {
   // queues its own task.
   conn.readStarted(f);
   const newest = f.seq;
-  if (!(await allowed(conn, f.conversationId, refOf(f.ref)))) return;
+  if (!(await allowed(conn, f.conversationId, f))) {
+    // The reads folded into this one are refused with it: each ref gets its answer.
+    for (const ref of (f as QueuedRead).folded ?? []) refuse(conn, f.conversationId, { ref });
+    return;
+  }
   const head = (await ctx.engine.heads([f.conversationId])).get(f.conversationId)!;
   const seq = Math.min(newest, head.seq);
   if (seq < 1) return;

@@ -270,7 +270,7 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
       };
       const problem = invalidMessage(message, ctx.config.maxMessageBytes);
       if (problem !== undefined) throw new HubUsageError(problem);
-      const result = await ctx.engine.append({ draft: message });
+      const result = await ctx.engine.append({ draft: message, leased: false });
       if (!result.duplicate) {
         ctx.counters.messagesStored++;
         metric(ctx, {

@@ -368,7 +368,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     keyPrefix: prefix,
     cluster,
 
-    async append({ draft, origin }): Promise<AppendResult> {
+    async append({ draft, origin, leased }): Promise<AppendResult> {
       const k = convKeys(draft.conversationId);
       const r = (await redis.parleyAppend(
         k.meta,
@@ -392,6 +392,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         isCountable(draft) ? '1' : '',
         draft.senderId,
         String(UNREAD_INDEX_MAX),
+        leased === false ? '' : '1',
       )) as unknown[];
       if (Number(r[0]) === 1) return { duplicate: true, message: JSON.parse(str(r[2])) as Message };
       // The script stored the draft's JSON with `,"seq":N` appended: the same object.

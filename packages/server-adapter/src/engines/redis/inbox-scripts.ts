@@ -5,11 +5,13 @@
  *
  * Keys (P = keyPrefix):
  * - `P countable:<conv>` sorted set seq -> seq: the seqs of the countable messages (`user`,
- *   `system`), the newest `UNREAD_INDEX_MAX`. An unread count is one `ZCOUNT`.
+ *   `system`), at least the newest `UNREAD_INDEX_MAX` (trimmed every 16th seq). An unread count
+ *   is one `ZCOUNT`, capped at `UNREAD_INDEX_MAX`.
  * - `P meta:<conv>` field `cidx`: the epoch the countable index belongs to; an index left from an
  *   older history (the meta key was lost, seqs restarted) is dropped before use.
  */
 
+import { UNREAD_INDEX_MAX } from '../types.js';
 import { OVERLAYS } from './overlay-lua.js';
 
 /**
@@ -37,7 +39,8 @@ export const INDEX_COUNTABLE = (
 ): string => `
 if ${flagArg} == '1' then
   redis.call('ZADD', ${indexKey}, seq, s)
-  redis.call('ZREMRANGEBYRANK', ${indexKey}, 0, -1 - tonumber(${maxArg}))
+  -- Trimmed every 16th seq (the index holds at least the newest max, as in the memory engine).
+  if seq % 16 == 0 then redis.call('ZREMRANGEBYRANK', ${indexKey}, 0, -1 - tonumber(${maxArg})) end
   local r = tonumber(redis.call('HGET', ${readsKey}, ${senderArg}) or '0')
   if seq > r then redis.call('HSET', ${readsKey}, ${senderArg}, s) end
 end
@@ -56,7 +59,9 @@ local function readStored(seq)
 end
 local function countUnread(readSeq, at)
   if at <= readSeq then return 0 end
-  return redis.call('ZCOUNT', KEYS[5], '(' .. string.format('%d', readSeq), string.format('%d', at))
+  -- Exact up to the newest UNREAD_INDEX_MAX, as in the memory engine (the index may hold a few more).
+  local n = redis.call('ZCOUNT', KEYS[5], '(' .. string.format('%d', readSeq), string.format('%d', at))
+  return math.min(n, ${UNREAD_INDEX_MAX})
 end
 `;
 

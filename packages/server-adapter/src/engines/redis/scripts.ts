@@ -162,12 +162,13 @@ end
  * 2 createdAt, 3 now, 4 maxMessages, 5 maxAgeMs (0 = off), 6 idempotency ttl, 7 epoch candidate,
  * 8 channel, 9 origin as JSON ('' = none), 10 origin as is ('' = none; stored so that a gap fill
  * can still route the sender's ack), 11 idempotency records kept per conversation (0 = no limit),
- * 12 '1' for a countable message, 13 sender id, 14 countable seqs kept (see `inbox-scripts.ts`).
+ * 12 '1' for a countable message, 13 sender id, 14 countable seqs kept (see `inbox-scripts.ts`),
+ * 15 '1' when the send may hold a lease to drop ('' = it took none).
  * Returns {1, epoch, stored message JSON} for a duplicate, else {0, epoch, seq}: the new message
  * is the draft with its seq, which the engine builds without the JSON coming back (issue 15).
  */
 const APPEND = `${ENSURE_EPOCH('ARGV[7]')}${READ_RECORD}${COUNTABLE_EPOCH(7)}
-redis.call('DEL', KEYS[6])
+if ARGV[15] == '1' then redis.call('DEL', KEYS[6]) end
 local now = tonumber(ARGV[3])
 local stored = readRecord(redis.call('GET', KEYS[5]), epoch, now)
 if stored then return {1, epoch, stored} end
