@@ -37,7 +37,7 @@ import { render } from './lib/report.js';
 import { type ProfileRun, type Results, rampStats } from './lib/results.js';
 import { fixedRate, heapProfiledIdle, idleMemory, profiledFixed, ramp } from './lib/scenarios.js';
 import { storm } from './lib/storm.js';
-import { labelOf, systemDef } from './lib/systems.js';
+import { labelOf, runsIn, systemDef } from './lib/systems.js';
 import { evaluateTargets, profilesFor } from './lib/targets.js';
 import { DEFAULT_RATE_LIMIT, rateCeiling, scaledFor, senderBudget } from './lib/topology.js';
 
@@ -260,7 +260,7 @@ for (let i = 0; i < maxRuns; i++) {
   for (const scenario of ['fixed', 'ramp', 'idle', 'storm']) {
     if (!scenarios.has(scenario)) continue;
     for (const s of systems) {
-      if (i >= runsOf(scenario, s)) continue;
+      if (i >= runsOf(scenario, s) || !runsIn(s, scenario)) continue;
       const run = {
         fixed: async () => push(results.fixed, s, await fixedRate(s, base, fixedOpts)),
         ramp: async () =>

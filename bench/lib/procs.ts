@@ -231,6 +231,7 @@ export async function startServer(
       ...(profDir && RUNTIMES[def.runtime].cpuProfile
         ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${profDir}`]
         : []),
+      ...(def.runtime === 'node' ? (def.nodeArgs ?? []) : []),
       // e.g. BENCH_SERVER_NODE_ARGS=--trace-gc
       ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     ],

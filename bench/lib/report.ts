@@ -85,7 +85,7 @@ export function render(r: Results, checks: Check[], extras: ReportExtras): strin
       ),
     );
     out();
-    for (const c of checks.filter((x) => x.note && x.verdict === 'bound'))
+    for (const c of checks.filter((x) => x.note && (x.verdict === 'bound' || x.verdict === 'n/a')))
       out(`- ${c.target}: ${c.note}.`);
     const missed = checks.filter((c) => c.verdict === 'missed' || c.verdict === 'bound');
     if (missed.length && r.profiles.length)

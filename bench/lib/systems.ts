@@ -16,7 +16,7 @@ export type RuntimeId = 'node' | 'bun';
 /** A store the bench starts for the run (see `BACKINGS` in lib/backing.ts). */
 export type BackingId = 'redis' | 'redis-cluster';
 /** The table a row belongs to. */
-export type GroupId = 'memory' | 'redis';
+export type GroupId = 'memory' | 'redis' | 'gc';
 
 export interface SystemDef {
   id: string;
@@ -28,6 +28,10 @@ export interface SystemDef {
   runtime: RuntimeId;
   /** Extra environment of the server process. */
   env?: Record<string, string>;
+  /** Extra Node flags of the server process (node runtime only). */
+  nodeArgs?: readonly string[];
+  /** The scenarios this row runs in (default: all). */
+  scenarios?: readonly string[];
   /**
    * A store process started fresh for every run (on a free port, pinned with the server); its URL
    * reaches the server as `BENCH_CONFIG.backingUrl`, and its CPU is reported next to the server's.
@@ -109,12 +113,44 @@ export const SYSTEMS: readonly SystemDef[] = [
     runs: 'redisRuns',
     default: true,
   },
+  // The fixed rate again, every Node server with V8's GC on one thread. Each server is pinned to
+  // one core, where V8's parallel scavenger (helper threads on the same core) stretches every
+  // young-generation pause: this shows how much of a p99 is that (bench/NOTES.md). Not judged.
+  ...(
+    [
+      ['ws', 'raw ws relay', 'servers/ws-relay.ts', 'ws'],
+      ['socketio', 'Socket.IO 4.8', 'servers/socketio.ts', 'socketio'],
+      ['parley', 'Parley (memory)', 'servers/parley.ts', 'parley'],
+    ] as const
+  ).map(
+    ([id, label, file, wire]): SystemDef => ({
+      id: `${id}-stgc`,
+      label: `${label}, --single-threaded-gc`,
+      wire,
+      file,
+      runtime: 'node',
+      nodeArgs: ['--single-threaded-gc'],
+      scenarios: ['fixed'],
+      group: 'gc',
+      runs: 'runs',
+      default: true,
+    }),
+  ),
 ];
 
 export const GROUPS: readonly { id: GroupId; title: string }[] = [
   { id: 'memory', title: 'In-memory: raw ws relay, Socket.IO, Parley (Node and Bun)' },
   { id: 'redis', title: 'Parley with the Redis engine (hub + its own redis-server)' },
+  {
+    id: 'gc',
+    title:
+      'The fixed rate with `--single-threaded-gc` (each server confined to one core; not judged)',
+  },
 ];
+
+/** Whether a row runs in a scenario. */
+export const runsIn = (id: string, scenario: string): boolean =>
+  systemDef(id).scenarios?.includes(scenario) ?? true;
 
 export function systemDef(id: string): SystemDef {
   const d = SYSTEMS.find((s) => s.id === id);

@@ -95,6 +95,20 @@ export function evaluateTargets(r: Results): Check[] {
     }
   }
 
+  if (ran('fixed') && has('parley-stgc') && has('ws-stgc')) {
+    // Not a target: the same p99 ratio with V8's GC on one thread in every Node server.
+    const P = fixedStats(r, 'parley-stgc');
+    const W = fixedStats(r, 'ws-stgc');
+    const p = ratio(P.p99.median, W.p99.median);
+    checks.push({
+      id: 'p99-vs-relay-stgc',
+      target: "fixed rate, every Node server with --single-threaded-gc: p99 ≤ 2 × raw ws relay's",
+      measured: `${x(p)} (${f(P.p99.median)} vs ${f(W.p99.median)} ms)`,
+      verdict: 'n/a',
+      note: 'not judged: the targets are measured with Node’s default flags (the rows above); this shows how much of the p99 is V8’s parallel scavenger on a server confined to one core',
+    });
+  }
+
   if (ran('ramp') && has('parley')) {
     const P = rampStats(r, 'parley');
     for (const [other, limit, id] of [
