@@ -2,24 +2,16 @@
  * The core without any socket library: a fake socket, and fake timers for the timing logic
  * (hello timeout, heartbeat bound, presence grace period, token expiry).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { UnavailableError } from '../src/errors.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions, MetricEvent } from '../src/hub/options.js';
-import { FakeSocket, request } from './utils/fake-socket.js';
+import { FakeSocket, fakeTimersClosing, request } from './utils/fake-socket.js';
 
 describe('hub core with fake timers', () => {
   let hub: Hub;
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(async () => {
-    const closing = hub?.close();
-    await vi.runAllTimersAsync();
-    await closing;
-    vi.useRealTimers();
-  });
+  fakeTimersClosing(() => hub);
 
   const make = (options: Partial<HubOptions> = {}) => {
     hub = createHub({

@@ -2,23 +2,15 @@
  * Every wait has a deadline: a `persist` hook that never settles, and a send lease whose holder
  * died, each end in an answer the client can act on (fake timers drive the clock).
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions } from '../src/hub/options.js';
-import { FakeSocket, request } from './utils/fake-socket.js';
+import { FakeSocket, fakeTimersClosing, request } from './utils/fake-socket.js';
 
 describe('persist deadline and send lease', () => {
   let hub: Hub;
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(async () => {
-    const closing = hub?.close();
-    await vi.runAllTimersAsync();
-    await closing;
-    vi.useRealTimers();
-  });
+  fakeTimersClosing(() => hub);
 
   const make = (options: Partial<HubOptions>) => {
     hub = createHub({

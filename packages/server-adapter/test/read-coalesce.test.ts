@@ -3,23 +3,15 @@
  * (Connection.enqueueRead): the waiting task records the newest seq once; the other frame types
  * keep their order.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions } from '../src/hub/options.js';
-import { FakeSocket, request } from './utils/fake-socket.js';
+import { FakeSocket, fakeTimersClosing, request } from './utils/fake-socket.js';
 
 describe('read coalescing in the connection queue', () => {
   let hub: Hub;
-  beforeEach(() => {
-    vi.useFakeTimers();
-  });
-  afterEach(async () => {
-    const closing = hub?.close();
-    await vi.runAllTimersAsync();
-    await closing;
-    vi.useRealTimers();
-  });
+  fakeTimersClosing(() => hub);
 
   /** A hub over a memory engine whose setRead calls are counted; 20 messages in c1. */
   const make = async (options: Partial<HubOptions> = {}) => {

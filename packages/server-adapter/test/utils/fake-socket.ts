@@ -1,5 +1,7 @@
 /** A socket without a socket library, for driving the hub core directly (often with fake timers). */
+
 import { decodeServerFrame, type ServerFrame } from '@parley/protocol';
+import { afterEach, beforeEach, vi } from 'vitest';
 import type { Hub } from '../../src/hub/hub.js';
 import type { RequestInfo } from '../../src/hub/options.js';
 
@@ -40,3 +42,19 @@ export const request: RequestInfo = {
   origin: undefined,
   protocols: ['parley.v1'],
 };
+
+/**
+ * Fake timers around every test of the enclosing `describe`, and after each test the hub it made
+ * (`current()`) closed with its timers run out, so that no test leaks a timer into the next.
+ */
+export function fakeTimersClosing(current: () => Hub | undefined): void {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(async () => {
+    const closing = current()?.close();
+    await vi.runAllTimersAsync();
+    await closing;
+    vi.useRealTimers();
+  });
+}
