@@ -64,6 +64,49 @@ describe('persist deadline and send lease', () => {
     expect(calls).toBe(2);
   });
 
+  it('answers an edit whose persistOperation hook does not settle in time with unavailable, and its retry goes through', async () => {
+    let calls = 0;
+    make({
+      limits: { persistTimeoutMs: 2_000 },
+      persistOperation: () => {
+        calls++;
+        return calls === 1 ? new Promise<undefined>(() => {}) : undefined;
+      },
+    });
+    const alice = await open('alice');
+    send(alice, 's1');
+    await vi.advanceTimersByTimeAsync(0);
+    const target = answer(alice, 's1');
+    expect(target).toMatchObject({ type: 'ack', duplicate: false });
+    const edit = (ref: string) =>
+      alice.handlers.onMessage(
+        JSON.stringify({
+          type: 'edit',
+          ref,
+          conversationId: 'c1',
+          clientMsgId: 'e1',
+          target: target?.type === 'ack' ? target.message.seq : 0,
+          text: 'edited',
+        }),
+      );
+    edit('r1');
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(answer(alice, 'r1')).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(answer(alice, 'r1')).toMatchObject({
+      type: 'error',
+      code: 'unavailable',
+      message: 'storing the operation took too long; retry',
+      conversationId: 'c1',
+      clientMsgId: 'e1',
+      retryAfterMs: 1_000,
+    });
+    edit('r2');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(answer(alice, 'r2')).toMatchObject({ type: 'ack', duplicate: false });
+    expect(calls).toBe(2);
+  });
+
   it('tells a retry that finds the lease held how long it has left, so it retries once the holder is gone', async () => {
     const engine = createMemoryEngine();
     let calls = 0;

@@ -135,6 +135,26 @@ function refuse(conn: Connection, conversationId: string, about: RefusalFields):
 
 export const refOf = (ref: string | undefined) => (ref === undefined ? {} : { ref });
 
+/**
+ * An app `persist` hook passed its deadline: logged, and the send (or operation) answered
+ * `unavailable` with a retry delay; its lease is dropped by the caller, so the retry runs again.
+ */
+export function persistTimedOut(
+  conn: Connection,
+  f: { conversationId: string; clientMsgId: string; ref?: string | undefined },
+  what: 'message' | 'operation',
+  err: HookTimeoutError,
+): void {
+  conn.ctx.logger.error({ conversationId: f.conversationId }, `parley: ${err.message}`);
+  conn.sendError({
+    code: ErrorCode.Unavailable,
+    message: `storing the ${what} took too long; retry`,
+    retryAfterMs: BUSY_RETRY_MS,
+    conversationId: f.conversationId,
+    ...answerTo(f),
+  });
+}
+
 /** The fields an error echoes of the send it answers; built only when answering (issue 15). */
 const answerTo = (f: { ref?: string | undefined; clientMsgId: string }) => ({
   ...refOf(f.ref),
@@ -247,14 +267,7 @@ async function store(
       );
     } catch (err) {
       if (err instanceof HookTimeoutError) {
-        ctx.logger.error({ conversationId: f.conversationId }, `parley: ${err.message}`);
-        conn.sendError({
-          code: ErrorCode.Unavailable,
-          message: 'storing the message took too long; retry',
-          retryAfterMs: BUSY_RETRY_MS,
-          conversationId: f.conversationId,
-          ...answerTo(f),
-        });
+        persistTimedOut(conn, f, 'message', err);
         return false;
       }
       if (!(err instanceof MessageRejectedError)) throw err;

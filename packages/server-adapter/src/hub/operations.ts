@@ -19,7 +19,7 @@ import {
   metric,
   withDeadline,
 } from './context.js';
-import { allowed, BUSY_RETRY_MS, refOf, withSendLease } from './handlers.js';
+import { allowed, persistTimedOut, refOf, withSendLease } from './handlers.js';
 import type { PersistResult } from './options.js';
 import { notifyStored } from './reads.js';
 
@@ -108,15 +108,7 @@ async function storeOperation(
     }
   } catch (err) {
     if (err instanceof HookTimeoutError) {
-      ctx.logger.error({ conversationId: f.conversationId }, `parley: ${err.message}`);
-      conn.sendError({
-        code: ErrorCode.Unavailable,
-        message: 'storing the operation took too long; retry',
-        retryAfterMs: BUSY_RETRY_MS,
-        conversationId: f.conversationId,
-        ...refOf(f.ref),
-        clientMsgId: f.clientMsgId,
-      });
+      persistTimedOut(conn, f, 'operation', err);
       return false;
     }
     if (err instanceof ForbiddenError) return refuse(ErrorCode.Forbidden, err.message);
