@@ -18,21 +18,13 @@
  * - `P lease:…`           string, PX: a send inside the app's `persist` (see the engine).
  */
 
+import { READ_RECORD } from './record-lua.js';
+
 /**
  * claimSend. KEYS: meta, idempotency record, lease. ARGV: 1 now, 2 lease ms. Returns {1, message}
  * for a stored message, {0} when the lease was taken, {2, ms left} while another send holds it.
  */
-const CLAIM_SEND = `
-local function readRecord(rec, epoch, now)
-  if not rec then return nil end
-  local a = string.find(rec, '\\n', 1, true)
-  if not a then return nil end
-  local b = string.find(rec, '\\n', a + 1, true)
-  if not b or string.sub(rec, 1, a - 1) ~= epoch then return nil end
-  if tonumber(string.sub(rec, a + 1, b - 1)) <= now then return nil end
-  return string.sub(rec, b + 1)
-end
-local epoch = redis.call('HGET', KEYS[1], 'epoch')
+const CLAIM_SEND = `${READ_RECORD}local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if epoch then
   local stored = readRecord(redis.call('GET', KEYS[2]), epoch, tonumber(ARGV[1]))
   if stored then return {1, stored} end

@@ -14,13 +14,8 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import { OVERLAYS } from './overlay-lua.js';
-import {
-  ENSURE_EPOCH,
-  forCluster,
-  READ_RECORD,
-  STORE_IDEMPOTENCY,
-  TRIM_BY_AGE,
-} from './scripts.js';
+import { LOG_APPEND, READ_RECORD } from './record-lua.js';
+import { ENSURE_EPOCH, forCluster, STORE_IDEMPOTENCY, TRIM_BY_AGE } from './scripts.js';
 
 /**
  * message. KEYS: meta, log, state. ARGV: 1 seq, 2 age cutoff ('' = none). Returns {epoch, current
@@ -59,15 +54,7 @@ local te = redis.call('XRANGE', KEYS[2], tid, tid)
 if not te[1] then return {3} end
 local current = overlays(KEYS[7], epoch, ts, ts)[tonumber(ts)] or te[1][2][2]
 if current ~= ARGV[14] then return {2} end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local s = string.format('%d', seq)
-local msg = string.sub(ARGV[1], 1, -2) .. ',"seq":' .. s .. '}'
-if ARGV[10] ~= '' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], s .. '-0', 'm', msg, 't', ARGV[2], 'o', ARGV[10])
-else
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], s .. '-0', 'm', msg, 't', ARGV[2])
-end
-local target = string.sub(ARGV[15], 1, -2) .. ',"version":' .. s .. '}'
+${LOG_APPEND}local target = string.sub(ARGV[15], 1, -2) .. ',"version":' .. s .. '}'
 redis.call('ZREMRANGEBYSCORE', KEYS[7], ts, ts)
 redis.call('ZADD', KEYS[7], ts, epoch .. '\\n' .. target)
 ${TRIM_BY_AGE(['KEYS[7]'])}-- The state of messages the log no longer holds is dropped: at most one entry per held message.

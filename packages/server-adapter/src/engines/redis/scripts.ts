@@ -38,6 +38,7 @@ import {
   inboxCommands,
 } from './inbox-scripts.js';
 import { OVERLAYS } from './overlay-lua.js';
+import { LOG_APPEND, READ_RECORD } from './record-lua.js';
 
 /**
  * Creates the epoch of a conversation seen for the first time (or again after its data was lost)
@@ -84,22 +85,6 @@ if owner ~= node then
     redis.call('HSET', KEYS[1], 'epoch', epoch)
   end
   redis.call('HSET', KEYS[1], 'node', node)
-end
-`;
-
-/**
- * An idempotency record is `<epoch>\n<expiresAt>\n<message JSON>`. It counts only for the epoch it
- * was written in and until `expiresAt` by the engine's clock (PX removes it in real time too).
- */
-export const READ_RECORD = `
-local function readRecord(rec, epoch, now)
-  if not rec then return nil end
-  local a = string.find(rec, '\\n', 1, true)
-  if not a then return nil end
-  local b = string.find(rec, '\\n', a + 1, true)
-  if not b or string.sub(rec, 1, a - 1) ~= epoch then return nil end
-  if tonumber(string.sub(rec, a + 1, b - 1)) <= now then return nil end
-  return string.sub(rec, b + 1)
 end
 `;
 
@@ -172,15 +157,7 @@ if ARGV[15] == '1' then redis.call('DEL', KEYS[6]) end
 local now = tonumber(ARGV[3])
 local stored = readRecord(redis.call('GET', KEYS[5]), epoch, now)
 if stored then return {1, epoch, stored} end
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local s = string.format('%d', seq)
-local msg = string.sub(ARGV[1], 1, -2) .. ',"seq":' .. s .. '}'
-if ARGV[10] ~= '' then
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], s .. '-0', 'm', msg, 't', ARGV[2], 'o', ARGV[10])
-else
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], s .. '-0', 'm', msg, 't', ARGV[2])
-end
-${TRIM_BY_AGE()}${STORE_IDEMPOTENCY}${INDEX_COUNTABLE('KEYS[7]', 'KEYS[3]', 'ARGV[12]', 'ARGV[13]', 'ARGV[14]')}
+${LOG_APPEND}${TRIM_BY_AGE()}${STORE_IDEMPOTENCY}${INDEX_COUNTABLE('KEYS[7]', 'KEYS[3]', 'ARGV[12]', 'ARGV[13]', 'ARGV[14]')}
 local origin = ''
 if ARGV[9] ~= '' then origin = '"origin":' .. ARGV[9] .. ',' end
 redis.call('PUBLISH', ARGV[8], '{"kind":"message",' .. origin .. '"epoch":"' .. epoch .. '","message":' .. msg .. '}')
