@@ -114,8 +114,8 @@ export const SYSTEMS: readonly SystemDef[] = [
     default: true,
   },
   // The fixed rate again, every Node server with V8's GC on one thread. Each server is pinned to
-  // one core, where V8's parallel scavenger (helper threads on the same core) stretches every
-  // young-generation pause: this shows how much of a p99 is that (bench/NOTES.md). Not judged.
+  // one core, where V8's background GC threads (concurrent marking above all) take that core from
+  // the event loop: this shows how much of a p99 is that (bench/NOTES.md). Not judged.
   ...(
     [
       ['ws', 'raw ws relay', 'servers/ws-relay.ts', 'ws'],

@@ -105,7 +105,7 @@ export function evaluateTargets(r: Results): Check[] {
       target: "fixed rate, every Node server with --single-threaded-gc: p99 ≤ 2 × raw ws relay's",
       measured: `${x(p)} (${f(P.p99.median)} vs ${f(W.p99.median)} ms)`,
       verdict: 'n/a',
-      note: 'not judged: the targets are measured with Node’s default flags (the rows above); this shows how much of the p99 is V8’s parallel scavenger on a server confined to one core',
+      note: 'not judged: the targets are measured with Node’s default flags (the rows above); this shows how much of the p99 is V8’s background GC threads (concurrent marking above all) taking the one core a server is confined to',
     });
   }
 
