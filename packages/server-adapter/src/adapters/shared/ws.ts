@@ -41,6 +41,77 @@ export function rejectUpgrade(socket: Duplex, rejection: Refusal): void {
 /** `ws.send` options for a text frame given as bytes. */
 const TEXT = { binary: false } as const;
 
+/**
+ * The parts of a `ws` WebSocket the pre-framed send reads. Not `ws`'s public API: Socket.IO's
+ * broadcasts write pre-built frames through the same `_sender.sendFrame` (engine.io's
+ * `wsPreEncodedFrame`, as the `ws` author suggested in websockets/ws#617). Each part is checked
+ * before use; anything unexpected takes `ws.send`.
+ */
+interface WsInternals {
+  readonly readyState: number;
+  readonly _extensions?: Record<string, unknown>;
+  readonly _sender?: {
+    readonly _state?: number;
+    sendFrame?(list: readonly Uint8Array[], cb?: (err?: Error) => void): void;
+  };
+}
+
+/**
+ * The complete unmasked WebSocket text frame (header + payload) of `data`, in one buffer (RFC
+ * 6455 §5.2: FIN + opcode 1, then a 7-bit, 16-bit or 64-bit length).
+ */
+export function textFrame(data: Uint8Array): Buffer {
+  const n = data.byteLength;
+  const offset = n < 126 ? 2 : n < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(offset + n);
+  frame[0] = 0x81;
+  if (offset === 2) frame[1] = n;
+  else if (offset === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+    frame.writeUInt32BE(n >>> 0, 6);
+  }
+  frame.set(data, offset);
+  return frame;
+}
+
+/**
+ * The last payload framed and its frame. The hub hands the same bytes to every socket of a
+ * fan-out in one synchronous loop (outbound.ts), so this frames a message once per fan-out: each
+ * socket then gets one `write` of a ready buffer instead of `ws` building a header and writing
+ * header and payload as two chunks (cork, writev) for every socket (issue 15).
+ */
+let lastPayload: Uint8Array | undefined;
+let lastFrame: Buffer | undefined;
+
+function framed(data: Uint8Array): Buffer {
+  if (data !== lastPayload || lastFrame === undefined) {
+    lastFrame = textFrame(data);
+    lastPayload = data;
+  }
+  return lastFrame;
+}
+
+/**
+ * True when a pre-built frame can go straight to the socket: open, no permessage-deflate
+ * negotiated (a compressed connection frames each message itself), and nothing queued in the
+ * sender (`_state` 0: no compression or blob read in progress that a direct write would overtake).
+ */
+function canWriteFrame(ws: WsInternals): boolean {
+  const sender = ws._sender;
+  return (
+    ws.readyState === 1 &&
+    sender !== undefined &&
+    sender._state === 0 &&
+    typeof sender.sendFrame === 'function' &&
+    ws._extensions !== undefined &&
+    ws._extensions['permessage-deflate'] === undefined
+  );
+}
+
 /** The hub's view of a `ws` WebSocket: methods on a prototype, not six closures per socket. */
 class WsHubSocket implements HubSocket {
   constructor(private readonly ws: WebSocket) {}
@@ -48,7 +119,9 @@ class WsHubSocket implements HubSocket {
     this.ws.send(data);
   }
   sendBytes(data: Uint8Array): void {
-    this.ws.send(data, TEXT);
+    const ws = this.ws as unknown as WsInternals;
+    if (canWriteFrame(ws)) ws._sender!.sendFrame!([framed(data)]);
+    else this.ws.send(data, TEXT);
   }
   bufferedAmount(): number {
     return this.ws.bufferedAmount;
