@@ -2,11 +2,12 @@
  * The core without any socket library: a fake socket, and fake timers for the timing logic
  * (hello timeout, heartbeat bound, presence grace period, token expiry).
  */
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { UnavailableError } from '../src/errors.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions, MetricEvent } from '../src/hub/options.js';
+import { pingDelay } from '../src/hub/timers.js';
 import { FakeSocket, fakeTimersClosing, request } from './utils/fake-socket.js';
 
 describe('hub core with fake timers', () => {
@@ -121,6 +122,9 @@ describe('hub core with fake timers', () => {
   });
 
   it('detects a dead link within intervalMs + timeoutMs and keeps a live one', async () => {
+    // No jitter here (each ping exactly intervalMs later): the exact deadlines are the subject.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0);
+    onTestFinished(() => random.mockRestore());
     make();
     const dead = await open('alice');
     const live = await open('bob');
@@ -135,6 +139,40 @@ describe('hub core with fake timers', () => {
     await vi.advanceTimersByTimeAsync(15_000); // 25 s after the pong
     expect(live.pings).toBe(2);
     expect(hub.stats().heartbeatTimeouts).toBe(1);
+  });
+
+  it('spreads the pings of sockets that started together, each within intervalMs (no lockstep)', async () => {
+    make();
+    const sockets: FakeSocket[] = [];
+    for (let i = 0; i < 100; i++) sockets.push(await open(`u${i}`));
+    // All welcomed at the same fake instant: record in which 100 ms slot each first ping fell.
+    const slotOf = new Map<FakeSocket, number>();
+    for (let t = 100; t <= 25_000; t += 100) {
+      await vi.advanceTimersByTimeAsync(100);
+      for (const s of sockets) if (s.pings > 0 && !slotOf.has(s)) slotOf.set(s, t);
+    }
+    expect(slotOf.size).toBe(100); // every socket pinged by intervalMs
+    const slots = [...slotOf.values()];
+    expect(Math.min(...slots)).toBeGreaterThanOrEqual(20_000); // not before the last fifth
+    const perSlot = new Map<number, number>();
+    for (const t of slots) perSlot.set(t, (perSlot.get(t) ?? 0) + 1);
+    // Without jitter all 100 fall in one slot; uniform over 50 slots gives ~2 per slot.
+    expect(perSlot.size).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...perSlot.values())).toBeLessThanOrEqual(25);
+    // After their pongs they stay apart: the next round is spread too, each within intervalMs.
+    for (const s of sockets) s.handlers.onPong();
+    await vi.advanceTimersByTimeAsync(25_000);
+    expect(sockets.every((s) => s.pings === 2 && !s.terminated)).toBe(true);
+  });
+
+  it('pingDelay stays within the last fifth of the interval', () => {
+    expect(pingDelay(25_000, 0)).toBe(25_000);
+    expect(pingDelay(25_000, 0.999_999)).toBe(20_000);
+    for (let i = 0; i < 1000; i++) {
+      const d = pingDelay(25_000);
+      expect(d).toBeGreaterThanOrEqual(20_000);
+      expect(d).toBeLessThanOrEqual(25_000);
+    }
   });
 
   it('announces offline only after the grace period', async () => {

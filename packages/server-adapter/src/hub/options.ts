@@ -268,7 +268,11 @@ export interface LimitOptions {
 }
 
 export interface HeartbeatOptions {
-  /** Server ping interval. @default 25_000 */
+  /**
+   * Server ping interval: pings are at most this far apart. Each goes out at a random point of
+   * the interval's last fifth, so sockets that connected together do not ping together.
+   * @default 25_000
+   */
   intervalMs?: number;
   /** A ping not answered within this time terminates the link. @default 10_000 */
   timeoutMs?: number;

@@ -6,6 +6,19 @@ import { CloseCode } from '@parley/protocol';
 import { type HubContext, metric } from './context.js';
 
 const MAX_TIMER = 2_147_483_647;
+
+/**
+ * Each ping goes out at a random point of the last fifth of the heartbeat interval. Sockets
+ * that connected together (a deploy, a reconnect storm) would otherwise ping, get their pongs and
+ * re-arm in lockstep, every interval, for as long as they live: thousands of pings and pongs in
+ * one timer turn, a latency spike for every frame behind them (issue 15, measured in the ramp).
+ * Pings stay at most `intervalMs` apart, which is all a client may rely on.
+ */
+export const HEARTBEAT_JITTER = 0.2;
+
+/** The delay of the next ping: within `[interval × (1 − jitter), interval]`. */
+export const pingDelay = (intervalMs: number, random: number = Math.random()): number =>
+  Math.round(intervalMs * (1 - HEARTBEAT_JITTER * random));
 const clamp = (ms: number): number => Math.min(MAX_TIMER, Math.max(0, ms));
 
 /** What the timers act on. */
@@ -63,7 +76,10 @@ export class Timers {
     this.startHeartbeat();
   }
 
-  /** Sends a WebSocket ping `intervalMs` after welcome (or the last pong); no pong: terminate. */
+  /**
+   * Sends a WebSocket ping at most `intervalMs` after welcome (or the last pong; see
+   * {@link pingDelay}); no pong: terminate.
+   */
   private startHeartbeat(): void {
     clearTimeout(this.pingTimer);
     this.pingTimer = setTimeout(() => {
@@ -78,7 +94,7 @@ export class Timers {
         this.ctx.logger.debug({ connectionId: this.owner.id }, 'parley: heartbeat timeout');
         this.owner.terminate();
       }, this.ctx.config.heartbeatTimeoutMs);
-    }, this.ctx.config.heartbeatIntervalMs);
+    }, pingDelay(this.ctx.config.heartbeatIntervalMs));
   }
 
   /** A pong: the link is alive (a pong nobody waited for is ignored). */
