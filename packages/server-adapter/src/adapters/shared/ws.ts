@@ -85,10 +85,10 @@ export function textFrame(data: Uint8Array): Buffer {
  * header and payload as two chunks (cork, writev) for every socket (issue 15).
  */
 let lastPayload: Uint8Array | undefined;
-let lastFrame: Buffer | undefined;
+let lastFrame: Buffer = Buffer.alloc(0);
 
 function framed(data: Uint8Array): Buffer {
-  if (data !== lastPayload || lastFrame === undefined) {
+  if (data !== lastPayload) {
     lastFrame = textFrame(data);
     lastPayload = data;
   }
