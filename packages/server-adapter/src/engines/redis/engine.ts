@@ -15,12 +15,12 @@ import {
   type InboxEntry,
   isCountable,
   type PageResult,
-  type PresenceRecord,
   type RangeResult,
   type SendClaim,
   UNREAD_INDEX_MAX,
 } from '../types.js';
 import { KeyNames } from './keys.js';
+import { redisMembership } from './membership.js';
 import { defineOperationCommands } from './operation-scripts.js';
 import { redisOperations } from './operations.js';
 import {
@@ -28,15 +28,13 @@ import {
   type RedisEngineOptions,
   type RedisEngineStatus,
 } from './options.js';
+import { type ExpiredPresence, redisPresence } from './presence.js';
 import { PubSub } from './pubsub.js';
+import { str } from './reply.js';
 import { defineParleyCommands } from './scripts.js';
+import { statusTracker } from './status.js';
 
-/** A user whose presence ended without anyone announcing it, as found by `presenceSweep`. */
-export interface ExpiredPresence {
-  userId: string;
-  /** When the user's last connection went away or expired (ms since the Unix epoch). */
-  lastSeenAt: number;
-}
+export type { ExpiredPresence } from './presence.js';
 
 /** The Redis engine: the {@link Engine} contract plus connection status and the presence sweep. */
 export interface RedisEngine extends Engine {
@@ -90,8 +88,10 @@ const isCluster = (conn: Redis | Cluster): conn is Cluster =>
 /** Redis Cluster: how often the subscriber re-reads the slot map (see `followCommands`). */
 const SLOTS_REFRESH_MS = 2000;
 
-/** A fresh epoch: 12 URL-safe characters, so it can be concatenated into JSON as is. */
-/** Random bytes for epoch candidates, drawn in batches: one `randomBytes` per 128 appends (issue 15). */
+/**
+ * A fresh epoch candidate: 12 URL-safe characters, so it can be concatenated into JSON as is. The
+ * random bytes are drawn in batches: one `randomBytes` per 128 candidates (issue 15).
+ */
 let epochPool = Buffer.alloc(0);
 let epochAt = 0;
 const newEpoch = (): string => {
@@ -102,14 +102,6 @@ const newEpoch = (): string => {
   epochAt += 9;
   return epochPool.toString('base64url', epochAt - 9, epochAt);
 };
-
-/** Splits ids into script-sized batches (Lua's `unpack` takes a few thousand values at most). */
-function* batches(ids: readonly string[], size = 500): Generator<string[]> {
-  for (let i = 0; i < ids.length; i += size) yield ids.slice(i, i + size);
-}
-
-const str = (v: unknown): string =>
-  typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : String(v);
 
 /**
  * Creates the Redis engine. Pass it to the hub of every process; they then share seqs, history,
@@ -168,66 +160,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     : commandConn.duplicate({ autoResubscribe: false });
 
   // -- connection status ------------------------------------------------------------------------
-  const listeners = new Set<(s: RedisEngineStatus) => void>();
-  const state: Record<RedisEngineStatus['connection'], RedisEngineStatus['state']> = {
-    commands: commandConn.status === 'ready' ? 'ready' : 'reconnecting',
-    subscriber: 'reconnecting',
-  };
-  const lastError: Partial<Record<RedisEngineStatus['connection'], Error>> = {};
+  const status = statusTracker(logger, commandConn.status === 'ready');
   let closed = false;
-  const setState = (
-    connection: RedisEngineStatus['connection'],
-    next: RedisEngineStatus['state'],
-  ): void => {
-    if (state[connection] === next) return;
-    const wasReady = state[connection] === 'ready';
-    state[connection] = next;
-    const error = lastError[connection];
-    const status: RedisEngineStatus =
-      error === undefined || next !== 'reconnecting'
-        ? { connection, state: next }
-        : { connection, state: next, error };
-    if (next === 'reconnecting' && wasReady)
-      logger.warn({ err: error, connection }, 'parley redis engine: connection lost, reconnecting');
-    if (next === 'ready') {
-      delete lastError[connection];
-      logger.info({ connection }, 'parley redis engine: connection ready');
-    }
-    for (const l of [...listeners]) {
-      try {
-        l(status);
-      } catch (err) {
-        logger.error({ err }, 'parley redis engine: status listener threw');
-      }
-    }
-  };
-  const watch = (
-    conn: Redis | Cluster,
-    connection: RedisEngineStatus['connection'],
-    onReady?: () => void,
-  ): void => {
-    let everReady = conn.status === 'ready';
-    // Without an 'error' listener an unreachable Redis would crash the process.
-    let quiet = false;
-    conn.on('error', (err: Error) => {
-      lastError[connection] = err;
-      // ioredis reports every failed reconnect attempt: warn once per outage, then debug.
-      if (quiet) logger.debug({ err, connection }, 'parley redis engine: connection error');
-      else logger.warn({ err, connection }, 'parley redis engine: connection error');
-      quiet = true;
-    });
-    conn.on('close', () => {
-      if (!closed) setState(connection, 'reconnecting');
-    });
-    conn.on('ready', () => {
-      quiet = false;
-      if (closed) return;
-      setState(connection, 'ready');
-      if (everReady) onReady?.();
-      everReady = true;
-    });
-  };
-  watch(commandConn, 'commands');
+  status.watch(commandConn, 'commands');
 
   /** `range`, optionally with the stored origin of each message (for the gap fill). */
   const rangeWithOrigins = async (
@@ -292,7 +227,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       .resync()
       .catch((err: unknown) => logger.warn({ err }, 'parley redis engine: resync failed'));
   };
-  watch(subscriber, 'subscriber', resync);
+  status.watch(subscriber, 'subscriber', resync);
   // After a failover ioredis rebuilds its per-shard subscribers and re-subscribes on its own; the
   // engine then subscribes again itself (its re-subscription drops errors) and fills the gaps.
   // A failover that does not close the subscriber's connection (a manual one, a resharding) only
@@ -331,19 +266,6 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     `${prefix}idem:${keySuffix(conversationId, senderId, clientMsgId)}`;
   const leaseKey = (conversationId: string, senderId: string, clientMsgId: string): string =>
     `${prefix}lease:${keySuffix(conversationId, senderId, clientMsgId)}`;
-  const markKey = names.mark;
-  /** Entries grouped by presence bucket (one group on a single node): one script per slot. */
-  const byBucket = <T>(items: readonly T[], userOf: (item: T) => string): T[][] => {
-    if (names.bucketCount === 1) return items.length === 0 ? [] : [[...items]];
-    const groups = new Map<number, T[]>();
-    for (const item of items) {
-      const b = names.bucketOf(userOf(item));
-      const g = groups.get(b);
-      if (g === undefined) groups.set(b, [item]);
-      else g.push(item);
-    }
-    return [...groups.values()];
-  };
 
   const operations = redisOperations({
     redis,
@@ -543,182 +465,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       return { readSeq: Number(r[0]), count: Number(r[1]), at: Number(r[2]) };
     },
 
-    async addMembers(conversationId, userIds) {
-      const k = convKeys(conversationId);
-      for (const batch of batches(userIds))
-        await redis.parleyAddMembers(k.members, k.removed, ...batch);
-    },
+    ...redisMembership({ redis, names, keys: convKeys, controlTtl, maxRemovals }),
 
-    async removeMembers(conversationId, userIds) {
-      const k = convKeys(conversationId);
-      for (const batch of batches(userIds)) {
-        // The mark is taken first, in its own command (it is one key for the whole cluster):
-        // a session start that reads a mark below it is protected against this removal.
-        const mark = await redis.incr(markKey);
-        await redis.parleyRemoveMembers(
-          k.members,
-          k.removed,
-          String(mark),
-          String(controlTtl),
-          String(maxRemovals),
-          ...batch,
-        );
-      }
-    },
-
-    async restoreMember(conversationId, userId, since) {
-      const k = convKeys(conversationId);
-      const r = await redis.parleyRestoreMember(k.members, k.removed, userId, String(since));
-      return Number(r) === 1;
-    },
-
-    async isMember(conversationId, userId) {
-      return (await redis.sismember(convKeys(conversationId).members, userId)) === 1;
-    },
-
-    async members(conversationId) {
-      return redis.smembers(convKeys(conversationId).members);
-    },
-
-    async controlMark() {
-      return Number((await redis.get(markKey)) ?? 0);
-    },
-
-    async recordKick(userId, kick) {
-      // Mark first, then the record (see removeMembers): no command touches two slots.
-      const mark = await redis.incr(markKey);
-      await redis.set(
-        names.user(userId).kick,
-        `${mark}\n${kick.code}\n${kick.reason}`,
-        'PX',
-        Math.max(1, Math.floor(controlTtl)),
-      );
-    },
-
-    async kickedSince(userId, since) {
-      const rec = await redis.get(names.user(userId).kick);
-      if (rec === null) return undefined;
-      const [m, code, ...reason] = rec.split('\n');
-      if (Number(m) <= since) return undefined;
-      return { code: Number(code), reason: reason.join('\n') };
-    },
-
-    async presenceConnect(userId, connectionId, ttlMs) {
-      const u = names.user(userId);
-      const r = (await redis.parleyPresenceConnect(
-        u.conns,
-        u.presence,
-        u.deadlines,
-        connectionId,
-        String(now()),
-        String(ttlMs),
-        userId,
-      )) as unknown[];
-      return { wasOnline: Number(r[0]) === 1, connections: Number(r[1]) };
-    },
-
-    async presenceRefresh(entries, ttlMs) {
-      const t = String(now());
-      await Promise.all(
-        byBucket(entries, (e) => e.userId).map((group) => {
-          const keys = [
-            names.user(group[0]!.userId).deadlines,
-            ...group.map((e) => names.user(e.userId).conns),
-          ];
-          const args = [t, String(ttlMs), ...group.flatMap((e) => [e.connectionId, e.userId])];
-          return redis.parleyPresenceRefresh(keys.length, ...keys, ...args);
-        }),
-      );
-    },
-
-    async presenceDisconnect(userId, connectionId, graceMs) {
-      const u = names.user(userId);
-      const remaining = await redis.parleyPresenceDisconnect(
-        u.conns,
-        u.presence,
-        u.deadlines,
-        connectionId,
-        String(now()),
-        String(Math.max(0, graceMs)),
-        String(lastSeenTtl),
-        userId,
-      );
-      return { remaining: Number(remaining) };
-    },
-
-    async presence(userIds) {
-      const out = new Map<string, PresenceRecord>();
-      const t = String(now());
-      await Promise.all(
-        byBucket(userIds, (u) => u).map(async (group) => {
-          const keys = group.flatMap((u) => {
-            const k = names.user(u);
-            return [k.conns, k.presence];
-          });
-          const r = (await redis.parleyPresenceRead(keys.length, ...keys, t)) as unknown[];
-          group.forEach((u, i) => {
-            const online = Number(r[2 * i]) === 1;
-            const seen = str(r[2 * i + 1]);
-            out.set(u, seen === '' ? { online } : { online, lastSeenAt: Number(seen) });
-          });
-        }),
-      );
-      return out;
-    },
-
-    async connectedUsers(userIds) {
-      const t = String(now());
-      const live = new Set<string>();
-      await Promise.all(
-        // One script per bucket and per 1,000 users (a large conversation stays many short calls).
-        byBucket(userIds, (u) => u)
-          .flatMap((g) =>
-            Array.from({ length: Math.ceil(g.length / 1000) }, (_, i) =>
-              g.slice(i * 1000, i * 1000 + 1000),
-            ),
-          )
-          .map(async (group) => {
-            const keys = group.map((u) => names.user(u).conns);
-            const r = (await redis.parleyConnected(keys.length, ...keys, t)) as unknown[];
-            group.forEach((u, i) => {
-              if (Number(r[i]) > 0) live.add(u);
-            });
-          }),
-      );
-      return live;
-    },
-
-    async presenceSweep(limit = 100) {
-      // Per bucket: read the due users, then claim them in one script on the bucket's slot
-      // (it checks each deadline again, so two sweepers never claim the same transition).
-      const t = now();
-      const out: ExpiredPresence[] = [];
-      const sweepBucket = async (bucket: number): Promise<void> => {
-        const deadlines = names.deadlines(bucket);
-        const due = await redis.zrangebyscore(deadlines, '-inf', t, 'LIMIT', 0, limit);
-        if (due.length === 0) return;
-        const keys = [
-          deadlines,
-          ...due.flatMap((u) => {
-            const k = names.user(u);
-            return [k.conns, k.presence];
-          }),
-        ];
-        const r = (await redis.parleyPresenceSweep(
-          keys.length,
-          ...keys,
-          String(t),
-          String(lastSeenTtl),
-          ...due,
-        )) as unknown[];
-        for (let i = 0; i + 1 < r.length; i += 2) {
-          const seen = str(r[i + 1]);
-          out.push({ userId: str(r[i]), lastSeenAt: seen === '' ? now() : Number(seen) });
-        }
-      };
-      await Promise.all(Array.from({ length: names.bucketCount }, (_, b) => sweepBucket(b)));
-      return out;
-    },
+    ...redisPresence({ redis, names, now, lastSeenTtl }),
 
     subscribe(topic, handler) {
       return pubsub.subscribe(topic, handler);
@@ -730,20 +479,13 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       else await redis.publish(names.channel(topic), payload);
     },
 
-    status() {
-      return { ...state };
-    },
-
-    onStatus(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
+    status: () => status.current(),
+    onStatus: (listener) => status.onStatus(listener),
 
     async close() {
       if (closed) return;
       closed = true;
+      status.closing();
       commandConn.off('refresh', followCommands);
       pubsub.close();
       const quit = async (conn: Redis | Cluster): Promise<void> => {
@@ -755,9 +497,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         }
       };
       await Promise.all([quit(subscriber), ownsCommands ? quit(commandConn) : Promise.resolve()]);
-      setState('commands', 'closed');
-      setState('subscriber', 'closed');
-      listeners.clear();
+      status.closed();
     },
 
     [Symbol.asyncDispose]() {

@@ -10,6 +10,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { applyToTarget, canOperateOn } from '../operations.js';
 import type { Engine, OperationInput, OperationResult } from '../types.js';
 import type { OperationCommands } from './operation-scripts.js';
+import { str } from './reply.js';
 
 /** Compare-and-set rounds of `applyOperation` before it gives up (`unavailable` to the client). */
 const MAX_OPERATION_ATTEMPTS = 50;
@@ -41,9 +42,6 @@ export interface OperationDeps {
   idemMax: number;
   findByClientId: Engine['findByClientId'];
 }
-
-const str = (v: unknown): string =>
-  typeof v === 'string' ? v : Buffer.isBuffer(v) ? v.toString() : String(v);
 
 export function redisOperations(d: OperationDeps): Pick<Engine, 'applyOperation' | 'message'> {
   /** A held message's current state (JSON as stored) and the epoch it was read in. */
