@@ -142,6 +142,15 @@ describe('hub core with fake timers', () => {
   });
 
   it('spreads the pings of sockets that started together, each within intervalMs (no lockstep)', async () => {
+    // A seeded generator (mulberry32) in place of Math.random: the same draws on every run.
+    let seed = 0x2545f491;
+    const random = vi.spyOn(Math, 'random').mockImplementation(() => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    });
+    onTestFinished(() => random.mockRestore());
     make();
     const sockets: FakeSocket[] = [];
     for (let i = 0; i < 100; i++) sockets.push(await open(`u${i}`));
