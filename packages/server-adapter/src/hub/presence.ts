@@ -128,7 +128,7 @@ export class PresenceTracker {
     });
   }
 
-  /** Cancels pending offline checks (hub.close). */
+  /** Heartbeat refreshes waiting for the next batch (see `refresh`). */
   private refreshes: { userId: string; connectionId: string }[] = [];
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -158,6 +158,7 @@ export class PresenceTracker {
     }
   }
 
+  /** Cancels pending refreshes and offline checks (hub.close). */
   stop(): void {
     clearTimeout(this.refreshTimer);
     this.refreshTimer = undefined;

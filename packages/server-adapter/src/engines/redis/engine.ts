@@ -267,6 +267,26 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   const leaseKey = (conversationId: string, senderId: string, clientMsgId: string): string =>
     `${prefix}lease:${keySuffix(conversationId, senderId, clientMsgId)}`;
 
+  // Appends issued in one event-loop turn leave in one write: the command socket is corked at
+  // the first and uncorked after the turn's I/O callbacks (setImmediate). Redis then reads them
+  // together and answers (and publishes) in one write each (issue 15). Single node only.
+  let corked: { uncork(): void } | undefined;
+  const uncork = (): void => {
+    const s = corked;
+    corked = undefined;
+    s?.uncork();
+  };
+  const coalesce = (): void => {
+    if (corked !== undefined || cluster || commandConn.status !== 'ready') return;
+    const stream = (commandConn as Redis).stream as
+      | { cork?: () => void; uncork(): void; destroyed?: boolean }
+      | undefined;
+    if (stream?.cork === undefined || stream.destroyed) return;
+    stream.cork();
+    corked = stream;
+    setImmediate(uncork);
+  };
+
   const operations = redisOperations({
     redis,
     keys: convKeys,
@@ -292,6 +312,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
 
     async append({ draft, origin, leased }): Promise<AppendResult> {
       const k = convKeys(draft.conversationId);
+      coalesce();
       const r = (await redis.parleyAppend(
         k.meta,
         k.log,
