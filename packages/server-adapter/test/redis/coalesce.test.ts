@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { setTimeout as realSetTimeout } from 'node:timers';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRedisEngine, type RedisEngine } from '../../src/engines/redis/index.js';
@@ -91,6 +92,25 @@ describe.skipIf(!available)('redis engine: appends of one turn leave together', 
       expect(writes.count).toBe(5);
     } finally {
       writes.restore();
+    }
+  });
+
+  it("still sends under an app's fake timers (the held writes never wait for a faked setImmediate)", async () => {
+    const e = engine();
+    const conv = `fake-${randomUUID()}`;
+    await e.append({ draft: draft(conv, 'warm-up') });
+    vi.useFakeTimers(); // vitest's defaults fake setImmediate too
+    try {
+      const r = await Promise.race([
+        e.append({ draft: draft(conv, 'under fake timers') }),
+        new Promise<'stuck'>((resolve) => {
+          // A real timer (node:timers is not faked) bounds the wait.
+          realSetTimeout(() => resolve('stuck'), 2_000).unref();
+        }),
+      ]);
+      expect(r === 'stuck' ? r : r.message.seq).toBe(2);
+    } finally {
+      vi.useRealTimers();
     }
   });
 

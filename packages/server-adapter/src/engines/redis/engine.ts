@@ -4,6 +4,9 @@
  * per message, and `keys.ts` for the key names of both modes.
  */
 import { randomBytes } from 'node:crypto';
+// From node:timers, not the global: an app's fake timers (tests) replace only the global one, and
+// a held write must never wait for a faked timer.
+import { setImmediate } from 'node:timers';
 import type { Message } from '@parley/protocol';
 import { Cluster, type ClusterNode, Redis, type RedisOptions } from 'ioredis';
 import { type Logger, silentLogger } from '../../logger.js';
