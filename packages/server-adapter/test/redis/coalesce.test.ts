@@ -79,6 +79,34 @@ describe.skipIf(!available)('redis engine: appends of one turn leave together', 
     );
   });
 
+  it('sends the read positions and signals of one turn with its appends, in one write', async () => {
+    const e = engine();
+    const conv = `mixed-${randomUUID()}`;
+    const seen = new Collector<Envelope>();
+    await e.subscribe(`conv:${conv}`, seen.push);
+    await e.append({ draft: draft(conv, 'warm-up') });
+    const writes = countWrites(e);
+    try {
+      // Not led by an append: each kind of command starts the held write by itself.
+      await Promise.all([
+        e.setRead(conv, 'bob', 1),
+        e.publish(`conv:${conv}`, {
+          kind: 'typing',
+          conversationId: conv,
+          userId: 'bob',
+          state: 'start',
+        }),
+        e.append({ draft: draft(conv, 'hello') }),
+        e.setRead(conv, 'carol', 2),
+      ]);
+      expect(writes.count).toBe(1);
+    } finally {
+      writes.restore();
+    }
+    expect(await e.reads(conv)).toMatchObject({ bob: 1, carol: 2 });
+    await seen.until((items) => items.some((x) => x.kind === 'typing'));
+  });
+
   it('sends appends of successive turns as they come (nothing waits for a later one)', async () => {
     const e = engine();
     const conv = `turns-${randomUUID()}`;

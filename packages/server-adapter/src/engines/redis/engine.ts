@@ -270,9 +270,10 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   const leaseKey = (conversationId: string, senderId: string, clientMsgId: string): string =>
     `${prefix}lease:${keySuffix(conversationId, senderId, clientMsgId)}`;
 
-  // Appends issued in one event-loop turn leave in one write: the command socket is corked at
-  // the first and uncorked after the turn's I/O callbacks (setImmediate). Redis then reads them
-  // together and answers (and publishes) in one write each (issue 15). Single node only.
+  // The per-frame commands (append, setRead, publish) issued in one event-loop turn leave in one
+  // write: the command socket is corked at the first and uncorked after the turn's I/O callbacks
+  // (setImmediate). Redis then reads them together and answers (and publishes) in one write each
+  // (issue 15). Single node only.
   let corked: { uncork(): void } | undefined;
   const uncork = (): void => {
     const s = corked;
@@ -413,6 +414,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     },
 
     async setRead(conversationId, userId, seq) {
+      coalesce();
       const r = (await redis.parleySetRead(
         convKeys(conversationId).reads,
         userId,
@@ -499,6 +501,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
 
     async publish(topic, envelope: Envelope) {
       const payload = JSON.stringify(envelope);
+      coalesce();
       if (cluster) await redis.spublish(names.channel(topic), payload);
       else await redis.publish(names.channel(topic), payload);
     },
