@@ -1,7 +1,9 @@
 /**
- * The Redis engine's appends issued in one event-loop turn leave in one socket write (issue 15):
- * Redis reads them together and answers in one write. Counted on the command connection's socket
- * (`_write` / `_writev`, what Node's stream calls once per system write), on the shared Redis.
+ * The Redis engine's per-frame commands (append, setRead, publish) issued in one event-loop turn
+ * leave in one socket write (issue 15): Redis reads them together and answers in one write.
+ * Counted on the command connection's socket (`_write` / `_writev`, what Node's stream calls once
+ * per system write), on the shared Redis. Also: nothing is lost when the link drops with writes
+ * held, and an app's fake timers cannot hold them.
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -43,7 +45,7 @@ function countWrites(engine: RedisEngine): { readonly count: number; restore(): 
   };
 }
 
-describe.skipIf(!available)('redis engine: appends of one turn leave together', () => {
+describe.skipIf(!available)('redis engine: commands of one turn leave together', () => {
   const prefix = uniquePrefix();
   const engines: RedisEngine[] = [];
   const engine = (): RedisEngine => {
