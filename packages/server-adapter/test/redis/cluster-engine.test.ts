@@ -5,11 +5,10 @@
  * `cluster-failover.test.ts`: a failover here would reset conversations of the test files that
  * share this cluster.)
  */
-import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRedisEngine, type RedisEngine } from '../../src/engines/redis/index.js';
-import type { Envelope, MessageDraft } from '../../src/engines/types.js';
+import type { Envelope } from '../../src/engines/types.js';
 import { opDraft } from '../engine-operations.js';
 import {
   anyNode,
@@ -19,19 +18,9 @@ import {
   shardOf,
   slotOf,
 } from './cluster-helpers.js';
-import { Collector, uniquePrefix } from './helpers.js';
+import { Collector, draft, uniquePrefix } from './helpers.js';
 
 const available = await requireRedisCluster('redis engine on redis cluster');
-
-const draft = (conversationId: string, text: string): MessageDraft => ({
-  id: randomUUID(),
-  conversationId,
-  clientMsgId: randomUUID(),
-  senderId: 'alice',
-  kind: 'user',
-  text,
-  createdAt: Date.now(),
-});
 
 /** Every key under `prefix` on every primary. */
 async function keysUnder(prefix: string): Promise<string[]> {

@@ -26,19 +26,9 @@ import {
 } from '../../../../examples/cluster/src/proxy.js';
 import { createClient, type ParleyClient, type StoredMessage } from '../../../client/src/index.js';
 import { createRedisEngine, type RedisEngine } from '../../src/engines/redis/index.js';
-import type { Envelope, MessageDraft } from '../../src/engines/types.js';
+import type { Envelope } from '../../src/engines/types.js';
 import { clusterNodes, clusterScript, requireRedisCluster, shardOf } from './cluster-helpers.js';
-import { Collector, eventually, uniquePrefix } from './helpers.js';
-
-const draft = (conversationId: string, text: string): MessageDraft => ({
-  id: randomUUID(),
-  conversationId,
-  clientMsgId: randomUUID(),
-  senderId: 'alice',
-  kind: 'user',
-  text,
-  createdAt: Date.now(),
-});
+import { Collector, draft, eventually, uniquePrefix } from './helpers.js';
 
 const BASE = Number(process.env.PARLEY_TEST_FAILOVER_CLUSTER_PORT ?? 7201);
 const SENDS = Number(process.env.PARLEY_FAILOVER_SENDS ?? 600);

@@ -11,20 +11,10 @@ import { setTimeout as realSetTimeout } from 'node:timers';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createRedisEngine, type RedisEngine } from '../../src/engines/redis/index.js';
-import type { Envelope, MessageDraft } from '../../src/engines/types.js';
-import { Collector, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers.js';
+import type { Envelope } from '../../src/engines/types.js';
+import { Collector, deleteKeys, draft, REDIS_URL, requireRedis, uniquePrefix } from './helpers.js';
 
 const available = await requireRedis('redis engine: coalesced appends');
-
-const draft = (conversationId: string, text: string): MessageDraft => ({
-  id: randomUUID(),
-  conversationId,
-  clientMsgId: randomUUID(),
-  senderId: 'alice',
-  kind: 'user',
-  text,
-  createdAt: Date.now(),
-});
 
 /** Counts the system writes of the engine's command socket from now on. */
 function countWrites(engine: RedisEngine): { readonly count: number; restore(): void } {

@@ -12,25 +12,10 @@ import {
   type RedisEngine,
   type RedisEngineOptions,
 } from '../../src/engines/redis/index.js';
-import type { Envelope, MessageDraft } from '../../src/engines/types.js';
-import { Collector, deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers.js';
+import type { Envelope } from '../../src/engines/types.js';
+import { Collector, deleteKeys, draft, REDIS_URL, requireRedis, uniquePrefix } from './helpers.js';
 
 const available = await requireRedis('redis engine');
-
-const draft = (
-  conversationId: string,
-  text: string,
-  over: Partial<MessageDraft> = {},
-): MessageDraft => ({
-  id: randomUUID(),
-  conversationId,
-  clientMsgId: randomUUID(),
-  senderId: 'alice',
-  kind: 'user',
-  text,
-  createdAt: Date.now(),
-  ...over,
-});
 
 const messagesOf = (items: Envelope[]) =>
   items.flatMap((e) => (e.kind === 'message' ? [e.message] : []));

@@ -11,9 +11,10 @@ import {
   type RedisEngineOptions,
   type RedisEngineStatus,
 } from '../../src/engines/redis/index.js';
-import type { Envelope, MessageDraft } from '../../src/engines/types.js';
+import type { Envelope } from '../../src/engines/types.js';
 import {
   Collector,
+  draft,
   freePort,
   type PrivateRedis,
   privateRedis,
@@ -21,16 +22,6 @@ import {
 } from './helpers.js';
 
 const available = await requirePrivateRedis('redis engine failover');
-
-const draft = (conversationId: string, text: string): MessageDraft => ({
-  id: randomUUID(),
-  conversationId,
-  clientMsgId: randomUUID(),
-  senderId: 'alice',
-  kind: 'user',
-  text,
-  createdAt: Date.now(),
-});
 
 const seqsOf = (items: Envelope[]) =>
   items.flatMap((e) => (e.kind === 'message' ? [e.message.seq] : []));

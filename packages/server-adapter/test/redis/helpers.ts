@@ -4,9 +4,10 @@
  * the destructive tests (FLUSHALL, kill and restart) — the shared server is never flushed.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
+import type { MessageDraft } from '../../src/engines/types.js';
 
 export const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -193,3 +194,19 @@ export class Collector<T> {
     });
   }
 }
+
+/** A message draft from alice (fresh ids) to append in an engine test. */
+export const draft = (
+  conversationId: string,
+  text: string,
+  over: Partial<MessageDraft> = {},
+): MessageDraft => ({
+  id: randomUUID(),
+  conversationId,
+  clientMsgId: randomUUID(),
+  senderId: 'alice',
+  kind: 'user',
+  text,
+  createdAt: Date.now(),
+  ...over,
+});
