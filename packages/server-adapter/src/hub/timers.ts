@@ -19,6 +19,7 @@ export const HEARTBEAT_JITTER = 0.2;
 /** The delay of the next ping: within `[interval × (1 − jitter), interval]`. */
 export const pingDelay = (intervalMs: number, random: number = Math.random()): number =>
   Math.round(intervalMs * (1 - HEARTBEAT_JITTER * random));
+
 const clamp = (ms: number): number => Math.min(MAX_TIMER, Math.max(0, ms));
 
 /** What the timers act on. */

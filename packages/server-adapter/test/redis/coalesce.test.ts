@@ -47,13 +47,21 @@ describe.skipIf(!available)('redis engine: commands of one turn leave together',
     await Promise.all(engines.map((e) => e.close()));
     await deleteKeys(prefix);
   });
+  /** A fresh engine whose command connection is ready (one append made), and its conversation. */
+  const ready = async (
+    tag: string,
+    seen?: Collector<Envelope>,
+  ): Promise<{ e: RedisEngine; conv: string }> => {
+    const e = engine();
+    const conv = `${tag}-${randomUUID()}`;
+    if (seen !== undefined) await e.subscribe(`conv:${conv}`, seen.push);
+    await e.append({ draft: draft(conv, 'warm-up') });
+    return { e, conv };
+  };
 
   it('sends 20 appends made in one turn in one write; each is stored and published once, in order', async () => {
-    const e = engine();
-    const conv = `batch-${randomUUID()}`;
     const seen = new Collector<Envelope>();
-    await e.subscribe(`conv:${conv}`, seen.push);
-    await e.append({ draft: draft(conv, 'warm-up') }); // the connection is ready
+    const { e, conv } = await ready('batch', seen);
     const writes = countWrites(e);
     try {
       const all = Array.from({ length: 20 }, (_, i) => e.append({ draft: draft(conv, `m${i}`) }));
@@ -72,11 +80,8 @@ describe.skipIf(!available)('redis engine: commands of one turn leave together',
   });
 
   it('sends the read positions and signals of one turn with its appends, in one write', async () => {
-    const e = engine();
-    const conv = `mixed-${randomUUID()}`;
     const seen = new Collector<Envelope>();
-    await e.subscribe(`conv:${conv}`, seen.push);
-    await e.append({ draft: draft(conv, 'warm-up') });
+    const { e, conv } = await ready('mixed', seen);
     const writes = countWrites(e);
     try {
       // Not led by an append: each kind of command starts the held write by itself.
@@ -100,9 +105,7 @@ describe.skipIf(!available)('redis engine: commands of one turn leave together',
   });
 
   it('sends appends of successive turns as they come (nothing waits for a later one)', async () => {
-    const e = engine();
-    const conv = `turns-${randomUUID()}`;
-    await e.append({ draft: draft(conv, 'warm-up') });
+    const { e, conv } = await ready('turns');
     const writes = countWrites(e);
     try {
       for (let i = 0; i < 5; i++) {
@@ -116,9 +119,7 @@ describe.skipIf(!available)('redis engine: commands of one turn leave together',
   });
 
   it("still sends under an app's fake timers (the held writes never wait for a faked setImmediate)", async () => {
-    const e = engine();
-    const conv = `fake-${randomUUID()}`;
-    await e.append({ draft: draft(conv, 'warm-up') });
+    const { e, conv } = await ready('fake');
     vi.useFakeTimers(); // vitest's defaults fake setImmediate too
     try {
       const r = await Promise.race([
@@ -135,9 +136,7 @@ describe.skipIf(!available)('redis engine: commands of one turn leave together',
   });
 
   it('loses nothing when the connection drops with appends held for the turn: each lands once', async () => {
-    const e = engine();
-    const conv = `drop-${randomUUID()}`;
-    await e.append({ draft: draft(conv, 'warm-up') });
+    const { e, conv } = await ready('drop');
     const drafts = Array.from({ length: 10 }, (_, i) => draft(conv, `d${i}`));
     const pending = drafts.map((d) => e.append({ draft: d }));
     // Still in the same turn: the writes are held; the socket goes away under them.
