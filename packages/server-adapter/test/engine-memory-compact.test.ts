@@ -4,7 +4,7 @@
  * (`idempotency.maxBytes`) as well as by count and age.
  */
 import { byteLength, type Message } from '@parley/protocol';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import type { MessageDraft } from '../src/engines/types.js';
 import { draft } from './engine-contract.js';
@@ -139,6 +139,37 @@ describe('memory engine: returned messages are copies', () => {
       sent.message,
     );
     expect(await e.message(C, 1)).toMatchObject({ text: 'v2', version: 2 });
+    await e.close();
+  });
+});
+
+describe('memory engine: range gives the stored JSON', () => {
+  it('each message as JSON.stringify gives it, in its current state, parsed only if read', async () => {
+    const e = createMemoryEngine();
+    for (let i = 0; i < 3; i++) await e.append({ draft: sized(i, { text: `t${i} é😀` }) });
+    await e.applyOperation({ draft: opDraft(C, 2, 'edit', { text: 'edited' }) });
+    const r = await e.range(C, 0, 100);
+    expect(r.complete).toBe(true);
+    expect(r.json).toHaveLength(4);
+    expect(r.json).toEqual(r.messages.map((m) => JSON.stringify(m)));
+    expect(r.messages[1]).toMatchObject({ seq: 2, text: 'edited', version: 4 });
+    expect(r.messages).toBe(r.messages); // parsed once
+    await e.close();
+  });
+
+  it('parses nothing until the messages are read (a replay only splices the JSON)', async () => {
+    const e = createMemoryEngine();
+    for (let i = 0; i < 20; i++) await e.append({ draft: sized(i) });
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const r = await e.range(C, 0, 100);
+      expect(r.json).toHaveLength(20);
+      expect(parse).not.toHaveBeenCalled();
+      expect(r.messages).toHaveLength(20);
+      expect(parse).toHaveBeenCalledTimes(20);
+    } finally {
+      parse.mockRestore();
+    }
     await e.close();
   });
 });

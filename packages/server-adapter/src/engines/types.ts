@@ -108,6 +108,12 @@ export interface RangeResult {
    */
   complete: boolean;
   messages: Message[];
+  /**
+   * Optional: the JSON of each of `messages`, in the same order, as the engine holds it (exactly
+   * `JSON.stringify` of the message). The hub splices it into a replay instead of serialising
+   * every message again; an engine that sets it may parse `messages` only when they are read.
+   */
+  json?: readonly string[];
 }
 
 /** Result of {@link Engine.page}. */

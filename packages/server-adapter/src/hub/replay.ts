@@ -13,18 +13,19 @@ import { frameBytes } from './outbound.js';
 
 /**
  * `{"k":v,...,"messages":[` + the messages joined by `,` + `]}`, or undefined when the result would
- * exceed `maxBytes`. Serialises one message at a time, so a too large result is never built.
+ * exceed `maxBytes`. Serialises one message at a time, so a too large result is never built; a
+ * message given as its JSON is spliced as it is.
  */
 function withMessages(
   head: Record<string, unknown>,
-  messages: readonly Message[],
+  messages: readonly (Message | string)[],
   maxBytes: number,
 ): string | undefined {
   const prefix = `${JSON.stringify(head).slice(0, -1)},"messages":[`;
   let bytes = frameBytes(prefix, maxBytes) + 2;
   const parts: string[] = [];
   for (const m of messages) {
-    const json = JSON.stringify(m);
+    const json = typeof m === 'string' ? m : JSON.stringify(m);
     bytes += frameBytes(json, maxBytes - bytes) + 1;
     if (bytes > maxBytes) return undefined;
     parts.push(json);
@@ -67,7 +68,7 @@ export async function resume(
       ? undefined
       : withMessages(
           { type: 'replay', ...r, conversationId, epoch: head.epoch, seq: head.seq },
-          range.messages,
+          range.json ?? range.messages,
           maxBytes,
         );
   if (frame === undefined) {
@@ -86,9 +87,13 @@ export async function resume(
       unread: u.count,
     });
     metric(ctx, { type: 'reset', conversationId, reason });
-  } else if (range.messages.length > 0 || answer) {
+  } else if ((range.json ?? range.messages).length > 0 || answer) {
     conn.outbound.send(frame);
-    metric(ctx, { type: 'replay', conversationId, messages: range.messages.length });
+    metric(ctx, {
+      type: 'replay',
+      conversationId,
+      messages: (range.json ?? range.messages).length,
+    });
   }
   return head;
 }

@@ -90,10 +90,11 @@ export class ConversationLog {
   }
 
   /**
-   * Every message after `after` up to the head, if all are held, at most `limit`, and (when
-   * given) not more than `maxBytes`: `undefined` otherwise. `after >= seq` gives `[]`.
+   * The JSON of every message after `after` up to the head, in its current state, if all are
+   * held, at most `limit`, and (when given) not more than `maxBytes`: `undefined` otherwise.
+   * `after >= seq` gives `[]`.
    */
-  range(after: number, limit: number, maxBytes?: number): Message[] | undefined {
+  range(after: number, limit: number, maxBytes?: number): string[] | undefined {
     if (after >= this.seq) return [];
     this.trim();
     if (this.first > after + 1 || this.seq - after > limit) return undefined;
@@ -104,7 +105,7 @@ export class ConversationLog {
       for (let i = from; i < this.json.length; i++) chars += this.json[i]!.length;
       if (chars > maxBytes) return undefined;
     }
-    return this.parseSlice(from, this.json.length);
+    return this.json.slice(from);
   }
 
   /** The newest `limit` messages with `seq < before` (all held ones when omitted), ascending. */

@@ -272,10 +272,19 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     async range(conversationId, after, limit, maxBytes): Promise<RangeResult> {
       const c = conversations.get(conversationId);
       const head: Head = { seq: c?.seq ?? 0, epoch };
-      const messages = c === undefined ? [] : c.range(after, limit, maxBytes);
-      return messages === undefined
-        ? { head, complete: false, messages: [] }
-        : { head, complete: true, messages };
+      const json = c === undefined ? [] : c.range(after, limit, maxBytes);
+      if (json === undefined) return { head, complete: false, messages: [] };
+      // Parsed only if read: a replay splices the stored JSON as it is.
+      let messages: Message[] | undefined;
+      return {
+        head,
+        complete: true,
+        json,
+        get messages(): Message[] {
+          messages ??= json.map((m) => JSON.parse(m) as Message);
+          return messages;
+        },
+      };
     },
 
     async page(conversationId, before, limit): Promise<PageResult> {
