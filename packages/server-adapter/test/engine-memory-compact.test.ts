@@ -157,6 +157,25 @@ describe('memory engine: range gives the stored JSON', () => {
     await e.close();
   });
 
+  it('a page too: its JSON in the current state, parsed only if read', async () => {
+    const e = createMemoryEngine();
+    for (let i = 0; i < 5; i++) await e.append({ draft: sized(i) });
+    await e.applyOperation({ draft: opDraft(C, 4, 'delete') });
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const p = await e.page(C, 5, 3);
+      expect(p.hasMore).toBe(true);
+      expect(p.json).toHaveLength(3);
+      expect(parse).not.toHaveBeenCalled();
+      expect(p.json).toEqual(p.messages.map((m) => JSON.stringify(m)));
+      expect(p.messages.map((m) => m.seq)).toEqual([2, 3, 4]);
+      expect(p.messages[2]).toMatchObject({ seq: 4, deleted: true });
+    } finally {
+      parse.mockRestore();
+    }
+    await e.close();
+  });
+
   it('parses nothing until the messages are read (a replay only splices the JSON)', async () => {
     const e = createMemoryEngine();
     for (let i = 0; i < 20; i++) await e.append({ draft: sized(i) });

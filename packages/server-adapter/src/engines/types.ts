@@ -122,6 +122,8 @@ export interface PageResult {
   messages: Message[];
   /** True when the history holds messages older than the first one returned. */
   hasMore: boolean;
+  /** Optional, as {@link RangeResult.json}: the JSON of each of `messages`, in the same order. */
+  json?: readonly string[];
 }
 
 /**

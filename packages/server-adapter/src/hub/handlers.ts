@@ -432,7 +432,9 @@ async function onHistory(conn: Connection, f: Frame<'history'>): Promise<void> {
     f.limit ?? conn.ctx.config.historyPageSize,
   );
   if (conn.cursors.get(f.conversationId)?.revoked) return; // left while the page was read
-  conn.outbound.send(historyFrame(conn, f.conversationId, page.messages, page.hasMore, f.ref));
+  conn.outbound.send(
+    historyFrame(conn, f.conversationId, page.json ?? page.messages, page.hasMore, f.ref),
+  );
 }
 
 async function onEvent(conn: Connection, f: Frame<'event'>): Promise<void> {

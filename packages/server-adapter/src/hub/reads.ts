@@ -57,7 +57,11 @@ export async function history(
   const limit = seqParam('limit', query.limit, 1) ?? ctx.config.historyPageSize;
   if (limit > Limits.MAX_HISTORY_PAGE)
     throw new HubUsageError(`limit must be at most ${Limits.MAX_HISTORY_PAGE}`);
-  if (after === undefined) return ctx.engine.page(id, before, limit);
+  if (after === undefined) {
+    // The app gets the messages alone (not an engine's `json` beside them).
+    const { messages, hasMore } = await ctx.engine.page(id, before, limit);
+    return { messages, hasMore };
+  }
   // Forward: seqs are dense, so the `limit` seqs after `after` are a page that ends below
   // `after + limit + 1` (or `before`). Trimmed seqs are simply absent.
   const upper = before ?? Number.POSITIVE_INFINITY;

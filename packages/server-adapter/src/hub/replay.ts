@@ -102,7 +102,7 @@ export async function resume(
 export function historyFrame(
   conn: Connection,
   conversationId: string,
-  messages: readonly Message[],
+  messages: readonly (Message | string)[],
   hasMore: boolean,
   ref: string | undefined,
 ): string {

@@ -180,6 +180,8 @@ export function inboxSuite(env: SuiteEnv): void {
       const seqs = (p: { messages: { seq: number }[] }) => p.messages.map((m) => m.seq);
       const newest = await f.server.hub.history('c1', { limit: 5 });
       expect([seqs(newest), newest.hasMore]).toEqual([[8, 9, 10, 11, 12], true]);
+      // The page alone: nothing an engine keeps beside it (the memory engine's stored `json`).
+      expect(Object.keys(newest).sort()).toEqual(['hasMore', 'messages']);
       const older = await f.server.hub.history('c1', { before: 4, limit: 5 });
       expect([seqs(older), older.hasMore]).toEqual([[1, 2, 3], false]);
       const forward = await f.server.hub.history('c1', { after: 3, limit: 4 });

@@ -2,8 +2,8 @@
  * One conversation's history in the memory engine, held compactly (issue 15): each message as the
  * JSON string of its current state, plus its `createdAt` and the countable seqs as plain number
  * arrays. A major GC marks one string per message instead of tracing a graph of objects per
- * message; a read parses only the messages it returns (a fresh object each time, never the
- * engine's state).
+ * message. A range or a page returns the JSON of the messages it covers (the replay and the
+ * history frame splice it); `get` parses a fresh object each time, never the engine's state.
  */
 import type { Message } from '@parley/protocol';
 import { UNREAD_INDEX_MAX } from '../types.js';
@@ -108,24 +108,21 @@ export class ConversationLog {
     return this.json.slice(from);
   }
 
-  /** The newest `limit` messages with `seq < before` (all held ones when omitted), ascending. */
-  page(before: number | undefined, limit: number): { messages: Message[]; hasMore: boolean } {
+  /**
+   * The JSON of the newest `limit` messages with `seq < before` (all held ones when omitted),
+   * ascending, in their current state.
+   */
+  page(before: number | undefined, limit: number): { json: string[]; hasMore: boolean } {
     this.trim();
     const n = this.json.length;
     const end = before === undefined ? n : Math.max(0, Math.min(n, before - this.first));
     const start = Math.max(0, end - limit);
-    return { messages: this.parseSlice(start, end), hasMore: start > 0 };
+    return { json: this.json.slice(start, end), hasMore: start > 0 };
   }
 
   /** The last countable message with `seq <= at`, in its current state, if still held. */
   lastCountable(at: number): Message | undefined {
     const i = upperBound(this.countable, at) - 1;
     return i < 0 ? undefined : this.get(this.countable[i]!);
-  }
-
-  private parseSlice(start: number, end: number): Message[] {
-    const out: Message[] = [];
-    for (let i = start; i < end; i++) out.push(parse(this.json[i]!));
-    return out;
   }
 }

@@ -75,6 +75,25 @@ export interface MemoryEngineOptions {
 const DEFAULT_IDEMPOTENCY_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Creates the in-memory engine. State is lost when the process stops (the epoch changes). */
+/**
+ * Stored JSON with its messages parsed only if read: a replay or a history page splices the JSON
+ * as it is (no parse and re-serialisation per message).
+ */
+function lazyMessages<T extends object>(
+  fields: T,
+  json: string[],
+): T & { json: string[]; readonly messages: Message[] } {
+  let messages: Message[] | undefined;
+  return {
+    ...fields,
+    json,
+    get messages(): Message[] {
+      messages ??= json.map((m) => JSON.parse(m) as Message);
+      return messages;
+    },
+  };
+}
+
 export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const maxMessages = options.history?.maxMessages ?? 1000;
   const maxAgeMs = options.history?.maxAgeMs ?? 7 * 24 * 3600_000;
@@ -274,22 +293,14 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       const head: Head = { seq: c?.seq ?? 0, epoch };
       const json = c === undefined ? [] : c.range(after, limit, maxBytes);
       if (json === undefined) return { head, complete: false, messages: [] };
-      // Parsed only if read: a replay splices the stored JSON as it is.
-      let messages: Message[] | undefined;
-      return {
-        head,
-        complete: true,
-        json,
-        get messages(): Message[] {
-          messages ??= json.map((m) => JSON.parse(m) as Message);
-          return messages;
-        },
-      };
+      return lazyMessages({ head, complete: true }, json);
     },
 
     async page(conversationId, before, limit): Promise<PageResult> {
       const c = conversations.get(conversationId);
-      return c === undefined ? { messages: [], hasMore: false } : c.page(before, limit);
+      if (c === undefined) return { messages: [], hasMore: false };
+      const { json, hasMore } = c.page(before, limit);
+      return lazyMessages({ hasMore }, json);
     },
 
     async setRead(conversationId, userId, seq) {
