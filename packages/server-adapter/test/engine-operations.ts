@@ -53,6 +53,28 @@ export function runOperationContract(name: string, factory: ContractFactory): vo
       return r;
     };
 
+    it('range and page give, when they give `json`, exactly each message as JSON, edited or not', async () => {
+      const e = await make();
+      const c = uid('c');
+      for (let i = 0; i < 4; i++) {
+        await e.append({ draft: draft(c, { text: `m${i} "q" \\ é😀\n`, data: { i } }) });
+      }
+      await stored(e, opDraft(c, 1, 'edit', { text: 'v2' }));
+      await stored(e, opDraft(c, 1, 'edit', { text: 'v3', data: { again: true } }));
+      await stored(e, opDraft(c, 2, 'delete'));
+      await stored(e, opDraft(c, 3, 'reaction', { data: { emoji: '👍' } }));
+      const asJson = (r: { messages: unknown[]; json?: readonly string[] }) => {
+        if (r.json !== undefined) expect(r.json).toEqual(r.messages.map((m) => JSON.stringify(m)));
+        return r.messages.length;
+      };
+      expect(asJson(await e.range(c, 0, 100))).toBe(8);
+      expect(asJson(await e.range(c, 3, 100))).toBe(5);
+      expect(asJson(await e.page(c, undefined, 5))).toBe(5);
+      expect(asJson(await e.page(c, 4, 10))).toBe(3);
+      const current = await e.range(c, 0, 100);
+      expect(current.messages[0]).toMatchObject({ text: 'v3', version: 6 });
+    });
+
     it('stores an edit with its own seq, publishes it with its origin, and keeps the target current everywhere', async () => {
       const e = await make();
       const c = uid('c');

@@ -109,9 +109,12 @@ export interface RangeResult {
   complete: boolean;
   messages: Message[];
   /**
-   * Optional: the JSON of each of `messages`, in the same order, as the engine holds it (exactly
-   * `JSON.stringify` of the message). The hub splices it into a replay instead of serialising
-   * every message again; an engine that sets it may parse `messages` only when they are read.
+   * Optional: the JSON text of each of `messages`, in the same order, as the engine holds it
+   * (parsing it gives the message; the built-in engines hold `JSON.stringify` of it). The hub
+   * splices it into a replay instead of serialising every message again. An engine may parse
+   * `messages` only when they are read if its JSON is known to be valid (the memory engine wrote
+   * it itself); one reading another store's bytes should parse them first (the Redis engine does),
+   * so that what it holds is checked before any client gets it.
    */
   json?: readonly string[];
 }

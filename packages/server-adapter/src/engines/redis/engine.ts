@@ -174,7 +174,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     limit: number,
     withOrigins: boolean,
     maxBytes?: number,
-  ): Promise<RangeResult & { origins: (string | undefined)[] }> => {
+  ): Promise<RangeResult & { json: string[]; origins: (string | undefined)[] }> => {
     const k = convKeys(conversationId);
     const r = (await redis.parleyRange(
       k.meta,
@@ -190,16 +190,20 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       maxBytes === undefined || !Number.isFinite(maxBytes) ? '' : String(Math.floor(maxBytes)),
     )) as unknown[];
     const head: Head = { epoch: str(r[0]), seq: Number(r[1]) };
-    if (Number(r[2]) !== 1) return { head, complete: false, messages: [], origins: [] };
+    if (Number(r[2]) !== 1) return { head, complete: false, messages: [], json: [], origins: [] };
     const step = withOrigins ? 2 : 1;
     const messages: Message[] = [];
+    const json: string[] = [];
     const origins: (string | undefined)[] = [];
     for (let i = 3; i < r.length; i += step) {
-      messages.push(JSON.parse(str(r[i])) as Message);
+      const text = str(r[i]);
+      // Parsed even when only the JSON is used: what Redis holds is checked before a client gets it.
+      messages.push(JSON.parse(text) as Message);
+      json.push(text);
       const o = withOrigins ? str(r[i + 1]) : '';
       origins.push(o === '' ? undefined : o);
     }
-    return { head, complete: true, messages, origins };
+    return { head, complete: true, messages, json, origins };
   };
   const range = async (
     conversationId: string,
@@ -207,14 +211,14 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     limit: number,
     maxBytes?: number,
   ): Promise<RangeResult> => {
-    const { head, complete, messages } = await rangeWithOrigins(
+    const { head, complete, messages, json } = await rangeWithOrigins(
       conversationId,
       after,
       limit,
       false,
       maxBytes,
     );
-    return { head, complete, messages };
+    return { head, complete, messages, json };
   };
 
   const pubsub = new PubSub({
@@ -406,11 +410,13 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
         String(Math.min(Math.max(0, Math.floor(limit)), 1e9)),
         cutoff(),
       )) as unknown[];
-      const messages = r
+      const json = r
         .slice(1)
-        .map((m) => JSON.parse(str(m)) as Message)
+        .map((m) => str(m))
         .reverse();
-      return { messages, hasMore: Number(r[0]) === 1 };
+      // Parsed even when only the JSON is used: what Redis holds is checked before a client gets it.
+      const messages = json.map((m) => JSON.parse(m) as Message);
+      return { messages, json, hasMore: Number(r[0]) === 1 };
     },
 
     async setRead(conversationId, userId, seq) {
