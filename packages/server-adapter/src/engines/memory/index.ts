@@ -74,7 +74,6 @@ export interface MemoryEngineOptions {
 /** Default of `idempotency.maxBytes`: 4 MiB per conversation. */
 const DEFAULT_IDEMPOTENCY_MAX_BYTES = 4 * 1024 * 1024;
 
-/** Creates the in-memory engine. State is lost when the process stops (the epoch changes). */
 /**
  * Stored JSON with its messages parsed only if read: a replay or a history page splices the JSON
  * as it is (no parse and re-serialisation per message).
@@ -94,6 +93,7 @@ function lazyMessages<T extends object>(
   };
 }
 
+/** Creates the in-memory engine. State is lost when the process stops (the epoch changes). */
 export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const maxMessages = options.history?.maxMessages ?? 1000;
   const maxAgeMs = options.history?.maxAgeMs ?? 7 * 24 * 3600_000;
