@@ -58,6 +58,7 @@ export async function resume(
   const maxBytes = ctx.config.maxOutboundFrameBytes;
   const range = await ctx.engine.range(conversationId, cursor.seq, ctx.config.maxReplay, maxBytes);
   const { head } = range;
+  const messages = range.json ?? range.messages;
   // Left while the range was read: nothing more of it goes out.
   if (conn.isClosed() || conn.cursors.get(conversationId)?.revoked) return head;
   const r = ref === undefined ? {} : { ref };
@@ -68,7 +69,7 @@ export async function resume(
       ? undefined
       : withMessages(
           { type: 'replay', ...r, conversationId, epoch: head.epoch, seq: head.seq },
-          range.json ?? range.messages,
+          messages,
           maxBytes,
         );
   if (frame === undefined) {
@@ -87,13 +88,9 @@ export async function resume(
       unread: u.count,
     });
     metric(ctx, { type: 'reset', conversationId, reason });
-  } else if ((range.json ?? range.messages).length > 0 || answer) {
+  } else if (messages.length > 0 || answer) {
     conn.outbound.send(frame);
-    metric(ctx, {
-      type: 'replay',
-      conversationId,
-      messages: (range.json ?? range.messages).length,
-    });
+    metric(ctx, { type: 'replay', conversationId, messages: messages.length });
   }
   return head;
 }
