@@ -3,7 +3,8 @@
  * every engine applies when it stores the operation, and the rule clients apply to the messages
  * they hold (PROTOCOL.md, "Message lifecycle"). Pure functions, no I/O.
  */
-import { byteLength, Limits, type Message, type MessageKind } from '@parley/protocol';
+import { Limits, type Message, type MessageKind } from '@parley/protocol';
+import { utf8Bytes } from '../text.js';
 import { isCountable } from './types.js';
 
 export { isCountable };
@@ -40,7 +41,7 @@ export function applyToTarget(
 ): Message | 'too_many_reactions' | 'too_large' {
   const next = nextState(target, op, limits.maxKinds ?? Limits.MAX_REACTION_KINDS);
   if (next === 'too_many_reactions' || limits.maxBytes === undefined) return next;
-  return byteLength(JSON.stringify(next)) > limits.maxBytes ? 'too_large' : next;
+  return utf8Bytes(JSON.stringify(next)) > limits.maxBytes ? 'too_large' : next;
 }
 
 function nextState(target: Message, op: Message, maxKinds: number): Message | 'too_many_reactions' {

@@ -1,8 +1,9 @@
 /** State shared by the hub's parts (one per hub). Internal. */
 import type { EventSchemas } from '@parley/protocol';
-import { byteLength, Limits, Message, Profile, textLength, UserId } from '@parley/protocol';
+import { Limits, Message, Profile, textLength, UserId } from '@parley/protocol';
 import type { Engine, MessageDraft } from '../engines/types.js';
 import type { Logger } from '../logger.js';
+import { utf8Bytes } from '../text.js';
 import type { HubOptions, MetricEvent, ResolvedConfig } from './options.js';
 
 /** Counters behind `hub.stats()`. */
@@ -52,7 +53,7 @@ export function invalidMessage(draft: MessageDraft, maxBytes: number): string | 
     const issue = result.error.issues[0];
     return `${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'invalid'}`;
   }
-  if (byteLength(JSON.stringify(draft)) > maxBytes)
+  if (utf8Bytes(JSON.stringify(draft)) > maxBytes)
     return `message is larger than ${maxBytes} bytes`;
   return undefined;
 }

@@ -5,6 +5,7 @@
  */
 import type { Message } from '@parley/protocol';
 import type { Envelope, JoinedEnvelope, Topic, Unsubscribe } from '../engines/types.js';
+import { Groups } from '../groups.js';
 import type { HubContext } from './context.js';
 import { messageFrame } from './outbound.js';
 
@@ -28,8 +29,8 @@ export interface Deliverable {
 }
 
 export class Registry {
-  private readonly byConversation = new Map<string, Set<Deliverable>>();
-  private readonly byUser = new Map<string, Set<Deliverable>>();
+  private readonly byConversation = new Groups<string, Deliverable>();
+  private readonly byUser = new Groups<string, Deliverable>();
   /** Every connection of this process by id, so a sender gets its ack wherever it stands. */
   private readonly byId = new Map<string, Deliverable>();
   private readonly subs = new Map<Topic, Promise<Unsubscribe | undefined>>();
@@ -42,10 +43,6 @@ export class Registry {
   }
   get userCount(): number {
     return this.byUser.size;
-  }
-
-  connectionsOf(userId: string): ReadonlySet<Deliverable> {
-    return this.byUser.get(userId) ?? new Set();
   }
 
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -124,31 +121,22 @@ export class Registry {
   }
 
   private async add(
-    map: Map<string, Set<Deliverable>>,
+    groups: Groups<string, Deliverable>,
     key: string,
     topic: Topic,
     conn: Deliverable,
   ): Promise<void> {
-    let set = map.get(key);
-    if (set === undefined) {
-      set = new Set();
-      map.set(key, set);
-    }
-    set.add(conn);
+    groups.add(key, conn);
     await this.topic(topic);
   }
 
   private remove(
-    map: Map<string, Set<Deliverable>>,
+    groups: Groups<string, Deliverable>,
     key: string,
     topic: Topic,
     conn: Deliverable,
   ): void {
-    const set = map.get(key);
-    if (set === undefined) return;
-    set.delete(conn);
-    if (set.size > 0) return;
-    map.delete(key);
+    if (!groups.delete(key, conn)) return;
     const sub = this.subs.get(topic);
     this.subs.delete(topic);
     void sub
@@ -177,22 +165,25 @@ export class Registry {
     }
   }
 
-  // Sets are iterated directly, not copied per envelope: deleting during iteration is safe (a
+  // Groups are iterated live, not copied per envelope: deleting during iteration is safe (a
   // connection closed mid-loop is skipped) and no delivery adds a connection synchronously.
   private route(topic: Topic, e: Envelope): void {
     switch (e.kind) {
       case 'message': {
-        const conns = this.byConversation.get(e.message.conversationId);
+        const id = e.message.conversationId;
         const sender = e.origin === undefined ? undefined : this.byId.get(e.origin);
-        if (sender !== undefined && !conns?.has(sender)) sender.ownMessage(e.message);
-        if (conns === undefined) return;
+        if (sender !== undefined && !this.byConversation.has(id, sender)) {
+          sender.ownMessage(e.message);
+        }
+        if (this.byConversation.count(id) === 0) return;
         const frame = e.json === undefined ? messageFrame(e.message) : messageFrame(e.json);
-        for (const c of conns) c.deliverMessage(e.message, frame, e.origin, e.epoch);
+        this.byConversation.forEach(id, (c) =>
+          c.deliverMessage(e.message, frame, e.origin, e.epoch),
+        );
         return;
       }
       case 'typing': {
-        const conns = this.byConversation.get(e.conversationId);
-        if (conns === undefined) return;
+        if (this.byConversation.count(e.conversationId) === 0) return;
         const frame = JSON.stringify({
           type: 'typing',
           conversationId: e.conversationId,
@@ -200,15 +191,18 @@ export class Registry {
           state: e.state,
           ttlMs: this.ctx.config.typingTtlMs,
         });
-        for (const c of conns) if (c.userId !== e.userId) c.deliver(frame, true);
+        this.byConversation.forEach(e.conversationId, (c) => {
+          if (c.userId !== e.userId) c.deliver(frame, true);
+        });
         return;
       }
       case 'read': {
         // The reader's own sockets (every device, every process) hear it on the user's topic,
         // with the unread count; the other members on the conversation's (issue 16).
         const own = topic.startsWith('user:');
-        const conns = own ? this.byUser.get(e.userId) : this.byConversation.get(e.conversationId);
-        if (conns === undefined) return;
+        const groups = own ? this.byUser : this.byConversation;
+        const key = own ? e.userId : e.conversationId;
+        if (groups.count(key) === 0) return;
         const frame = JSON.stringify({
           type: 'read',
           conversationId: e.conversationId,
@@ -216,11 +210,11 @@ export class Registry {
           seq: e.seq,
           ...(own && e.unread !== undefined ? { unread: e.unread } : {}),
         });
-        for (const c of conns) {
-          if (c.id === e.origin || (!own && c.userId === e.userId)) continue;
-          if (own && !c.member(e.conversationId)) continue;
+        groups.forEach(key, (c) => {
+          if (c.id === e.origin || (!own && c.userId === e.userId)) return;
+          if (own && !c.member(e.conversationId)) return;
           c.deliver(frame, false);
-        }
+        });
         return;
       }
       case 'event': {
@@ -231,20 +225,20 @@ export class Registry {
           ...(e.conversationId === undefined ? {} : { conversationId: e.conversationId }),
           payload: e.payload,
         });
-        const conns = topic.startsWith('user:')
-          ? this.byUser.get(topic.slice(5))
-          : e.conversationId === undefined
-            ? undefined
-            : this.byConversation.get(e.conversationId);
-        if (conns === undefined) return;
-        for (const c of conns) if (c.userId !== e.exceptUserId) c.deliver(frame, false);
+        const send = (c: Deliverable): void => {
+          if (c.userId !== e.exceptUserId) c.deliver(frame, false);
+        };
+        if (topic.startsWith('user:')) this.byUser.forEach(topic.slice(5), send);
+        else if (e.conversationId !== undefined)
+          this.byConversation.forEach(e.conversationId, send);
         return;
       }
       case 'presence': {
         const targets = new Set<Deliverable>();
         for (const id of e.conversationIds) {
-          for (const c of this.byConversation.get(id) ?? [])
+          this.byConversation.forEach(id, (c) => {
             if (c.userId !== e.userId) targets.add(c);
+          });
         }
         if (targets.size === 0) return;
         const frame = JSON.stringify({
@@ -257,26 +251,27 @@ export class Registry {
         return;
       }
       case 'conversation': {
-        const conns = this.byConversation.get(e.conversationId);
-        if (conns === undefined) return;
+        if (this.byConversation.count(e.conversationId) === 0) return;
         const frame = JSON.stringify({
           type: 'conversation',
           conversationId: e.conversationId,
           meta: e.meta,
         });
-        for (const c of conns) if (c.member(e.conversationId)) c.deliver(frame, false);
+        this.byConversation.forEach(e.conversationId, (c) => {
+          if (c.member(e.conversationId)) c.deliver(frame, false);
+        });
         return;
       }
       case 'joined':
         // An envelope from a process that predates the head in `joined` is ignored.
         if (typeof e.seq !== 'number' || typeof e.epoch !== 'string') return;
-        for (const c of this.byUser.get(e.userId) ?? []) c.joined(e);
+        this.byUser.forEach(e.userId, (c) => c.joined(e));
         return;
       case 'left':
-        for (const c of this.byUser.get(e.userId) ?? []) c.left(e.conversationId);
+        this.byUser.forEach(e.userId, (c) => c.left(e.conversationId));
         return;
       case 'disconnect':
-        for (const c of this.byUser.get(e.userId) ?? []) c.kick(e.code, e.reason);
+        this.byUser.forEach(e.userId, (c) => c.kick(e.code, e.reason));
         return;
     }
   }

@@ -4,8 +4,9 @@
  * call per conversation and one `conversationMeta` call, never from history. Sent after `welcome`
  * as `summary` chunks and returned by `hub.conversationSummary`.
  */
-import { byteLength, ConversationMeta, type Message } from '@parley/protocol';
+import { ConversationMeta, type Message } from '@parley/protocol';
 import type { InboxEntry } from '../engines/types.js';
+import { utf8Bytes } from '../text.js';
 import { callHook, type HubContext, metric } from './context.js';
 
 /** One conversation of a user's inbox (what `hub.conversationSummary` returns per conversation). */
@@ -114,7 +115,7 @@ export function summaryFrames(rows: readonly InboxRow[], maxBytes: number): stri
       ...(r.lastMessage === undefined ? {} : { lastMessage: r.lastMessage }),
       ...(r.meta === undefined ? {} : { meta: r.meta }),
     });
-    const size = byteLength(json) + 1;
+    const size = utf8Bytes(json) + 1;
     if (parts.length > 0 && bytes + size > maxBytes) {
       frames.push(`${open}${parts.join(',')}${close(true)}`);
       parts = [];

@@ -4,7 +4,8 @@
  * while a replay or join is prepared, and a replay being built. Past the budget the socket is
  * closed with 1013 ("try again later"); the client resumes from its cursors.
  */
-import { byteLength, CloseCode, type Message } from '@parley/protocol';
+import { CloseCode, type Message } from '@parley/protocol';
+import { utf8Bytes } from '../text.js';
 import type { HubContext } from './context.js';
 import { metric } from './context.js';
 
@@ -33,7 +34,7 @@ export interface HubSocket {
 
 /** UTF-8 bytes of a frame, measured exactly only when the cheap bound (3 bytes per unit) is not enough. */
 export function frameBytes(frame: string, within: number): number {
-  return frame.length * 3 <= within ? frame.length : byteLength(frame);
+  return frame.length * 3 <= within ? frame.length : utf8Bytes(frame);
 }
 
 /** How {@link messageFrame} starts; an `ack` splices the message out of it. */

@@ -7,7 +7,7 @@
  * age; the oldest records go first, but the newest is always kept (so the retry of a message
  * larger than the byte bound is still recognised until the next write).
  */
-import { byteLength } from '@parley/protocol';
+import { utf8Bytes } from '../../text.js';
 
 /** Compact the arrays once this many evicted slots lead them. */
 const COMPACT_AFTER = 1024;
@@ -59,7 +59,7 @@ export class DedupeLog {
   /** Records the key -> `json` (the newest record), then evicts past the bounds, oldest first. */
   add(senderId: string, clientMsgId: string, json: string): void {
     const no = this.base + this.keys.length;
-    const size = byteLength(senderId) + 1 + byteLength(clientMsgId) + byteLength(json);
+    const size = utf8Bytes(senderId) + 1 + utf8Bytes(clientMsgId) + utf8Bytes(json);
     let bySender = this.index.get(senderId);
     if (bySender === undefined) {
       bySender = new Map();

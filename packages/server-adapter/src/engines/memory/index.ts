@@ -8,7 +8,9 @@
  * (issue 15). A message the engine returns is always a fresh object: changing it changes nothing
  * stored.
  */
-import { byteLength, type Message } from '@parley/protocol';
+import type { Message } from '@parley/protocol';
+import { Groups } from '../../groups.js';
+import { utf8Bytes } from '../../text.js';
 import { applyToTarget, canOperateOn } from '../operations.js';
 import {
   type AppendInput,
@@ -32,6 +34,7 @@ import {
 import { DedupeLog } from './dedupe.js';
 import { ExpiringMap } from './expiring.js';
 import { ConversationLog, upperBound } from './history.js';
+import { Liveness } from './liveness.js';
 
 /** Options of {@link createMemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -114,10 +117,11 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const idem = new Map<string, DedupeLog>();
   const readPositions = new Map<string, Map<string, number>>();
   const memberSets = new Map<string, Set<string>>();
-  const connections = new Map<string, Map<string, number>>(); // userId -> connectionId -> expiresAt
+  const connections = new Liveness();
   const graceUntil = new Map<string, number>();
   const lastSeen = new Map<string, number>();
-  const subscribers = new Map<Topic, Set<(e: Envelope) => void>>();
+  // Topic -> its handlers; the hub subscribes each topic once per process (one handler each).
+  const subscribers = new Groups<Topic, (e: Envelope) => void>();
   let mark = 0;
   // conversationId \0 userId -> mark of the removal; userId -> latest kick; send leases.
   const removals = new ExpiringMap<number>(controlMax, now);
@@ -154,23 +158,15 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   };
 
   const publishSync = (topic: Topic, envelope: Envelope): void => {
-    const set = subscribers.get(topic);
-    if (set === undefined) return;
-    for (const handler of [...set]) handler(envelope);
+    // A copy when there are several: a handler may subscribe or unsubscribe others.
+    if (subscribers.count(topic) < 2) subscribers.forEach(topic, (handler) => handler(envelope));
+    else for (const handler of subscribers.values(topic)) handler(envelope);
   };
 
   const liveCount = (userId: string): number => {
-    const conns = connections.get(userId);
-    if (conns === undefined) return 0;
-    const t = now();
-    for (const [id, exp] of conns) {
-      if (exp <= t) {
-        conns.delete(id);
-        if (!lastSeen.has(userId) || lastSeen.get(userId)! < exp) lastSeen.set(userId, exp);
-      }
-    }
-    if (conns.size === 0) connections.delete(userId);
-    return conns.size;
+    return connections.live(userId, now(), (exp) => {
+      if (!lastSeen.has(userId) || lastSeen.get(userId)! < exp) lastSeen.set(userId, exp);
+    });
   };
 
   const addMembersNow = (conversationId: string, userIds: readonly string[]): void => {
@@ -244,7 +240,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       const target = applyToTarget(current, message);
       if (typeof target === 'string') return { state: target };
       const targetJson = JSON.stringify(target);
-      if (maxTargetBytes !== undefined && byteLength(targetJson) > maxTargetBytes) {
+      if (maxTargetBytes !== undefined && utf8Bytes(targetJson) > maxTargetBytes) {
         return { state: 'too_large' };
       }
       const json = JSON.stringify(message);
@@ -382,27 +378,20 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
 
     async presenceConnect(userId, connectionId, ttlMs) {
       const wasOnline = isOnline(userId);
-      let conns = connections.get(userId);
-      if (conns === undefined) {
-        conns = new Map();
-        connections.set(userId, conns);
-      }
-      conns.set(connectionId, now() + ttlMs);
+      const count = connections.connect(userId, connectionId, now() + ttlMs);
       graceUntil.delete(userId);
-      return { wasOnline, connections: conns.size };
+      return { wasOnline, connections: count };
     },
 
     async presenceRefresh(entries, ttlMs) {
       const exp = now() + ttlMs;
       for (const { userId, connectionId } of entries) {
-        const conns = connections.get(userId);
-        if (conns?.has(connectionId)) conns.set(connectionId, exp);
+        connections.refresh(userId, connectionId, exp);
       }
     },
 
     async presenceDisconnect(userId, connectionId, graceMs) {
-      const conns = connections.get(userId);
-      conns?.delete(connectionId);
+      connections.disconnect(userId, connectionId);
       const remaining = liveCount(userId);
       if (remaining === 0) {
         const t = now();
@@ -427,18 +416,11 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     },
 
     async subscribe(topic, handler): Promise<Unsubscribe> {
-      let set = subscribers.get(topic);
-      if (set === undefined) {
-        set = new Set();
-        subscribers.set(topic, set);
-      }
       // Wrap so the same handler can be subscribed twice and removed once.
       const h = (e: Envelope): void => handler(e);
-      set.add(h);
+      subscribers.add(topic, h);
       return async () => {
-        const s = subscribers.get(topic);
-        s?.delete(h);
-        if (s?.size === 0) subscribers.delete(topic);
+        subscribers.delete(topic, h);
       };
     },
 
