@@ -7,7 +7,7 @@ import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { UnavailableError } from '../src/errors.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions, MetricEvent } from '../src/hub/options.js';
-import { pingDelay } from '../src/hub/timers.js';
+import { HEARTBEAT_JITTER_STEPS, pingDelay } from '../src/hub/timers.js';
 import { FakeSocket, fakeTimersClosing, request } from './utils/fake-socket.js';
 
 describe('hub core with fake timers', () => {
@@ -177,11 +177,17 @@ describe('hub core with fake timers', () => {
   it('pingDelay stays within the last fifth of the interval', () => {
     expect(pingDelay(25_000, 0)).toBe(25_000);
     expect(pingDelay(25_000, 0.999_999)).toBe(20_000);
+    const seen = new Set<number>();
     for (let i = 0; i < 1000; i++) {
       const d = pingDelay(25_000);
       expect(d).toBeGreaterThanOrEqual(20_000);
       expect(d).toBeLessThanOrEqual(25_000);
+      seen.add(d);
     }
+    // Whole steps: a few timer lists for every socket (Node keeps one per distinct delay).
+    expect(seen.size).toBeGreaterThan(HEARTBEAT_JITTER_STEPS / 2);
+    expect(seen.size).toBeLessThanOrEqual(HEARTBEAT_JITTER_STEPS + 1);
+    for (const d of seen) expect((25_000 - d) % 100).toBe(0);
   });
 
   it('announces offline only after the grace period', async () => {
