@@ -6,7 +6,7 @@
 import { byteLength } from '@parley/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { utf8Bytes } from '../src/text.js';
+import { utf8Bytes, utf8Encode } from '../src/text.js';
 
 // Any UTF-16 code units, so that lone and reversed surrogates are generated too.
 const units = fc.string({
@@ -26,6 +26,7 @@ describe('utf8Bytes', () => {
         fc.property(fc.oneof(units, fc.string({ unit: 'binary' })), (s) => {
           expect(utf8Bytes(s)).toBe(byteLength(s));
           expect(utf8Bytes(s)).toBe(new TextEncoder().encode(s).length);
+          expect([...utf8Encode(s)]).toEqual([...new TextEncoder().encode(s)]);
         }),
         { seed, numRuns: 2000 },
       );

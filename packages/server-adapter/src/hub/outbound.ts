@@ -5,7 +5,7 @@
  * closed with 1013 ("try again later"); the client resumes from its cursors.
  */
 import { CloseCode, type Message } from '@parley/protocol';
-import { utf8Bytes } from '../text.js';
+import { utf8Bytes, utf8Encode } from '../text.js';
 import type { HubContext } from './context.js';
 import { metric } from './context.js';
 
@@ -48,18 +48,6 @@ export function messageFrame(message: Message | string): string {
   return `${MESSAGE_FRAME_PREFIX}${typeof message === 'string' ? message : JSON.stringify(message)}}`;
 }
 
-const encoder = new TextEncoder();
-/**
- * Node's and Bun's `Buffer.from`: small strings are encoded into a shared pool (no ArrayBuffer per
- * frame), and a Buffer is what `ws` sends as is — a plain Uint8Array is wrapped in a new Buffer on
- * every `send`, once per socket (issue 15). Elsewhere, TextEncoder.
- */
-const NodeBuffer = (globalThis as { Buffer?: { from(text: string, enc: 'utf8'): Uint8Array } })
-  .Buffer;
-const encode: (text: string) => Uint8Array =
-  NodeBuffer === undefined
-    ? (text) => encoder.encode(text)
-    : (text) => NodeBuffer.from(text, 'utf8');
 let lastText: string | undefined;
 let lastBytes: Uint8Array = new Uint8Array(0);
 
@@ -69,7 +57,7 @@ let lastBytes: Uint8Array = new Uint8Array(0);
  */
 function utf8(frame: string): Uint8Array {
   if (frame !== lastText) {
-    lastBytes = encode(frame);
+    lastBytes = utf8Encode(frame);
     lastText = frame;
   }
   return lastBytes;
