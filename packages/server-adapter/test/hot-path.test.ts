@@ -5,10 +5,11 @@
  * every socket that takes bytes.
  */
 import { decodeServerFrame } from '@parley/protocol';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { messageJson } from '../src/engines/redis/pubsub.js';
-import type { Engine } from '../src/engines/types.js';
+import { type Engine, type MessageDraft, withSeq } from '../src/engines/types.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions } from '../src/hub/options.js';
 import { FakeSocket, request } from './utils/fake-socket.js';
@@ -158,6 +159,43 @@ describe('send path shortcuts', () => {
     // The string-only socket still gets a string.
     expect(alice.of('ack')).toHaveLength(1);
     await hub.close();
+  });
+});
+
+describe('withSeq (the stored message built from a draft)', () => {
+  const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+  const draftArb: fc.Arbitrary<MessageDraft> = fc
+    .record({
+      id: fc.uuid(),
+      conversationId: fc.string({ minLength: 1 }),
+      clientMsgId: fc.string({ minLength: 1 }),
+      senderId: fc.string({ minLength: 1 }),
+      sender: opt(fc.record({ name: fc.string() })),
+      kind: fc.constantFrom('user' as const, 'system' as const),
+      text: fc.string({ unit: 'grapheme' }),
+      data: opt(fc.jsonValue()),
+      createdAt: fc.nat(),
+      replyTo: opt(fc.integer({ min: 1 })),
+    })
+    .map((d) => {
+      // Absent optional fields are absent keys, as the hub builds them.
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(d)) if (v !== undefined) out[k] = v;
+      return out as unknown as MessageDraft;
+    });
+
+  it('is the spread with seq last: the same JSON, and the draft JSON with `,"seq":N` spliced', () => {
+    fc.assert(
+      fc.property(draftArb, fc.integer({ min: 1 }), (draft, seq) => {
+        const before = JSON.stringify(draft);
+        const json = JSON.stringify(withSeq(draft, seq));
+        expect(json).toBe(JSON.stringify({ ...draft, seq }));
+        expect(json).toBe(`${before.slice(0, -1)},"seq":${seq}}`);
+        // The draft itself is left as it was.
+        expect(JSON.stringify(draft)).toBe(before);
+      }),
+      { seed: 15, numRuns: 300 },
+    );
   });
 });
 

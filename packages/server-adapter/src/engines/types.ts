@@ -28,6 +28,18 @@ export interface Head {
 /** A message before the engine assigns its seq. */
 export type MessageDraft = Omit<Message, 'seq'>;
 
+/**
+ * The stored message: a copy of the draft with `seq` added last, so that its JSON is the draft's
+ * with `,"seq":N` appended (what the Redis engine splices). `Object.assign` then a store, not
+ * `{ ...draft, seq }`: on Node 20 the spread and the stringify after it cost ~1.3 µs more per
+ * message (issue 15).
+ */
+export function withSeq(draft: MessageDraft, seq: number): Message {
+  const message = Object.assign({}, draft) as Message;
+  message.seq = seq;
+  return message;
+}
+
 /** Input of {@link Engine.append}. */
 export interface AppendInput {
   /** The message without `seq`; `clientMsgId` and `senderId` form the idempotency key. */

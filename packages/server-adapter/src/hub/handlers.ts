@@ -244,18 +244,20 @@ async function store(
   if (f.replyTo !== undefined && !(await replyTargetOk(conn, f))) return false;
   // Identity comes from the session only; nothing but conversationId/clientMsgId/text/data/replyTo
   // is read.
-  const draft: MessageDraft = {
+  // Built field by field (the wire order), not with `...(x ? {} : { x })`: an empty spread per
+  // absent field is a runtime call on the hot path (issue 15).
+  const draft = {
     id: globalThis.crypto.randomUUID(),
     conversationId: f.conversationId,
     clientMsgId: f.clientMsgId,
     senderId: userId,
-    ...(conn.profile === undefined ? {} : { sender: conn.profile }),
-    kind: 'user',
-    text: f.text,
-    ...(f.data === undefined ? {} : { data: f.data }),
-    createdAt: Date.now(),
-    ...(f.replyTo === undefined ? {} : { replyTo: f.replyTo }),
-  };
+  } as MessageDraft;
+  if (conn.profile !== undefined) draft.sender = conn.profile;
+  draft.kind = 'user';
+  draft.text = f.text;
+  if (f.data !== undefined) draft.data = f.data;
+  draft.createdAt = Date.now();
+  if (f.replyTo !== undefined) draft.replyTo = f.replyTo;
   const persist = ctx.options.persist;
   let changes: Awaited<ReturnType<NonNullable<typeof persist>>>;
   if (persist !== undefined) {

@@ -30,6 +30,7 @@ import {
   type Topic,
   UNREAD_INDEX_MAX,
   type Unsubscribe,
+  withSeq,
 } from '../types.js';
 import { DedupeLog } from './dedupe.js';
 import { ExpiringMap } from './expiring.js';
@@ -213,7 +214,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       const existing = findIdem(draft.conversationId, draft.senderId, draft.clientMsgId);
       if (existing !== undefined) return { message: existing, duplicate: true };
       const c = conv(draft.conversationId);
-      const message: Message = { ...draft, seq: c.seq + 1 };
+      const message = withSeq(draft, c.seq + 1);
       const json = JSON.stringify(message);
       const countable = isCountable(message);
       c.push(message, json, countable);
@@ -236,7 +237,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       const c = conversations.get(draft.conversationId);
       const current = draft.target === undefined ? undefined : c?.get(draft.target);
       if (c === undefined || !canOperateOn(current)) return { state: 'not_found' };
-      const message: Message = { ...draft, seq: c.seq + 1 };
+      const message = withSeq(draft, c.seq + 1);
       const target = applyToTarget(current, message);
       if (typeof target === 'string') return { state: target };
       const targetJson = JSON.stringify(target);

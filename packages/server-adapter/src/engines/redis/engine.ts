@@ -21,6 +21,7 @@ import {
   type RangeResult,
   type SendClaim,
   UNREAD_INDEX_MAX,
+  withSeq,
 } from '../types.js';
 import { KeyNames } from './keys.js';
 import { redisMembership } from './membership.js';
@@ -347,7 +348,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       )) as unknown[];
       if (Number(r[0]) === 1) return { duplicate: true, message: JSON.parse(str(r[2])) as Message };
       // The script stored the draft's JSON with `,"seq":N` appended: the same object.
-      return { duplicate: false, message: { ...draft, seq: Number(r[2]) } };
+      return { duplicate: false, message: withSeq(draft, Number(r[2])) };
     },
 
     applyOperation: (input) => operations.applyOperation(input),
