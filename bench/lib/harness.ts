@@ -174,6 +174,10 @@ export interface WindowResult {
   clientLoopMaxMs: number;
   rssMB: number;
   heapMB: number;
+  /** The server's mark-compacts in the window (NaN where the runtime reports none). */
+  majorGcs: number;
+  /** The server's main-thread GC pauses in the window, ms in all (NaN likewise). */
+  gcPauseMs: number;
   errors: number;
   lastError: string;
   /** Parley `rate_limited` errors in the window: 0 unless the workload broke the sender budget. */
@@ -213,7 +217,14 @@ export async function measure(
     const st = await s.stats(5000);
     return st.cpuUserUs + st.cpuSystemUs;
   };
+  // GC counters over IPC: a server too busy to answer within 1 s has none for this window
+  const gcNow = () =>
+    s.stats(1000).then(
+      (st) => st.gc,
+      () => undefined,
+    );
   await backing?.resetStats().catch(() => {});
+  const gcA = await gcNow();
   const backingA = backing?.cpuUs() ?? Number.NaN;
   const cpuA = await cpuNow().catch(() => Number.NaN);
   const windowStartUs = monoUs();
@@ -223,6 +234,8 @@ export async function measure(
   const cpuB = await cpuNow().catch(() => Number.NaN);
   const backingB = backing?.cpuUs() ?? Number.NaN;
   await lg.call({ cmd: 'endWindow' });
+  // after the load generator's window: a slow answer must not lengthen it
+  const gcB = await gcNow();
   const backingCommands = backing
     ? (await backing.commandStats().catch(() => [])).slice(0, 12)
     : undefined;
@@ -266,6 +279,8 @@ export async function measure(
     clientLoopMaxMs: c.loopMaxMs,
     rssMB: (b?.rss ?? s.procStats()?.rss ?? Number.NaN) / 2 ** 20,
     heapMB: (b?.heapUsed ?? Number.NaN) / 2 ** 20,
+    majorGcs: gcA && gcB ? gcB.major - gcA.major : Number.NaN,
+    gcPauseMs: gcA && gcB ? gcB.pauseMs - gcA.pauseMs : Number.NaN,
     backpressured: c.backpressured,
     windowStartUs,
     windowEndUs,

@@ -118,6 +118,8 @@ export function fixedStats(r: Results, s: string) {
     totalCpu: g('totalCpuUsPerDelivery'),
     rss: g('rssMB'),
     heap: g('heapMB'),
+    majorGcs: g('majorGcs'),
+    gcPause: g('gcPauseMs'),
     client: g('clientCpuPct'),
     clientLoop: g('clientLoopP99Ms'),
     rateLimited: stat(runs.map((x) => x.rateLimited ?? 0)),

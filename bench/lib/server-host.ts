@@ -5,6 +5,7 @@
  */
 import type { Server } from 'node:http';
 import type { Session } from 'node:inspector';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { Topology } from './topology.js';
 
 export interface ServerConfig {
@@ -26,7 +27,45 @@ export interface ServerStats {
   external: number;
   arrayBuffers: number;
   connections: number;
+  /** The runtime's garbage collections since start; absent where it reports none (Bun). */
+  gc?: GcCounts;
 }
+
+/**
+ * V8's collections as Node reports them (`PerformanceObserver`, entry type `gc`): mark-compacts
+ * (`major`) and the main thread's pauses of every kind. The concurrent marking before a
+ * mark-compact runs on helper threads and is not in `pauseMs`; on a server confined to one core it
+ * still takes that core (bench/NOTES.md), so the count of major collections in a window says more
+ * about its p99 than the pauses do.
+ */
+export interface GcCounts {
+  major: number;
+  minor: number;
+  pauseMs: number;
+}
+
+/**
+ * Starts counting this process' collections; returns the running totals (a live object), or
+ * undefined where the runtime reports no `gc` entries.
+ */
+export function observeGc(): GcCounts | undefined {
+  // A runtime that would accept the observer but never report (the report then shows n/a).
+  const types = (PerformanceObserver as { supportedEntryTypes?: readonly string[] })
+    .supportedEntryTypes;
+  if (!types?.includes('gc')) return undefined;
+  const counts: GcCounts = { major: 0, minor: 0, pauseMs: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } | null }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) counts.major++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) counts.minor++;
+      counts.pauseMs += e.duration;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  return counts;
+}
+
+let gcCounts: GcCounts | undefined;
 
 export function readConfig(): ServerConfig {
   const raw = process.env.BENCH_CONFIG;
@@ -48,6 +87,7 @@ function stats(connections: () => number): ServerStats {
     external: m.external,
     arrayBuffers: m.arrayBuffers,
     connections: connections(),
+    ...(gcCounts ? { gc: { ...gcCounts } } : {}),
   };
 }
 
@@ -86,6 +126,7 @@ const post = <T>(method: string, params?: object): Promise<T> =>
 
 export async function host(config: ServerConfig, hosted: Hosted): Promise<void> {
   const send = (m: unknown) => process.send?.(m);
+  gcCounts = observeGc();
   process.on('disconnect', () => process.exit(0));
   process.on('message', async (m: { type: string; id: number }) => {
     try {

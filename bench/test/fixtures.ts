@@ -32,6 +32,8 @@ export function win(o: Partial<WindowResult> = {}): WindowResult {
     clientLoopMaxMs: 5,
     rssMB: 100,
     heapMB: 30,
+    majorGcs: 0,
+    gcPauseMs: 20,
     errors: 0,
     lastError: '',
     rateLimited: 0,

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Results } from '../lib/results.js';
-import { runsIn } from '../lib/systems.js';
+import { runsIn, systemDef } from '../lib/systems.js';
 
 const benchDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
@@ -141,6 +141,15 @@ describe('bench --smoke', () => {
       // the sender's delivery is credited: Parley's ack, the relay's and Socket.IO's echo
       expect(w.expected, s).toBe(w.sent * MEMBERS);
       expect(w.delivered, s).toBe(w.expected);
+    }
+    // GC counters per window: Node servers report theirs, Bun none (null in results.json)
+    for (const s of results.systems) {
+      const w = results.fixed[s]![0]!;
+      if (systemDef(s).runtime === 'bun') expect(w.majorGcs, s).toBeNull();
+      else {
+        expect(w.majorGcs, s).toBeGreaterThanOrEqual(0);
+        expect(w.gcPauseMs, s).toBeGreaterThanOrEqual(0);
+      }
     }
     const perMsg = rowsAfter(run.stdout, '### Fixed rate').map((r) => r[2]);
     expect(perMsg.length).toBeGreaterThanOrEqual(3);
