@@ -45,26 +45,28 @@ export interface GcCounts {
 }
 
 /**
- * Starts counting this process' collections; returns the running totals (a live object), or
- * undefined where the runtime reports no `gc` entries.
+ * Starts counting this process' collections: `counts` are the running totals (a live object) until
+ * `stop`. Undefined where the runtime reports no `gc` entries.
  */
-export function observeGc(): GcCounts | undefined {
+export function observeGc(): { counts: GcCounts; stop(): void } | undefined {
   // A runtime that would accept the observer but never report (the report then shows n/a).
   const types = (PerformanceObserver as { supportedEntryTypes?: readonly string[] })
     .supportedEntryTypes;
   if (!types?.includes('gc')) return undefined;
   const counts: GcCounts = { major: 0, minor: 0, pauseMs: 0 };
-  new PerformanceObserver((list) => {
+  const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = (e as { detail?: { kind?: number } | null }).detail?.kind;
       if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) counts.major++;
       else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) counts.minor++;
       counts.pauseMs += e.duration;
     }
-  }).observe({ entryTypes: ['gc'] });
-  return counts;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return { counts, stop: () => observer.disconnect() };
 }
 
+/** The server's own counts, for as long as the process lives. */
 let gcCounts: GcCounts | undefined;
 
 export function readConfig(): ServerConfig {
@@ -126,7 +128,7 @@ const post = <T>(method: string, params?: object): Promise<T> =>
 
 export async function host(config: ServerConfig, hosted: Hosted): Promise<void> {
   const send = (m: unknown) => process.send?.(m);
-  gcCounts = observeGc();
+  gcCounts = observeGc()?.counts;
   process.on('disconnect', () => process.exit(0));
   process.on('message', async (m: { type: string; id: number }) => {
     try {

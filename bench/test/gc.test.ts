@@ -9,8 +9,9 @@ import { observeGc } from '../lib/server-host.js';
 
 describe('observeGc', () => {
   it('counts the collections of this process, mark-compacts apart from scavenges', async () => {
-    const counts = observeGc();
-    if (counts === undefined) throw new Error('Node reports `gc` performance entries');
+    const gc = observeGc();
+    if (gc === undefined) throw new Error('Node reports `gc` performance entries');
+    const { counts } = gc;
     expect(counts).toEqual({ major: 0, minor: 0, pauseMs: 0 });
     setFlagsFromString('--expose-gc');
     const fullGc = runInNewContext('gc') as () => void;
@@ -26,5 +27,10 @@ describe('observeGc', () => {
       },
       { timeout: 5000, interval: 20 },
     );
+    gc.stop();
+    const after = { ...counts };
+    fullGc();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(counts, 'nothing is counted after stop').toEqual(after);
   });
 });
