@@ -29,8 +29,15 @@ describe('observeGc', () => {
     );
     gc.stop();
     const after = { ...counts };
+    // A second observer sees the next collection; the stopped one would have seen it too.
+    const witness = observeGc();
+    if (witness === undefined) throw new Error('unreachable');
     fullGc();
-    await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(witness.counts.major).toBeGreaterThanOrEqual(1), {
+      timeout: 5000,
+      interval: 5,
+    });
+    witness.stop();
     expect(counts, 'nothing is counted after stop').toEqual(after);
   });
 });
