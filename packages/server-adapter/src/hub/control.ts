@@ -35,7 +35,7 @@ export async function applyJoin(conn: Connection, e: JoinedEnvelope, n: number):
       });
       return;
     }
-    conn.cursors.hold(id, e.seq, e.epoch);
+    const mine = conn.cursors.hold(id, e.seq, e.epoch);
     let member: boolean;
     try {
       await registry.addConversation(conn, id);
@@ -46,8 +46,13 @@ export async function applyJoin(conn: Connection, e: JoinedEnvelope, n: number):
       unavailable(conn, id, err);
       return;
     }
-    // Closed, or a later change of this conversation arrived: that one decides.
-    if (!conn.isOpen() || !conn.latestControl(id, n)) return;
+    // Closed, or a later change of this conversation arrived: that one decides. A later join
+    // must find the conversation not held (else it would take it for joined and say nothing), so
+    // what this join set up goes; a later leave revoked it and drops it in its turn.
+    if (!conn.isOpen() || !conn.latestControl(id, n)) {
+      if (conn.isOpen() && conn.cursors.get(id) === mine && !mine.revoked) drop(conn, id);
+      return;
+    }
     if (!member) {
       drop(conn, id);
       return;

@@ -15,9 +15,11 @@ import { describe, it } from 'vitest';
 import { createRedisEngine } from '../../src/engines/redis/index.js';
 import { checkHubModel, type Topology } from '../utils/hub-model.js';
 import { type TServer, tServers } from '../utils/servers.js';
+import { clusterNodes, deleteClusterKeys, requireRedisCluster } from './cluster-helpers.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers.js';
 
 const available = await requireRedis('hub model on two processes');
+const clusterAvailable = await requireRedisCluster('hub model on two processes (Redis Cluster)');
 
 /** PARLEY_MODEL_LOG=1: every hub's and engine's log lines on stderr, tagged with the hub. */
 const logger = (hub: number) => {
@@ -32,12 +34,17 @@ const logger = (hub: number) => {
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 };
 
-const twoHubs: Topology = {
+/** Two hubs, each with its own engine on one key prefix of one Redis (or one Redis Cluster). */
+const twoHubs = (cluster: boolean): Topology => ({
   hubs: 2,
   async start(hooks) {
     const keyPrefix = uniquePrefix();
     const engines = [0, 1].map((i) =>
-      createRedisEngine({ redis: REDIS_URL, keyPrefix, logger: logger(i) }),
+      createRedisEngine({
+        redis: cluster ? clusterNodes() : REDIS_URL,
+        keyPrefix,
+        logger: logger(i),
+      }),
     );
     const servers: TServer[] = [];
     for (const [i, engine] of engines.entries())
@@ -48,11 +55,11 @@ const twoHubs: Topology = {
       dispose: async () => {
         for (const s of servers) await s.dispose();
         for (const e of engines) await e.close();
-        await deleteKeys(keyPrefix);
+        await (cluster ? deleteClusterKeys(keyPrefix) : deleteKeys(keyPrefix));
       },
     };
   },
-};
+});
 
 const SEEDS = [7, 13, 2026];
 const extra = Number(process.env.PARLEY_MODEL_SEED);
@@ -61,6 +68,14 @@ const RUNS = Number(process.env.PARLEY_MODEL_RUNS ?? 30);
 
 describe.skipIf(!available)('hub model on two processes sharing Redis', () => {
   for (const seed of seeds) {
-    it(`seed ${seed}`, () => checkHubModel(twoHubs, seed, RUNS), 180_000);
+    it(`seed ${seed}`, () => checkHubModel(twoHubs(false), seed, RUNS), 180_000);
+  }
+});
+
+// Sharded pub/sub and every key of a conversation in its slot: one seed, fewer runs (the
+// cluster's six redis-servers share the machine with the hubs).
+describe.skipIf(!clusterAvailable)('hub model on two processes sharing a Redis Cluster', () => {
+  for (const seed of [2026, ...(seeds.length > SEEDS.length ? [extra] : [])]) {
+    it(`seed ${seed}`, () => checkHubModel(twoHubs(true), seed, Math.ceil(RUNS / 2)), 180_000);
   }
 });

@@ -257,6 +257,39 @@ export function edgesSuite(env: SuiteEnv): void {
       expect(again.welcome.conversations.map((c) => c.id)).toContain('c3');
     });
 
+    it('4b: a second hub.join of a conversation while the first is applied still ends in `joined`', async () => {
+      // Found by the hub model on two processes sharing Redis (a join's membership re-check is a
+      // round trip there): the first join, made stale by the second, left the conversation held
+      // and unannounced, and the second found it held and did nothing, so the socket never
+      // learned of the conversation and held its messages back for good.
+      const recheck = held();
+      let holdRecheck = true;
+      const f = await setup({
+        wrapEngine: (e) => ({
+          ...e,
+          isMember: async (conversationId, userId) => {
+            if (conversationId === 'c3' && userId === 'bob' && holdRecheck) {
+              holdRecheck = false;
+              await recheck.hold();
+            }
+            return e.isMember(conversationId, userId);
+          },
+        }),
+      });
+      const bob = await f.connect('bob');
+      f.members.c3!.push('bob');
+      await f.server.hub.join('c3', ['bob']);
+      await recheck.reached;
+      await f.server.hub.join('c3', ['bob']);
+      recheck.open();
+      await bob.next(is('joined', (j) => j.conversationId === 'c3'));
+      const m = await f.server.hub.publish('c3', { text: 'for bob' });
+      await bob.next(is('message', (x) => x.message.seq === m.seq));
+      await bob.barrier();
+      expect(framesOf(bob, 'c3').filter((x) => x.type === 'joined')).toHaveLength(1);
+      expect(seqsOf(bob, 'c3')).toEqual([m.seq]);
+    });
+
     it('5: a retried send on a new socket while the first is in persist calls persist once', async () => {
       const slow = held();
       let calls = 0;

@@ -14,7 +14,8 @@
  *    (or `joined`) and `left`; at the end a member's socket holds everything up to the head;
  * 2. a live message reaches only users who were members when it was published; a socket holds a
  *    conversation at the end exactly when its user is a member;
- * 3. a send by a non-member is refused, a member's is stored (unless membership changed since);
+ * 3. a send by a non-member is refused, a member's is stored (unless membership changed since, or
+ *    the socket had not yet received the `joined` of a join made on another process);
  * 4. a banned user holds no open socket;
  * 5. every send is answered (ack or error), unless its socket closed.
  */
@@ -554,7 +555,15 @@ async function verify(w: World): Promise<void> {
     if (changedSince) continue;
     if (answer.type === 'ack' && !r.memberAtSend)
       w.violations.push(`${who}: non-member send ${r.ref} to ${r.conv} stored`);
-    if (answer.type === 'error' && r.memberAtSend && answer.code === 'forbidden')
+    // A join made on another process reaches the socket through the engine: until its `joined`
+    // has arrived, the socket does not hold the conversation, and a send for it is refused
+    // (PROTOCOL.md, Membership changes). Held when the answer came, it must be served.
+    if (
+      answer.type === 'error' &&
+      r.memberAtSend &&
+      answer.code === 'forbidden' &&
+      heldBefore(r.sock, answer, r.conv)
+    )
       w.violations.push(`${who}: member send ${r.ref} to ${r.conv} refused`);
   }
   // (4) banned users hold no open socket.
@@ -562,6 +571,18 @@ async function verify(w: World): Promise<void> {
     if (w.banned.has(s.user) && s.client.closeInfo === undefined)
       w.violations.push(`banned ${s.user}/${s.device} holds an open socket`);
   }
+}
+
+/** Whether the socket held the conversation (`welcome` or `joined`, no `left` since) before `frame`. */
+function heldBefore(s: Sock, frame: ServerFrame, c: Conv): boolean {
+  let held = false;
+  for (const f of s.client.frames) {
+    if (f === frame) break;
+    if (f.type === 'welcome') held = f.conversations.some((x) => x.id === c);
+    else if (f.type === 'joined' && f.conversationId === c) held = true;
+    else if (f.type === 'left' && f.conversationId === c) held = false;
+  }
+  return held;
 }
 
 /** (2) A live message (not a welcome replay) reaches only users who were members at publish. */
