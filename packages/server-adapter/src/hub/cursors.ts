@@ -44,12 +44,13 @@ export interface CursorOwner {
 export class Cursors {
   private readonly map = new Map<string, Cursor>();
   /**
-   * Sends waiting for their fan-out, as (conversationId, clientMsgId, ref) triples searched
-   * linearly: a connection has a few in flight. A Map keyed per send built a key string per send
-   * and reallocated its table on each delete, garbage that outlived scavenges (issue 15).
-   * Created on the first send (idle connections hold none).
+   * Sends waiting for their fan-out, as (conversationId, clientMsgId, ref, stored message)
+   * quadruples searched linearly: a connection has a few in flight. The message is set once the
+   * engine stored it (see {@link stored}). A Map keyed per send built a key string per send and
+   * reallocated its table on each delete, garbage that outlived scavenges (issue 15). Created on
+   * the first send (idle connections hold none).
    */
-  private acks: (string | undefined)[] | undefined;
+  private acks: (string | Message | undefined)[] | undefined;
 
   constructor(
     private readonly owner: CursorOwner,
@@ -116,12 +117,23 @@ export class Cursors {
     return cur;
   }
 
-  /** Forgets a conversation (left, or the connection closed). */
+  /**
+   * Forgets a conversation (left, or the connection closed). Its hub may unsubscribe it now, so a
+   * stored send still waiting for its message to come through the stream would never be answered
+   * (on a Redis Cluster the `left` can overtake the message: another shard, another connection):
+   * it is answered here, before the `left` that follows.
+   */
   remove(conversationId: string): void {
     const cur = this.map.get(conversationId);
     if (cur === undefined) return;
     this.revoke(conversationId);
     this.map.delete(conversationId);
+    const a = this.acks;
+    if (a === undefined) return;
+    for (let i = a.length - 4; i >= 0; i -= 4) {
+      const message = a[i + 3];
+      if (a[i] === conversationId && message !== undefined) this.ack(message as Message);
+    }
   }
 
   clear(): void {
@@ -137,26 +149,41 @@ export class Cursors {
       return;
     }
     this.acks ??= [];
-    this.acks.push(conversationId, clientMsgId, ref);
+    this.acks.push(conversationId, clientMsgId, ref, undefined);
+  }
+
+  /**
+   * The engine stored a send of this connection (or found it stored: `duplicate`). Answered now
+   * when a duplicate or when this socket does not hold the conversation; else the ack goes out at
+   * the message's place in the stream, and the message is kept for {@link remove}.
+   */
+  stored(message: Message, duplicate: boolean): void {
+    if (duplicate || !this.active(message.conversationId)) {
+      this.ack(message, duplicate);
+      return;
+    }
+    const i = this.findAck(message.conversationId, message.clientMsgId);
+    if (i >= 0) this.acks![i + 3] = message;
   }
 
   private findAck(conversationId: string, clientMsgId: string): number {
     const a = this.acks;
     if (a === undefined) return -1;
-    for (let i = 0; i < a.length; i += 3) {
+    for (let i = 0; i < a.length; i += 4) {
       if (a[i + 1] === clientMsgId && a[i] === conversationId) return i;
     }
     return -1;
   }
 
-  /** Removes the triple at `i` (the last one takes its place: order does not matter). */
+  /** Removes the quadruple at `i` (the last one takes its place: order does not matter). */
   private dropAck(i: number): void {
     const a = this.acks!;
-    const last = a.length - 3;
+    const last = a.length - 4;
     if (i !== last) {
       a[i] = a[last];
       a[i + 1] = a[last + 1];
       a[i + 2] = a[last + 2];
+      a[i + 3] = a[last + 3];
     }
     a.length = last;
   }
@@ -168,7 +195,7 @@ export class Cursors {
   ack(message: Message, duplicate = false, frame?: string): boolean {
     const i = this.findAck(message.conversationId, message.clientMsgId);
     if (i < 0) return false;
-    const ref = this.acks![i + 2];
+    const ref = this.acks![i + 2] as string | undefined;
     this.dropAck(i);
     if (frame?.startsWith(MESSAGE_FRAME_PREFIX)) {
       // The fan-out frame already holds the message's JSON: splice it instead of encoding the

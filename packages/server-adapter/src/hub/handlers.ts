@@ -314,10 +314,9 @@ async function store(
     throw new HookError('engine.append', err);
   }
   // The ack goes out at the message's place in the stream when the fan-out reaches a subscribed
-  // cursor; a duplicate, or a conversation this socket is not subscribed to, is answered now.
-  if (result.duplicate || !conn.cursors.active(f.conversationId)) {
-    conn.cursors.ack(result.message, result.duplicate);
-  }
+  // cursor (or when the socket forgets the conversation first); a duplicate, or a conversation
+  // this socket is not subscribed to, is answered now.
+  conn.cursors.stored(result.message, result.duplicate);
   if (!result.duplicate) {
     ctx.counters.messagesStored++;
     if (ctx.options.metrics !== undefined)

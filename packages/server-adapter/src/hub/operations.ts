@@ -145,9 +145,7 @@ async function storeOperation(
   }
   const duplicate = result.state === 'duplicate';
   // As for a send: the ack goes out at the operation's place in the stream, or now.
-  if (duplicate || !conn.cursors.active(f.conversationId)) {
-    conn.cursors.ack(result.message, duplicate);
-  }
+  conn.cursors.stored(result.message, duplicate);
   if (!duplicate) {
     ctx.counters.messagesStored++;
     metric(ctx, {

@@ -112,6 +112,63 @@ export function edgesSuite(env: SuiteEnv): void {
       expect(await f.engine.members('c3')).not.toContain('bob');
     });
 
+    it('2b: a send stored just before a leave is acked even when its message reaches the hub after the leave', async () => {
+      // Found by the hub model on two processes sharing a Redis Cluster: the conversation's
+      // shard channel and the user's are different connections, so the `left` can overtake the
+      // message. The ack waited for the message, and the hub unsubscribed the channel on the
+      // leave, so the send was never answered.
+      const delayed: (() => void)[] = [];
+      let delayC3 = false;
+      let heldBack!: () => void;
+      const messageHeldBack = new Promise<void>((r) => {
+        heldBack = r;
+      });
+      const f = await setup({
+        wrapEngine: (e) => ({
+          ...e,
+          subscribe: async (topic, handler) => {
+            let subscribed = true;
+            const unsubscribe = await e.subscribe(topic, (env) => {
+              if (topic === 'conv:c3' && delayC3 && env.kind === 'message') {
+                delayed.push(() => {
+                  if (subscribed) handler(env);
+                });
+                heldBack();
+                return;
+              }
+              handler(env);
+            });
+            return async () => {
+              subscribed = false;
+              await unsubscribe();
+            };
+          },
+        }),
+      });
+      const bob = await f.connect('bob');
+      f.members.c3!.push('bob');
+      await f.server.hub.join('c3', ['bob']);
+      await bob.next(is('joined', (j) => j.conversationId === 'c3'));
+      delayC3 = true;
+      bob.send({ type: 'send', ref: 's', conversationId: 'c3', clientMsgId: 'm1', text: 'hi' });
+      // Stored and published, its message held back on the way to the hub.
+      await messageHeldBack;
+      await bob.barrier();
+      f.members.c3 = f.members.c3!.filter((u) => u !== 'bob');
+      await f.server.hub.leave('c3', ['bob']);
+      await bob.next(is('left', (l) => l.conversationId === 'c3'));
+      for (const deliver of delayed) deliver();
+      await bob.barrier();
+      const answers = bob.frames.filter(
+        (x) => (x.type === 'ack' || x.type === 'error') && x.ref === 's',
+      );
+      expect(answers).toHaveLength(1);
+      expect(answers[0]).toMatchObject({ type: 'ack', message: { conversationId: 'c3', seq: 1 } });
+      // At its place: before `left`.
+      const at = (x: ServerFrame) => bob.frames.indexOf(x);
+      expect(at(answers[0]!)).toBeLessThan(at(bob.frames.find((x) => x.type === 'left')!));
+    });
+
     it('3a: a join landing while conversationsOf runs is not dropped', async () => {
       const h = held();
       const members: Record<string, string[]> = { c1: ['alice', 'bob'], c3: ['carol'] };
