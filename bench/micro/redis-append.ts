@@ -8,30 +8,21 @@
  *
  * `inflight=1` is closest to the benchmark's fixed rate, where an append rarely meets another.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createRedisEngine } from '@parley/server-adapter/redis';
+import { startRedisServer } from './redis-server.js';
 
 const N = Number(process.argv[2] ?? 20_000);
 const C = Number(process.argv[3] ?? 500);
 const INFLIGHT = Number(process.argv[4] ?? 64);
 
-const port = await new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => resolve(p));
-  });
-});
-const redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-  stdio: 'ignore',
-});
+const redis = await startRedisServer();
+const port = redis.port;
 const ticks = (): number => {
   const f = readFileSync(`/proc/${redis.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return Number(f[11]) + Number(f[12]); // utime + stime, clock ticks (100/s)
 };
 try {
-  await new Promise((r) => setTimeout(r, 300));
   const engine = createRedisEngine({ redis: `redis://127.0.0.1:${port}`, keyPrefix: 'micro:' });
   let received = 0;
   for (let c = 0; c < C; c++) {
@@ -87,5 +78,5 @@ try {
   }
   await engine.close();
 } finally {
-  redis.kill('SIGKILL');
+  redis.kill();
 }

@@ -10,25 +10,17 @@
  *
  *   npx tsx --conditions=@parley/source bench/micro/redis-script-cost.ts [calls=3000] [rounds=5]
  */
-import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createRedisEngine } from '@parley/server-adapter/redis';
 import { Redis } from 'ioredis';
 import { defineParleyCommands } from '../../packages/server-adapter/src/engines/redis/scripts.js';
+import { startRedisServer } from './redis-server.js';
 
 const CALLS = Number(process.argv[2] ?? 3_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
 const CONVERSATIONS = 500;
 
-const port = await new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as { port: number }).port;
-    s.close(() => resolve(p));
-  });
-});
-const server = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-  stdio: 'ignore',
-});
+const server = await startRedisServer();
+const port = server.port;
 
 /** The append script's text, as the engine registers it. */
 function appendScript(): string {
@@ -58,7 +50,6 @@ const without = (lua: string, call: string): string => {
 };
 
 try {
-  await new Promise((r) => setTimeout(r, 300));
   const redis = new Redis(port, '127.0.0.1');
   const engine = createRedisEngine({ redis: `redis://127.0.0.1:${port}`, keyPrefix: 'cost:' });
   const monitor = await redis.monitor();
@@ -139,5 +130,5 @@ try {
   redis.disconnect();
   await engine.close();
 } finally {
-  server.kill('SIGKILL');
+  server.kill();
 }

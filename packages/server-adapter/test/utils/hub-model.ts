@@ -90,8 +90,8 @@ function track<T>(w: World, body: () => Promise<T>): Promise<T> {
 type Model = Record<string, never>;
 type Cmd = fc.AsyncCommand<Model, World>;
 
-/** The hub a command with hub index `i` runs on. */
-const hubOf = (w: World, i: number): TServer => w.servers[i % w.servers.length]!;
+/** The hub a command with hub index `i` runs on (-1, not drawn: the first). */
+const hubOf = (w: World, i: number): TServer => w.servers[Math.max(0, i) % w.servers.length]!;
 /** ` on hub N` in a command's name when there are several hubs. */
 const onHub = (i: number): string => (i < 0 ? '' : ` on hub ${i}`);
 
@@ -114,7 +114,7 @@ class Connect implements Cmd {
     const old = socketFor(w, this.user, this.device);
     if (old !== undefined) await old.client.close();
     w.convLatency.get(this.user)!.push(this.convMs);
-    const client = await TestClient.connect(hubOf(w, Math.max(0, this.hub)).url, { hello: false });
+    const client = await TestClient.connect(hubOf(w, this.hub).url, { hello: false });
     client.send({ type: 'hello', protocol: 1, token: `${this.user}#${this.authMs}` });
     const sock: Sock = {
       user: this.user,
@@ -204,7 +204,7 @@ class Join implements Cmd {
     w.op++;
     w.db[this.conv].add(this.user); // the app's database first, then the hub
     w.changes.push({ op: w.op, user: this.user, conv: this.conv, kind: 'join' });
-    await hubOf(w, Math.max(0, this.hub)).hub.join(this.conv, [this.user]);
+    await hubOf(w, this.hub).hub.join(this.conv, [this.user]);
   }
   toString = () => `join(${this.conv}, ${this.user})${onHub(this.hub)}`;
 }
@@ -220,7 +220,7 @@ class Leave implements Cmd {
     w.op++;
     w.db[this.conv].delete(this.user);
     w.changes.push({ op: w.op, user: this.user, conv: this.conv, kind: 'leave' });
-    await hubOf(w, Math.max(0, this.hub)).hub.leave(this.conv, [this.user]);
+    await hubOf(w, this.hub).hub.leave(this.conv, [this.user]);
   }
   toString = () => `leave(${this.conv}, ${this.user})${onHub(this.hub)}`;
 }
@@ -233,7 +233,7 @@ class Publish implements Cmd {
   check = () => true;
   async run(_m: Model, w: World): Promise<void> {
     w.op++;
-    const m = await hubOf(w, Math.max(0, this.hub)).hub.publish(this.conv, {
+    const m = await hubOf(w, this.hub).hub.publish(this.conv, {
       text: `system ${w.op}`,
     });
     w.membersAt.set(`${this.conv}/${m.seq}`, new Set(w.db[this.conv]));
@@ -250,7 +250,7 @@ class Ban implements Cmd {
   async run(_m: Model, w: World): Promise<void> {
     w.op++;
     w.banned.add(this.user);
-    await hubOf(w, Math.max(0, this.hub)).hub.disconnectUser(this.user, {
+    await hubOf(w, this.hub).hub.disconnectUser(this.user, {
       code: 4403,
       reason: 'banned',
     });
