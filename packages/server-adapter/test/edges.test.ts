@@ -7,16 +7,19 @@ import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { createRedisEngine } from '../src/engines/redis/index.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './redis/helpers.js';
 import { edgesSuite } from './suites/edges.js';
+import { membershipOrderSuite } from './suites/membership-order.js';
 import { tServers } from './utils/servers.js';
 
 const start = tServers[0]!.start;
 
 describe('memory', () => {
-  edgesSuite({
+  const env = {
     start,
-    engine: ({ maxMessages }) =>
+    engine: ({ maxMessages }: { maxMessages?: number }) =>
       createMemoryEngine(maxMessages === undefined ? {} : { history: { maxMessages } }),
-  });
+  };
+  edgesSuite(env);
+  membershipOrderSuite(env);
 });
 
 const available = await requireRedis('issue 13 edges over the redis engine');
@@ -26,9 +29,9 @@ describe.skipIf(!available)('redis', () => {
   afterAll(async () => {
     for (const p of prefixes) await deleteKeys(p);
   });
-  edgesSuite({
+  const env = {
     start,
-    engine: ({ maxMessages }) => {
+    engine: ({ maxMessages }: { maxMessages?: number }) => {
       const keyPrefix = uniquePrefix();
       prefixes.push(keyPrefix);
       return createRedisEngine({
@@ -37,5 +40,7 @@ describe.skipIf(!available)('redis', () => {
         ...(maxMessages === undefined ? {} : { history: { maxMessages } }),
       });
     },
-  });
+  };
+  edgesSuite(env);
+  membershipOrderSuite(env);
 });

@@ -206,6 +206,27 @@ export function runEngineContract(name: string, factory: ContractFactory): void 
       expect((await e.members(c)).sort()).toEqual(['alice', 'carol']);
     });
 
+    it('numbers membership changes: every join and leave returns a higher version', async () => {
+      const e = await make();
+      const c = uid('c');
+      const other = uid('c');
+      const versions: number[] = [];
+      const take = async (v: Promise<number | undefined>) => {
+        const n = await v;
+        expect(typeof n).toBe('number');
+        versions.push(n!);
+      };
+      await take(e.addMembers(c, ['alice', 'bob']));
+      await take(e.removeMembers(c, ['bob']));
+      await e.addMembers(other, ['bob']);
+      await take(e.addMembers(c, ['bob']));
+      await take(e.removeMembers(c, ['alice', 'bob']));
+      await take(e.removeMembers(c, ['nobody']));
+      for (let i = 1; i < versions.length; i++)
+        expect(versions[i]!).toBeGreaterThan(versions[i - 1]!);
+      expect(versions.every(Number.isSafeInteger)).toBe(true);
+    });
+
     it('records removals under a control mark; restoreMember does not re-add a user removed since', async () => {
       const e = await make();
       const c = uid('c');

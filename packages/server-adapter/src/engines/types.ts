@@ -245,10 +245,34 @@ export type Envelope =
       conversationIds: string[];
     }
   | JoinedEnvelope
-  | { kind: 'left'; userId: string; conversationId: string }
+  | LeftEnvelope
   /** `hub.updateConversation` (on `conv:<id>`): every member socket gets a `conversation` frame. */
   | { kind: 'conversation'; conversationId: string; meta: ConversationMeta }
   | { kind: 'disconnect'; userId: string; code: number; reason: string };
+
+/**
+ * A number that grows with every membership change (`hub.join`, `hub.leave`) of one conversation,
+ * taken atomically with the change, and never goes back (the Redis engine starts a lost counter
+ * again from the clock in microseconds). Carried by `joined` and `left` envelopes: a socket
+ * applies a change only when its version is above the last one it applied for that conversation,
+ * so a copy that arrives late, or a change overtaken by a later one on another channel, is
+ * ignored.
+ */
+export type MembershipVersion = number;
+
+/**
+ * `hub.leave` reached a user. Published on `user:<id>` and, when the engine numbers membership
+ * changes (`version` set), on `conv:<id>` too: there it is ordered with the conversation's
+ * messages on every process, so nothing published after `hub.leave` resolved reaches the removed
+ * user, even where the user's channel and the conversation's are different connections (a Redis
+ * Cluster). The copy that comes second has the same version and is ignored.
+ */
+export interface LeftEnvelope {
+  kind: 'left';
+  userId: string;
+  conversationId: string;
+  version?: MembershipVersion;
+}
 
 /**
  * `hub.join` reached a user (on `user:<id>`). `seq`/`epoch`: the conversation's head read after the
@@ -265,13 +289,15 @@ export interface JoinedEnvelope {
   /** The user's read position and unread count at `seq` (issue 16; absent from older hubs). */
   readSeq?: number;
   unread?: number;
+  /** See {@link MembershipVersion}; absent when the engine does not number membership changes. */
+  version?: MembershipVersion;
 }
 
 /**
- * Fan-out topics: `conv:<conversationId>` (messages, typing, reads, conversation events, and
- * `left`, so that a leave is ordered with the conversation's messages on every process),
- * `user:<userId>` (events to one user, `joined`, `disconnect`) and `presence` (every presence
- * change, filtered by each process).
+ * Fan-out topics: `conv:<conversationId>` (messages, typing, reads, conversation events, and a
+ * copy of each versioned `left`, see {@link LeftEnvelope}), `user:<userId>` (events to one user,
+ * `joined`, `left`, `disconnect`) and `presence` (every presence change, filtered by each
+ * process).
  */
 export type Topic = `conv:${string}` | `user:${string}` | 'presence';
 
@@ -398,15 +424,23 @@ export interface Engine {
 
   /**
    * Records members of a conversation (`hub.join`), clearing their removal records (see
-   * {@link Engine.removeMembers}).
+   * {@link Engine.removeMembers}). Returns the conversation's membership version after the change
+   * (see {@link MembershipVersion}), or `undefined` from an engine that does not number them.
    */
-  addMembers(conversationId: string, userIds: readonly string[]): Promise<void>;
+  addMembers(
+    conversationId: string,
+    userIds: readonly string[],
+  ): Promise<MembershipVersion | undefined>;
   /**
    * Forgets members of a conversation (`hub.leave`). Atomically with it, takes the next control
    * mark ({@link Engine.controlMark}) and records "removed at that mark" per user, kept for the
    * engine's control record lifetime (at least 10 minutes) and a bounded number per conversation.
+   * Returns the membership version after the change, as {@link Engine.addMembers} does.
    */
-  removeMembers(conversationId: string, userIds: readonly string[]): Promise<void>;
+  removeMembers(
+    conversationId: string,
+    userIds: readonly string[],
+  ): Promise<MembershipVersion | undefined>;
   /**
    * Records a member learned from `conversationsOf` at session start, unless the user was removed
    * from the conversation after `since` (a mark read before the session start called

@@ -53,6 +53,8 @@ const MAX_FOLDED_REFS = 64;
 const foldedRefs = (r: QueuedRead): number => r.folded?.length ?? 0;
 
 let counter = 0;
+/** Membership versions remembered per connection (see `Connection.newer`). */
+const MAX_VERSIONS = 1024;
 
 export class Connection implements Deliverable, ConnectionHandlers {
   readonly id: string;
@@ -76,6 +78,11 @@ export class Connection implements Deliverable, ConnectionHandlers {
    */
   /** Created on the first membership change (idle connections hold none, issue 15). */
   private controlSeq: Map<string, number> | undefined;
+  /**
+   * Per conversation, the membership version of the last change applied, so that a late copy
+   * or an overtaken change is ignored (see `newer`). At most {@link MAX_VERSIONS} entries.
+   */
+  private versions: Map<string, number> | undefined;
   /** The last task chained; unset until two tasks overlap (idle connections hold none). */
   private queue: Promise<void> | undefined;
   /** Made only when someone waits for the close (hub.close): idle connections hold none. */
@@ -248,13 +255,15 @@ export class Connection implements Deliverable, ConnectionHandlers {
 
   joined(e: JoinedEnvelope): void {
     if (this.state !== 'starting' && this.state !== 'open') return;
+    if (!this.newer(e.conversationId, e.version)) return;
     const n = this.bumpControl(e.conversationId);
     this.queuedReads?.delete(e.conversationId);
     this.enqueue(() => applyJoin(this, e, n));
   }
 
-  left(conversationId: string): void {
+  left(conversationId: string, version: number | undefined): void {
     if (this.state !== 'starting' && this.state !== 'open') return;
+    if (!this.newer(conversationId, version)) return;
     this.bumpControl(conversationId);
     // Nothing more is delivered from now on; the `left` frame follows in order.
     const cursor = this.cursors.revoke(conversationId);
@@ -264,6 +273,25 @@ export class Connection implements Deliverable, ConnectionHandlers {
 
   kick(code: number, reason: string): void {
     this.close(code, reason);
+  }
+
+  /**
+   * Whether a membership change with this version comes after every one this socket applied for
+   * the conversation (`MembershipVersion`), and if so records it. Unversioned changes (an engine
+   * that does not number them) always apply, in arrival order.
+   */
+  private newer(conversationId: string, version: number | undefined): boolean {
+    if (version === undefined) return true;
+    this.versions ??= new Map();
+    const versions = this.versions;
+    const last = versions.get(conversationId);
+    if (last !== undefined && version <= last) return false;
+    // Most recent last: past the bound the oldest goes. Only a copy that arrives after this
+    // socket saw changes of 1,024 other conversations could then be applied again.
+    versions.delete(conversationId);
+    versions.set(conversationId, version);
+    if (versions.size > MAX_VERSIONS) versions.delete(versions.keys().next().value!);
+    return true;
   }
 
   /** Whether `n` (from {@link bumpControl}) is still the latest change of the conversation. */

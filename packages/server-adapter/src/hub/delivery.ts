@@ -23,7 +23,7 @@ export interface Deliverable {
   ownMessage(message: Message): void;
   /** `hub.join` / `hub.leave` reached this user. */
   joined(envelope: JoinedEnvelope): void;
-  left(conversationId: string): void;
+  left(conversationId: string, version: number | undefined): void;
   /** `hub.disconnectUser`. */
   kick(code: number, reason: string): void;
 }
@@ -268,7 +268,14 @@ export class Registry {
         this.byUser.forEach(e.userId, (c) => c.joined(e));
         return;
       case 'left':
-        this.byUser.forEach(e.userId, (c) => c.left(e.conversationId));
+        // The copy on the conversation's topic (LeftEnvelope) reaches the user's sockets that
+        // receive the conversation, in order with its messages; the one on the user's reaches
+        // the others. Whichever comes second has the same version and is ignored.
+        if (topic.startsWith('conv:')) {
+          this.byConversation.forEach(e.conversationId, (c) => {
+            if (c.userId === e.userId) c.left(e.conversationId, e.version);
+          });
+        } else this.byUser.forEach(e.userId, (c) => c.left(e.conversationId, e.version));
         return;
       case 'disconnect':
         this.byUser.forEach(e.userId, (c) => c.kick(e.code, e.reason));

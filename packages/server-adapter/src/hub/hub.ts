@@ -17,6 +17,7 @@ import {
   SUBPROTOCOL,
 } from '@parley/protocol';
 import { createMemoryEngine } from '../engines/memory/index.js';
+import type { LeftEnvelope } from '../engines/types.js';
 import { HubClosedError, HubUsageError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import {
@@ -337,7 +338,7 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
 
     async join(conversationId, userIds) {
       ensureOpen();
-      await ctx.engine.addMembers(conversationId, userIds);
+      const version = await ctx.engine.addMembers(conversationId, userIds);
       // The head after the membership is recorded: each socket replays everything after it, so a
       // message published once this resolves reaches it however late the envelope arrives.
       const head = (await ctx.engine.heads([conversationId])).get(conversationId)!;
@@ -353,6 +354,7 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
             epoch: head.epoch,
             readSeq: u.readSeq,
             unread: u.count,
+            ...(version === undefined ? {} : { version }),
           });
         }),
       );
@@ -360,11 +362,19 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
 
     async leave(conversationId, userIds) {
       ensureOpen();
-      await ctx.engine.removeMembers(conversationId, userIds);
+      const version = await ctx.engine.removeMembers(conversationId, userIds);
+      // With a version, also on the conversation's topic: ordered there with its messages on
+      // every process, whatever the user's channel does (LeftEnvelope).
       await Promise.all(
-        userIds.map((userId) =>
-          ctx.engine.publish(`user:${userId}`, { kind: 'left', userId, conversationId }),
-        ),
+        userIds.flatMap((userId) => {
+          const e: LeftEnvelope = { kind: 'left', userId, conversationId };
+          if (version === undefined) return [ctx.engine.publish(`user:${userId}`, e)];
+          e.version = version;
+          return [
+            ctx.engine.publish(`user:${userId}`, e),
+            ctx.engine.publish(`conv:${conversationId}`, e),
+          ];
+        }),
       );
     },
 

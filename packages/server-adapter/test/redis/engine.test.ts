@@ -183,6 +183,21 @@ describe.skipIf(!available)('redis engine on a shared Redis', () => {
     expect((await a.append({ draft: draft(conv, 'y') })).message.seq).toBe(1);
   });
 
+  it('membership versions grow across instances and keep growing after the counter is lost', async () => {
+    const [a, b] = [engine(), engine()];
+    const conv = `mver-${randomUUID()}`;
+    const v1 = (await a.addMembers(conv, ['alice', 'bob']))!;
+    const v2 = (await b.removeMembers(conv, ['bob']))!;
+    expect(v2).toBe(v1 + 1);
+    // Started from the clock in microseconds: a lost counter starts again above every version.
+    expect(v1).toBeGreaterThan((Date.now() - 60_000) * 1000);
+    expect(Number.isSafeInteger(v1)).toBe(true);
+    await a.redis.unlink(`${prefix}mver:${conv}`);
+    const v3 = (await b.addMembers(conv, ['bob']))!;
+    expect(v3).toBeGreaterThan(v2);
+    expect(await a.members(conv)).toEqual(expect.arrayContaining(['alice', 'bob']));
+  });
+
   it("tracks presence with expiry; a crashed process's users are swept offline exactly once", async () => {
     let clock = 5_000_000;
     const now = () => clock;

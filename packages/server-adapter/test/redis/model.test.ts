@@ -37,7 +37,6 @@ const logger = (hub: number) => {
 /** Two hubs, each with its own engine on one key prefix of one Redis (or one Redis Cluster). */
 const twoHubs = (cluster: boolean): Topology => ({
   hubs: 2,
-  leaveOrdered: !cluster,
   async start(hooks) {
     const keyPrefix = uniquePrefix();
     const engines = [0, 1].map((i) =>

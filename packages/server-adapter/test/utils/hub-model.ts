@@ -55,8 +55,6 @@ interface SendRecord {
 interface World {
   /** The hubs, one per process, on one store. */
   servers: TServer[];
-  /** Whether a leave reaches every socket before what is published after it (see Topology). */
-  leaveOrdered: boolean;
   /** Reads the heads at the end (any of the hubs' engines: they share the store). */
   engine: Engine;
   dispose: () => Promise<void>;
@@ -358,7 +356,6 @@ async function setup(topology: Topology, initial: Record<Conv, User[]>): Promise
   const started = await topology.start(hooks);
   w.servers = started.servers;
   w.engine = started.engines[0]!;
-  w.leaveOrdered = topology.leaveOrdered ?? true;
   // Appends are tracked like the hooks: one that starts after its socket closed (its persist
   // outlived the socket) must still land before the run is checked.
   for (const e of started.engines) {
@@ -496,7 +493,7 @@ async function verify(w: World): Promise<void> {
           for (const m of f.messages) {
             if (m.seq !== st.cursor + 1) bad(`${c}: replayed seq ${m.seq} after ${st.cursor}`);
             st.cursor = m.seq;
-            checkMember(w, s, c, m.seq, st.live, bad, f);
+            checkMember(w, s, c, m.seq, st.live, bad);
           }
           break;
         }
@@ -507,7 +504,7 @@ async function verify(w: World): Promise<void> {
           else if (f.message.seq !== st.cursor + 1)
             bad(`${c}: message seq ${f.message.seq} after ${st.cursor}`);
           st.cursor = Math.max(st.cursor, f.message.seq);
-          checkMember(w, s, c, f.message.seq, true, bad, f);
+          checkMember(w, s, c, f.message.seq, true, bad);
           break;
         }
         case 'ack': {
@@ -596,18 +593,10 @@ function checkMember(
   seq: number,
   live: boolean,
   bad: (msg: string) => void,
-  frame: ServerFrame,
 ): void {
   if (!live) return;
   const members = w.membersAt.get(`${c}/${seq}`);
   if (members === undefined || members.has(s.user)) return;
-  // Where a leave and the conversation's messages travel apart (a Redis Cluster: the user's
-  // shard and the conversation's), a message published after `hub.leave` may still come before
-  // the socket's `left`: the leave holds from the moment the socket applies it (PROTOCOL.md).
-  if (!w.leaveOrdered) {
-    const after = s.client.frames.slice(s.client.frames.indexOf(frame) + 1);
-    if (after.some((x) => x.type === 'left' && x.conversationId === c)) return;
-  }
   bad(`${c}#${seq} reached ${s.user}, not a member when it was published`);
 }
 
@@ -674,13 +663,6 @@ async function runOnce(
 export interface Topology {
   /** Hubs started (one per process). */
   readonly hubs: number;
-  /**
-   * Whether a leave reaches every socket before anything published after `hub.leave` resolved
-   * (one process, or one Redis: one pub/sub connection per hub keeps the order). False on a Redis
-   * Cluster, where the leave travels on the user's shard and the messages on the conversation's.
-   * @default true
-   */
-  readonly leaveOrdered?: boolean;
   /** Starts them, with their engines (one store: any of them reads the heads at the end). */
   start(hooks: Omit<HubOptions, 'engine'>): Promise<{
     servers: TServer[];

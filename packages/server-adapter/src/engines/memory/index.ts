@@ -336,17 +336,20 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       return { readSeq, count: countUnread(c, readSeq, at), at };
     },
 
+    // The control mark doubles as the membership version: it only grows, and one process owns it.
     async addMembers(conversationId, userIds) {
       addMembersNow(conversationId, userIds);
+      return ++mark;
     },
 
     async removeMembers(conversationId, userIds) {
       const m = ++mark;
       for (const u of userIds) removals.set(`${conversationId}\u0000${u}`, m, controlTtl);
       const s = memberSets.get(conversationId);
-      if (s === undefined) return;
+      if (s === undefined) return m;
       for (const u of userIds) s.delete(u);
       if (s.size === 0) memberSets.delete(conversationId);
+      return m;
     },
 
     async restoreMember(conversationId, userId, since) {

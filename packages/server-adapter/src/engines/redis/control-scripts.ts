@@ -16,6 +16,7 @@
  *                         `maxRemovals` entries (the oldest marks are dropped first).
  * - `P kick:<user>`       string `<mark>\n<code>\n<reason>`, PX the control ttl (plain `SET`).
  * - `P lease:…`           string, PX: a send inside the app's `persist` (see the engine).
+ * - `P mver:<conv>`       integer: the conversation's membership version, no expiry.
  */
 
 import { READ_RECORD } from './record-lua.js';
@@ -33,18 +34,33 @@ if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[2]) then return {0} end
 return {2, redis.call('PTTL', KEYS[3])}
 `;
 
-/** addMembers. KEYS: members, removed. ARGV: user ids. */
-const ADD_MEMBERS = `
+/**
+ * The conversation's membership version (`MembershipVersion`): one INCR per change, in the same
+ * script as the change. A missing counter (never set, or lost to FLUSHALL or a restart without
+ * persistence) starts from the server clock in microseconds, above any version handed out before
+ * unless a conversation saw more than a million changes per second of its life.
+ */
+const BUMP_VERSION = `local function bumpVersion(k)
+  if redis.call('EXISTS', k) == 0 then
+    local t = redis.call('TIME')
+    redis.call('SET', k, t[1] .. string.format('%06d', tonumber(t[2])))
+  end
+  return redis.call('INCR', k)
+end
+`;
+
+/** addMembers. KEYS: members, removed, version. ARGV: user ids. Returns the version. */
+const ADD_MEMBERS = `${BUMP_VERSION}
 redis.call('SADD', KEYS[1], unpack(ARGV))
 redis.call('ZREM', KEYS[2], unpack(ARGV))
-return 0
+return bumpVersion(KEYS[3])
 `;
 
 /**
- * removeMembers. KEYS: members, removed. ARGV: 1 mark (taken by the caller), 2 control ttl ms,
- * 3 most removal records, 4.. user ids. Returns the mark.
+ * removeMembers. KEYS: members, removed, version. ARGV: 1 mark (taken by the caller), 2 control
+ * ttl ms, 3 most removal records, 4.. user ids. Returns the version.
  */
-const REMOVE_MEMBERS = `
+const REMOVE_MEMBERS = `${BUMP_VERSION}
 local m = tonumber(ARGV[1])
 for i = 4, #ARGV do
   redis.call('SREM', KEYS[1], ARGV[i])
@@ -54,7 +70,7 @@ local n = redis.call('ZCARD', KEYS[2])
 local cap = tonumber(ARGV[3])
 if n > cap then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, n - cap - 1) end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
-return m
+return bumpVersion(KEYS[3])
 `;
 
 /** restoreMember. KEYS: members, removed. ARGV: 1 user id, 2 since. Returns 1 when a member. */
@@ -78,7 +94,7 @@ export interface ControlCommands {
 /** Name, script and number of keys of each control command. */
 export const CONTROL_COMMANDS: [keyof ControlCommands, string, number][] = [
   ['parleyClaimSend', CLAIM_SEND, 3],
-  ['parleyAddMembers', ADD_MEMBERS, 2],
-  ['parleyRemoveMembers', REMOVE_MEMBERS, 2],
+  ['parleyAddMembers', ADD_MEMBERS, 3],
+  ['parleyRemoveMembers', REMOVE_MEMBERS, 3],
   ['parleyRestoreMember', RESTORE_MEMBER, 2],
 ];

@@ -262,6 +262,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       idemIndex: `${prefix}idem-index:${c}`,
       members: `${prefix}members:${c}`,
       removed: `${prefix}removed:${c}`,
+      version: `${prefix}mver:${c}`,
       countable: `${prefix}countable:${c}`,
       state: `${prefix}state:${c}`,
     };

@@ -13,7 +13,7 @@ import type { ParleyCommands } from './scripts.js';
 export interface MembershipDeps {
   redis: (Redis | Cluster) & ParleyCommands;
   names: KeyNames;
-  keys(conversationId: string): { members: string; removed: string };
+  keys(conversationId: string): { members: string; removed: string; version: string };
   /** How long removal and kick records are kept (ms). */
   controlTtl: number;
   /** Removal records kept per conversation. */
@@ -46,27 +46,36 @@ export function redisMembership({
 }: MembershipDeps): MembershipMethods {
   const markKey = names.mark;
   return {
+    // Each batch bumps the membership version; the last one is returned (a version above every
+    // batch's, and below whatever change comes after this call).
     async addMembers(conversationId, userIds) {
       const k = keys(conversationId);
+      let version: number | undefined;
       for (const batch of batches(userIds))
-        await redis.parleyAddMembers(k.members, k.removed, ...batch);
+        version = Number(await redis.parleyAddMembers(k.members, k.removed, k.version, ...batch));
+      return version;
     },
 
     async removeMembers(conversationId, userIds) {
       const k = keys(conversationId);
+      let version: number | undefined;
       for (const batch of batches(userIds)) {
         // The mark is taken first, in its own command (it is one key for the whole cluster):
         // a session start that reads a mark below it is protected against this removal.
         const mark = await redis.incr(markKey);
-        await redis.parleyRemoveMembers(
-          k.members,
-          k.removed,
-          String(mark),
-          String(controlTtl),
-          String(maxRemovals),
-          ...batch,
+        version = Number(
+          await redis.parleyRemoveMembers(
+            k.members,
+            k.removed,
+            k.version,
+            String(mark),
+            String(controlTtl),
+            String(maxRemovals),
+            ...batch,
+          ),
         );
       }
+      return version;
     },
 
     async restoreMember(conversationId, userId, since) {

@@ -1,0 +1,120 @@
+/**
+ * Membership changes ordered with the data plane when they travel apart from it: on a Redis
+ * Cluster the user's channel and the conversation's are different connections, so a `left` (or
+ * a `joined`) can arrive before or after the conversation's messages and after a later change.
+ * The engine wrapper below reproduces that reordering on any engine by holding envelopes back;
+ * the versioned copy of each leave on the conversation's topic (`LeftEnvelope`) is what keeps
+ * nothing of the conversation reaching the removed user once `hub.leave` resolved.
+ */
+import type { ServerFrame } from '@parley/protocol';
+import { describe, expect, it } from 'vitest';
+import type { Engine, Envelope, Topic } from '../../src/index.js';
+import { is, type TestClient } from '../utils/client.js';
+import { type SuiteEnv, useFixture } from '../utils/fixture.js';
+
+/** Holds back the envelopes `hold` picks, per topic, until `release()`. */
+function reorder(hold: (topic: Topic, e: Envelope) => boolean) {
+  const held: (() => void)[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const wrap = (e: Engine): Engine => ({
+    ...e,
+    subscribe: (topic, handler) =>
+      e.subscribe(topic, (env) => {
+        if (!hold(topic, env)) return handler(env);
+        held.push(() => handler(env));
+        for (const w of waiters) if (held.length >= w.n) w.resolve();
+      }),
+  });
+  return {
+    wrap,
+    /** Resolves once `n` envelopes are held (pub/sub may deliver after the publish resolved). */
+    holding(n: number): Promise<void> {
+      if (held.length >= n) return Promise.resolve();
+      return new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+    release(): void {
+      for (const deliver of held.splice(0)) deliver();
+    },
+  };
+}
+
+/** Every frame of one conversation this socket received. */
+function framesOf(c: TestClient, conversationId: string): ServerFrame[] {
+  return c.frames.filter(
+    (f) =>
+      ('conversationId' in f && f.conversationId === conversationId) ||
+      ((f.type === 'message' || f.type === 'ack') && f.message.conversationId === conversationId),
+  );
+}
+
+export function membershipOrderSuite(env: SuiteEnv): void {
+  describe('membership changes ordered with messages across channels', () => {
+    const setup = useFixture(env);
+
+    it('a leave whose user channel is slow still stops the conversation before the next message', async () => {
+      let slow = false;
+      const r = reorder((topic, e) => slow && topic === 'user:bob' && e.kind === 'left');
+      const f = await setup({ wrapEngine: r.wrap });
+      const bob = await f.connect('bob');
+      const alice = await f.connect('alice');
+      slow = true;
+      f.members.c1 = ['alice'];
+      await f.server.hub.leave('c1', ['bob']);
+      await r.holding(1);
+      const m = await f.server.hub.publish('c1', { text: 'after the leave' });
+      await alice.next(is('message', (x) => x.message.seq === m.seq));
+      await bob.next(is('left', (x) => x.conversationId === 'c1'));
+      await bob.barrier();
+      r.release();
+      await bob.barrier();
+      // `left` once, and nothing after it; the message published after the leave never came.
+      expect(framesOf(bob, 'c1')).toEqual([{ type: 'left', conversationId: 'c1' }]);
+    });
+
+    it("a leave's late copy does not undo a later join", async () => {
+      let slow = false;
+      const r = reorder((topic, e) => slow && topic === 'conv:c1' && e.kind === 'left');
+      const f = await setup({ wrapEngine: r.wrap });
+      const bob = await f.connect('bob');
+      slow = true;
+      f.members.c1 = ['alice'];
+      await f.server.hub.leave('c1', ['bob']);
+      await bob.next(is('left', (x) => x.conversationId === 'c1'));
+      slow = false;
+      f.members.c1 = ['alice', 'bob'];
+      await f.server.hub.join('c1', ['bob']);
+      await bob.next(is('joined', (x) => x.conversationId === 'c1'));
+      // The conversation's copy of the leave arrives now, after the join it preceded.
+      await r.holding(1);
+      r.release();
+      const m = await f.server.hub.publish('c1', { text: 'bob is back' });
+      await bob.next(is('message', (x) => x.message.seq === m.seq));
+      await bob.barrier();
+      expect(framesOf(bob, 'c1').map((x) => x.type)).toEqual(['left', 'joined', 'message']);
+    });
+
+    it('a join overtaken by its own later leave is not applied', async () => {
+      let slow = false;
+      const r = reorder((topic) => slow && topic === 'user:bob');
+      const f = await setup({ wrapEngine: r.wrap });
+      const bob = await f.connect('bob');
+      const carol = await f.connect('carol');
+      slow = true;
+      f.members.c3 = ['carol', 'dave', 'bob'];
+      await f.server.hub.join('c3', ['bob']);
+      f.members.c3 = ['carol', 'dave'];
+      await f.server.hub.leave('c3', ['bob']);
+      await r.holding(2);
+      // The user's channel delivers the join and the leave only now, in their order.
+      slow = false;
+      r.release();
+      const m = await f.server.hub.publish('c3', { text: 'not for bob' });
+      await carol.next(is('message', (x) => x.message.seq === m.seq));
+      await bob.barrier();
+      // Whatever bob saw of c3 ends with `left` (or is nothing at all); no message after it.
+      const seen = framesOf(bob, 'c3');
+      expect(seen.filter((x) => x.type === 'message')).toEqual([]);
+      if (seen.length > 0) expect(seen.at(-1)).toEqual({ type: 'left', conversationId: 'c3' });
+    });
+  });
+}
