@@ -6,7 +6,7 @@
  */
 import type { Message } from '@parley/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Engine, Envelope, MessageDraft } from '../src/engines/types.js';
+import type { Engine, Envelope, MessageDraft, RestoredMember } from '../src/engines/types.js';
 
 export interface ContractOptions {
   history?: { maxMessages?: number; maxAgeMs?: number };
@@ -18,6 +18,8 @@ export type ContractFactory = (options: ContractOptions) => Engine | Promise<Eng
 
 let n = 0;
 const uid = (p: string) => `${p}-${Date.now().toString(36)}-${(n++).toString(36)}`;
+/** Whether `restoreMember` left the user a member. */
+const restored = (r: RestoredMember): boolean => (typeof r === 'boolean' ? r : r.member);
 
 export function draft(conversationId: string, over: Partial<MessageDraft> = {}): MessageDraft {
   const clientMsgId = over.clientMsgId ?? uid('cm');
@@ -225,6 +227,12 @@ export function runEngineContract(name: string, factory: ContractFactory): void 
       for (let i = 1; i < versions.length; i++)
         expect(versions[i]!).toBeGreaterThan(versions[i - 1]!);
       expect(versions.every(Number.isSafeInteger)).toBe(true);
+      // restoreMember reads the version in its step: at least the last change's, below the next.
+      const r = await e.restoreMember(c, 'bob', await e.controlMark());
+      expect(r).toEqual({ member: true, version: expect.any(Number) });
+      const at = (r as { version: number }).version;
+      expect(at).toBeGreaterThanOrEqual(versions.at(-1)!);
+      expect((await e.removeMembers(c, ['bob']))!).toBeGreaterThan(at);
     });
 
     it('records removals under a control mark; restoreMember does not re-add a user removed since', async () => {
@@ -237,15 +245,15 @@ export function runEngineContract(name: string, factory: ContractFactory): void 
       expect(after).toBeGreaterThan(before);
       expect(await e.isMember(c, 'bob')).toBe(false);
       // A session start that read its mark before the removal does not re-add bob...
-      expect(await e.restoreMember(c, 'bob', before)).toBe(false);
+      expect(restored(await e.restoreMember(c, 'bob', before))).toBe(false);
       expect(await e.isMember(c, 'bob')).toBe(false);
       // ...one that read it after the removal (conversationsOf saw the change) does.
-      expect(await e.restoreMember(c, 'bob', after)).toBe(true);
+      expect(restored(await e.restoreMember(c, 'bob', after))).toBe(true);
       expect(await e.isMember(c, 'bob')).toBe(true);
       // A later join clears the removal: the last change wins.
       await e.removeMembers(c, ['carol']);
       await e.addMembers(c, ['carol']);
-      expect(await e.restoreMember(c, 'carol', before)).toBe(true);
+      expect(restored(await e.restoreMember(c, 'carol', before))).toBe(true);
       expect((await e.members(c)).sort()).toEqual(['alice', 'bob', 'carol']);
     });
 

@@ -261,6 +261,15 @@ export type Envelope =
 export type MembershipVersion = number;
 
 /**
+ * What {@link Engine.restoreMember} found: whether the user is a member, with the conversation's
+ * {@link MembershipVersion} at that moment when the engine numbers changes. The starting session
+ * ignores `joined`/`left` envelopes at or below that version: the membership it read already
+ * reflects them (a leave's copy delayed on another connection must not revoke a conversation the
+ * user re-joined before the session started).
+ */
+export type RestoredMember = boolean | { member: boolean; version: MembershipVersion };
+
+/**
  * `hub.leave` reached a user. Published on `user:<id>` and, when the engine numbers membership
  * changes (`version` set), on `conv:<id>` too: there it is ordered with the conversation's
  * messages on every process, so nothing published after `hub.leave` resolved reaches the removed
@@ -445,9 +454,10 @@ export interface Engine {
    * Records a member learned from `conversationsOf` at session start, unless the user was removed
    * from the conversation after `since` (a mark read before the session start called
    * `conversationsOf`): a `hub.leave` that lands during a session start wins over the possibly
-   * older list. ONE atomic step. Returns whether the user is a member after the call.
+   * older list. ONE atomic step. Returns whether the user is a member after the call, and from
+   * an engine that numbers membership changes, the conversation's version read in that step.
    */
-  restoreMember(conversationId: string, userId: string, since: number): Promise<boolean>;
+  restoreMember(conversationId: string, userId: string, since: number): Promise<RestoredMember>;
   /** Whether the user is a recorded member of the conversation. */
   isMember(conversationId: string, userId: string): Promise<boolean>;
   /** The members recorded for a conversation. */

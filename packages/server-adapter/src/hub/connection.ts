@@ -80,7 +80,8 @@ export class Connection implements Deliverable, ConnectionHandlers {
   private controlSeq: Map<string, number> | undefined;
   /**
    * Per conversation, the membership version of the last change applied, so that a late copy
-   * or an overtaken change is ignored (see `newer`). At most {@link MAX_VERSIONS} entries.
+   * or an overtaken change is ignored (see `newer`; the session start's floor is on the cursor).
+   * At most {@link MAX_VERSIONS} entries; created on the first versioned change.
    */
   private versions: Map<string, number> | undefined;
   /** The last task chained; unset until two tasks overlap (idle connections hold none). */
@@ -282,15 +283,15 @@ export class Connection implements Deliverable, ConnectionHandlers {
    */
   private newer(conversationId: string, version: number | undefined): boolean {
     if (version === undefined) return true;
+    const last = this.versions?.get(conversationId) ?? 0;
+    if (version <= last || version <= (this.cursors.get(conversationId)?.version ?? 0))
+      return false;
     this.versions ??= new Map();
-    const versions = this.versions;
-    const last = versions.get(conversationId);
-    if (last !== undefined && version <= last) return false;
     // Most recent last: past the bound the oldest goes. Only a copy that arrives after this
     // socket saw changes of 1,024 other conversations could then be applied again.
-    versions.delete(conversationId);
-    versions.set(conversationId, version);
-    if (versions.size > MAX_VERSIONS) versions.delete(versions.keys().next().value!);
+    this.versions.delete(conversationId);
+    this.versions.set(conversationId, version);
+    if (this.versions.size > MAX_VERSIONS) this.versions.delete(this.versions.keys().next().value!);
     return true;
   }
 

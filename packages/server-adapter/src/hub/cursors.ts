@@ -28,6 +28,11 @@ export interface Cursor {
   revoked: boolean;
   /** The client was told about it (`welcome` or `joined`), so a leave is announced with `left`. */
   announced: boolean;
+  /**
+   * The membership version the session start read for it (`RestoredMember`), 0 if none: joins
+   * and leaves at or below it are already reflected and are ignored.
+   */
+  version: number;
 }
 
 /** What the cursors need from their connection. */
@@ -85,7 +90,7 @@ export class Cursors {
 
   /** Starts holding live messages of a conversation back (before its replay or `joined`). */
   hold(conversationId: string, upTo = 0, epoch?: string): Cursor {
-    const cursor: Cursor = { upTo, held: [], epoch, revoked: false, announced: false };
+    const cursor: Cursor = { upTo, held: [], epoch, revoked: false, announced: false, version: 0 };
     this.map.set(conversationId, cursor);
     return cursor;
   }

@@ -12,6 +12,7 @@
  * 3. a kick recorded after the mark (it landed before the subscription) closes the socket;
  * 4. each conversation is subscribed, then recorded as a membership unless a leave recorded after
  *    the mark says otherwise (`restoreMember`): the last change wins, not the possibly older list.
+ *    The membership version read there is the floor for the joins and leaves applied afterwards.
  */
 import { CloseCode, type HelloFrame, Limits, PROTOCOL_VERSION } from '@parley/protocol';
 import { ForbiddenError } from '../errors.js';
@@ -146,8 +147,18 @@ async function welcome(
   for (const id of listed) conn.cursors.hold(id);
   await Promise.all(listed.map((id) => registry.addConversation(conn, id)));
   if (conn.isClosed()) return;
-  const kept = await Promise.all(listed.map((id) => ctx.engine.restoreMember(id, userId, since)));
+  const restored = await Promise.all(
+    listed.map((id) => ctx.engine.restoreMember(id, userId, since)),
+  );
   if (conn.isClosed()) return;
+  const kept = listed.map((id, i) => {
+    const r = restored[i]!;
+    if (typeof r === 'boolean') return r;
+    // What this read reflects, no late copy of a change may undo (RestoredMember).
+    const cur = conn.cursors.get(id);
+    if (cur !== undefined) cur.version = r.version;
+    return r.member;
+  });
   listed.forEach((id, i) => {
     if (kept[i]) return;
     conn.cursors.remove(id);

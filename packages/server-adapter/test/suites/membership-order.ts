@@ -93,6 +93,32 @@ export function membershipOrderSuite(env: SuiteEnv): void {
       expect(framesOf(bob, 'c1').map((x) => x.type)).toEqual(['left', 'joined', 'message']);
     });
 
+    it("a leave's late copy does not revoke the conversation from a session started after the re-join", async () => {
+      let slow = false;
+      const r = reorder((topic, e) => slow && topic === 'conv:c1' && e.kind === 'left');
+      const f = await setup({ wrapEngine: r.wrap });
+      const bob = await f.connect('bob');
+      slow = true;
+      f.members.c1 = ['alice'];
+      await f.server.hub.leave('c1', ['bob']);
+      await bob.next(is('left', (x) => x.conversationId === 'c1'));
+      slow = false;
+      f.members.c1 = ['alice', 'bob'];
+      await f.server.hub.join('c1', ['bob']);
+      await bob.next(is('joined', (x) => x.conversationId === 'c1'));
+      // A new device starts now: its welcome lists c1. Then the leave's copy arrives.
+      const later = await f.connect('bob');
+      expect(later.welcome.conversations.map((c) => c.id)).toContain('c1');
+      await r.holding(1);
+      r.release();
+      const m = await f.server.hub.publish('c1', { text: 'for both devices' });
+      for (const b of [bob, later]) {
+        await b.next(is('message', (x) => x.message.seq === m.seq));
+        await b.barrier();
+        expect(framesOf(b, 'c1').filter((x) => x.type === 'left')).toHaveLength(b === bob ? 1 : 0);
+      }
+    });
+
     it('a join overtaken by its own later leave is not applied', async () => {
       let slow = false;
       const r = reorder((topic) => slow && topic === 'user:bob');

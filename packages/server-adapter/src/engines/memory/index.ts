@@ -354,9 +354,9 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
 
     async restoreMember(conversationId, userId, since) {
       const removedAt = removals.get(`${conversationId}\u0000${userId}`);
-      if (removedAt !== undefined && removedAt > since) return false;
+      if (removedAt !== undefined && removedAt > since) return { member: false, version: mark };
       addMembersNow(conversationId, [userId]);
-      return true;
+      return { member: true, version: mark };
     },
 
     async isMember(conversationId, userId) {

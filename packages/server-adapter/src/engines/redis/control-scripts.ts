@@ -73,12 +73,16 @@ redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return bumpVersion(KEYS[3])
 `;
 
-/** restoreMember. KEYS: members, removed. ARGV: 1 user id, 2 since. Returns 1 when a member. */
+/**
+ * restoreMember. KEYS: members, removed, version. ARGV: 1 user id, 2 since. Returns {1 when a
+ * member else 0, the membership version as a string ('0' before any change)}.
+ */
 const RESTORE_MEMBER = `
+local v = redis.call('GET', KEYS[3]) or '0'
 local r = redis.call('ZSCORE', KEYS[2], ARGV[1])
-if r and tonumber(r) > tonumber(ARGV[2]) then return 0 end
+if r and tonumber(r) > tonumber(ARGV[2]) then return {0, v} end
 redis.call('SADD', KEYS[1], ARGV[1])
-return 1
+return {1, v}
 `;
 
 type Reply = Promise<unknown>;
@@ -96,5 +100,5 @@ export const CONTROL_COMMANDS: [keyof ControlCommands, string, number][] = [
   ['parleyClaimSend', CLAIM_SEND, 3],
   ['parleyAddMembers', ADD_MEMBERS, 3],
   ['parleyRemoveMembers', REMOVE_MEMBERS, 3],
-  ['parleyRestoreMember', RESTORE_MEMBER, 2],
+  ['parleyRestoreMember', RESTORE_MEMBER, 3],
 ];

@@ -80,8 +80,14 @@ export function redisMembership({
 
     async restoreMember(conversationId, userId, since) {
       const k = keys(conversationId);
-      const r = await redis.parleyRestoreMember(k.members, k.removed, userId, String(since));
-      return Number(r) === 1;
+      const r = (await redis.parleyRestoreMember(
+        k.members,
+        k.removed,
+        k.version,
+        userId,
+        String(since),
+      )) as [number, string];
+      return { member: Number(r[0]) === 1, version: Number(r[1]) };
     },
 
     async isMember(conversationId, userId) {
