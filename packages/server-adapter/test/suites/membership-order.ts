@@ -51,6 +51,24 @@ export function membershipOrderSuite(env: SuiteEnv): void {
   describe('membership changes ordered with messages across channels', () => {
     const setup = useFixture(env);
 
+    /** bob leaves c1 and joins it again; the leave's copy on `conv:c1` is held back. */
+    async function leaveThenRejoin() {
+      let slow = false;
+      const r = reorder((topic, e) => slow && topic === 'conv:c1' && e.kind === 'left');
+      const f = await setup({ wrapEngine: r.wrap });
+      const bob = await f.connect('bob');
+      slow = true;
+      f.members.c1 = ['alice'];
+      await f.server.hub.leave('c1', ['bob']);
+      await bob.next(is('left', (x) => x.conversationId === 'c1'));
+      slow = false;
+      f.members.c1 = ['alice', 'bob'];
+      await f.server.hub.join('c1', ['bob']);
+      await bob.next(is('joined', (x) => x.conversationId === 'c1'));
+      await r.holding(1);
+      return { f, r, bob };
+    }
+
     it('a leave whose user channel is slow still stops the conversation before the next message', async () => {
       let slow = false;
       const r = reorder((topic, e) => slow && topic === 'user:bob' && e.kind === 'left');
@@ -72,20 +90,8 @@ export function membershipOrderSuite(env: SuiteEnv): void {
     });
 
     it("a leave's late copy does not undo a later join", async () => {
-      let slow = false;
-      const r = reorder((topic, e) => slow && topic === 'conv:c1' && e.kind === 'left');
-      const f = await setup({ wrapEngine: r.wrap });
-      const bob = await f.connect('bob');
-      slow = true;
-      f.members.c1 = ['alice'];
-      await f.server.hub.leave('c1', ['bob']);
-      await bob.next(is('left', (x) => x.conversationId === 'c1'));
-      slow = false;
-      f.members.c1 = ['alice', 'bob'];
-      await f.server.hub.join('c1', ['bob']);
-      await bob.next(is('joined', (x) => x.conversationId === 'c1'));
+      const { f, r, bob } = await leaveThenRejoin();
       // The conversation's copy of the leave arrives now, after the join it preceded.
-      await r.holding(1);
       r.release();
       const m = await f.server.hub.publish('c1', { text: 'bob is back' });
       await bob.next(is('message', (x) => x.message.seq === m.seq));
@@ -94,22 +100,10 @@ export function membershipOrderSuite(env: SuiteEnv): void {
     });
 
     it("a leave's late copy does not revoke the conversation from a session started after the re-join", async () => {
-      let slow = false;
-      const r = reorder((topic, e) => slow && topic === 'conv:c1' && e.kind === 'left');
-      const f = await setup({ wrapEngine: r.wrap });
-      const bob = await f.connect('bob');
-      slow = true;
-      f.members.c1 = ['alice'];
-      await f.server.hub.leave('c1', ['bob']);
-      await bob.next(is('left', (x) => x.conversationId === 'c1'));
-      slow = false;
-      f.members.c1 = ['alice', 'bob'];
-      await f.server.hub.join('c1', ['bob']);
-      await bob.next(is('joined', (x) => x.conversationId === 'c1'));
+      const { f, r, bob } = await leaveThenRejoin();
       // A new device starts now: its welcome lists c1. Then the leave's copy arrives.
       const later = await f.connect('bob');
       expect(later.welcome.conversations.map((c) => c.id)).toContain('c1');
-      await r.holding(1);
       r.release();
       const m = await f.server.hub.publish('c1', { text: 'for both devices' });
       for (const b of [bob, later]) {
