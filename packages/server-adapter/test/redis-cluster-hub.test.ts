@@ -9,6 +9,7 @@ import { clusterNodes, deleteClusterKeys, requireRedisCluster } from './redis/cl
 import { uniquePrefix } from './redis/helpers.js';
 import { deliverySuite } from './suites/delivery.js';
 import { inboxSuite } from './suites/inbox.js';
+import { membershipOrderSuite } from './suites/membership-order.js';
 import { operationsSuite } from './suites/operations.js';
 import { resumeSuite } from './suites/resume.js';
 import { robustnessSuite } from './suites/robustness.js';
@@ -42,8 +43,8 @@ describe.skipIf(!available)('hub suite × redis cluster', () => {
       inboxSuite(env);
       signalsSuite(env);
       robustnessSuite(env);
-      inboxSuite(env);
       operationsSuite(env);
+      membershipOrderSuite(env);
     });
   }
 });
