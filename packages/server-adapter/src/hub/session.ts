@@ -154,9 +154,11 @@ async function welcome(
   const kept = listed.map((id, i) => {
     const r = restored[i]!;
     if (typeof r === 'boolean') return r;
-    // What this read reflects, no late copy of a change may undo (RestoredMember).
+    // What this read reflects, no late copy of a change may undo (RestoredMember). Unless a
+    // leave already revoked it here: this socket then no longer reflects that read, and the
+    // re-join the read may have seen must still apply when its envelope comes.
     const cur = conn.cursors.get(id);
-    if (cur !== undefined) cur.version = r.version;
+    if (cur !== undefined && !cur.revoked) cur.version = r.version;
     return r.member;
   });
   listed.forEach((id, i) => {

@@ -6,27 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisEngine } from '../../src/engines/redis/index.js';
 import type { HubOptions } from '../../src/hub/options.js';
 import { is, TestClient } from '../utils/client.js';
+import { held } from '../utils/gate.js';
 import { type TServer, tServers } from '../utils/servers.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers.js';
 
 const available = await requireRedis('issue 13 across processes');
-
-/** Holds until `open()`, and tells the test it got there. */
-function held() {
-  let open!: () => void;
-  let reach!: () => void;
-  const wait = new Promise<void>((r) => {
-    open = r;
-  });
-  const reached = new Promise<void>((r) => {
-    reach = r;
-  });
-  const hold = () => {
-    reach();
-    return wait;
-  };
-  return { hold, reached, open };
-}
 
 describe.skipIf(!available)(
   'hub × redis: membership changes and sends across two processes',

@@ -10,26 +10,7 @@ import type { ServerFrame } from '@parley/protocol';
 import { describe, expect, it } from 'vitest';
 import { is, type TestClient } from '../utils/client.js';
 import { type SuiteEnv, useFixture } from '../utils/fixture.js';
-
-/** Holds until `open()`, and tells the test it got there. */
-function held(): { hold: () => Promise<void>; reached: Promise<void>; open: () => void } {
-  let open!: () => void;
-  let reach!: () => void;
-  const wait = new Promise<void>((r) => {
-    open = r;
-  });
-  const reached = new Promise<void>((r) => {
-    reach = r;
-  });
-  return {
-    hold: () => {
-      reach();
-      return wait;
-    },
-    reached,
-    open,
-  };
-}
+import { held } from '../utils/gate.js';
 
 /** Seqs of one conversation this socket received as messages, acks or replays, in order. */
 function seqsOf(c: TestClient, conversationId: string): number[] {

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Engine, Envelope, Topic } from '../../src/index.js';
 import { is, type TestClient } from '../utils/client.js';
 import { type SuiteEnv, useFixture } from '../utils/fixture.js';
+import { held } from '../utils/gate.js';
 
 /** Holds back the envelopes `hold` picks, per topic, until `release()`. */
 function reorder(hold: (topic: Topic, e: Envelope) => boolean) {
@@ -109,6 +110,53 @@ export function membershipOrderSuite(env: SuiteEnv): void {
         await b.barrier();
         expect(framesOf(b, 'c1').filter((x) => x.type === 'left')).toHaveLength(b === bob ? 1 : 0);
       }
+    });
+
+    it('a re-join whose envelope comes after the session start read it still applies', async () => {
+      // Found by the hub model on a Redis Cluster (seed 122097817): a leave revoked the
+      // conversation during the session start, whose membership read came after the re-join;
+      // that read's version then hid the re-join's envelope, and the socket never got `joined`.
+      const restore = held();
+      const r = reorder((topic, e) => topic === 'user:bob' && e.kind === 'joined');
+      let leftSeen!: () => void;
+      const leftApplied = new Promise<void>((resolve) => {
+        leftSeen = resolve;
+      });
+      const f = await setup({
+        wrapEngine: (e) => {
+          const w = r.wrap(e);
+          return {
+            ...w,
+            restoreMember: async (id, userId, since) => {
+              if (id === 'c1' && userId === 'bob') await restore.hold();
+              return e.restoreMember(id, userId, since);
+            },
+            // The re-join's envelope comes after that read, while the session start goes on.
+            inbox: async (userId, ids) => {
+              if (userId === 'bob') r.release();
+              return e.inbox(userId, ids);
+            },
+            subscribe: (topic, handler) =>
+              w.subscribe(topic, (env) => {
+                handler(env);
+                if (env.kind === 'left' && env.userId === 'bob') leftSeen();
+              }),
+          };
+        },
+      });
+      const connecting = f.connect('bob');
+      await restore.reached;
+      f.members.c1 = ['alice'];
+      await f.server.hub.leave('c1', ['bob']);
+      await leftApplied;
+      f.members.c1 = ['alice', 'bob'];
+      await f.server.hub.join('c1', ['bob']);
+      await r.holding(1);
+      restore.open();
+      const bob = await connecting;
+      await bob.next(is('joined', (x) => x.conversationId === 'c1'));
+      const m = await f.server.hub.publish('c1', { text: 'bob is in' });
+      await bob.next(is('message', (x) => x.message.seq === m.seq));
     });
 
     it('a join overtaken by its own later leave is not applied', async () => {
