@@ -75,7 +75,8 @@ describe.skipIf(!available)('hub model on two processes sharing Redis', () => {
 // Sharded pub/sub and every key of a conversation in its slot: one seed, fewer runs (the
 // cluster's six redis-servers share the machine with the hubs).
 describe.skipIf(!clusterAvailable)('hub model on two processes sharing a Redis Cluster', () => {
-  for (const seed of [2026, ...(seeds.length > SEEDS.length ? [extra] : [])]) {
+  // 122097817 found the session start's version floor hiding a re-join (CHANGELOG).
+  for (const seed of [2026, 122097817, ...(seeds.length > SEEDS.length ? [extra] : [])]) {
     it(`seed ${seed}`, () => checkHubModel(twoHubs(true), seed, Math.ceil(RUNS / 2)), 180_000);
   }
 });
