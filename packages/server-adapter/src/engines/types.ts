@@ -281,6 +281,11 @@ export interface LeftEnvelope {
   userId: string;
   conversationId: string;
   version?: MembershipVersion;
+  /**
+   * On `conv:<id>` only: every user this `hub.leave` removed (`userId` is the first), so that a
+   * leave of many members is one envelope and one pass over the conversation's sockets.
+   */
+  userIds?: string[];
 }
 
 /**

@@ -272,8 +272,9 @@ export class Registry {
         // receive the conversation, in order with its messages; the one on the user's reaches
         // the others. Whichever comes second has the same version and is ignored.
         if (topic.startsWith('conv:')) {
+          const users = new Set(e.userIds ?? [e.userId]);
           this.byConversation.forEach(e.conversationId, (c) => {
-            if (c.userId === e.userId) c.left(e.conversationId, e.version);
+            if (c.userId !== undefined && users.has(c.userId)) c.left(e.conversationId, e.version);
           });
         } else this.byUser.forEach(e.userId, (c) => c.left(e.conversationId, e.version));
         return;

@@ -365,17 +365,16 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
       const version = await ctx.engine.removeMembers(conversationId, userIds);
       // With a version, also on the conversation's topic: ordered there with its messages on
       // every process, whatever the user's channel does (LeftEnvelope).
-      await Promise.all(
-        userIds.flatMap((userId) => {
-          const e: LeftEnvelope = { kind: 'left', userId, conversationId };
-          if (version === undefined) return [ctx.engine.publish(`user:${userId}`, e)];
-          e.version = version;
-          return [
-            ctx.engine.publish(`user:${userId}`, e),
-            ctx.engine.publish(`conv:${conversationId}`, e),
-          ];
-        }),
-      );
+      const each = (userId: string): LeftEnvelope =>
+        version === undefined
+          ? { kind: 'left', userId, conversationId }
+          : { kind: 'left', userId, conversationId, version };
+      const sent = userIds.map((u) => ctx.engine.publish(`user:${u}`, each(u)));
+      if (version !== undefined && userIds.length > 0) {
+        const all: LeftEnvelope = { ...each(userIds[0]!), userIds: [...userIds] };
+        sent.push(ctx.engine.publish(`conv:${conversationId}`, all));
+      }
+      await Promise.all(sent);
     },
 
     async disconnectUser(userId, opts = {}) {

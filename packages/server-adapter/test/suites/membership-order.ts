@@ -88,6 +88,41 @@ export function membershipOrderSuite(env: SuiteEnv): void {
       expect(framesOf(bob, 'c1')).toEqual([{ type: 'left', conversationId: 'c1' }]);
     });
 
+    it('a leave of several members is one envelope on the conversation and stops each of them', async () => {
+      const r = reorder((topic, e) => topic.startsWith('user:') && e.kind === 'left');
+      const f = await setup({ wrapEngine: r.wrap });
+      const copies: Envelope[] = [];
+      await f.engine.subscribe('conv:c2', (e) => {
+        if (e.kind === 'left') copies.push(e);
+      });
+      const [alice, carol, bob] = [
+        await f.connect('alice'),
+        await f.connect('carol'),
+        await f.connect('bob'),
+      ];
+      f.members.c2 = ['alice', 'carol', 'bob'];
+      await f.server.hub.join('c2', ['bob']);
+      await bob.next(is('joined', (x) => x.conversationId === 'c2'));
+      f.members.c2 = ['alice'];
+      await f.server.hub.leave('c2', ['carol', 'bob']);
+      await r.holding(2);
+      const m = await f.server.hub.publish('c2', { text: 'alice alone' });
+      await alice.next(is('message', (x) => x.message.seq === m.seq));
+      for (const c of [carol, bob]) {
+        await c.next(is('left', (x) => x.conversationId === 'c2'));
+        await c.barrier();
+      }
+      r.release();
+      for (const c of [carol, bob]) {
+        await c.barrier();
+        expect(framesOf(c, 'c2').filter((x) => x.type !== 'joined')).toEqual([
+          { type: 'left', conversationId: 'c2' },
+        ]);
+      }
+      expect(copies).toHaveLength(1);
+      expect(copies[0]).toMatchObject({ userIds: ['carol', 'bob'] });
+    });
+
     it("a leave's late copy does not undo a later join", async () => {
       const { f, r, bob } = await leaveThenRejoin();
       // The conversation's copy of the leave arrives now, after the join it preceded.
