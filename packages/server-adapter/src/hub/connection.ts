@@ -53,8 +53,12 @@ const MAX_FOLDED_REFS = 64;
 const foldedRefs = (r: QueuedRead): number => r.folded?.length ?? 0;
 
 let counter = 0;
-/** Membership versions remembered per connection (see `Connection.newer`). */
-const MAX_VERSIONS = 1024;
+/**
+ * Membership versions remembered per connection (see `Connection.newer`): at most ~256 × (an id
+ * of ≤ 128 characters + ~60 B) ≈ 48 KB, and only on a socket that saw that many conversations'
+ * joins and leaves. A late copy is late by milliseconds, not by 256 other changes.
+ */
+const MAX_VERSIONS = 256;
 
 export class Connection implements Deliverable, ConnectionHandlers {
   readonly id: string;
@@ -288,7 +292,7 @@ export class Connection implements Deliverable, ConnectionHandlers {
       return false;
     this.versions ??= new Map();
     // Most recent last: past the bound the oldest goes. Only a copy that arrives after this
-    // socket saw changes of 1,024 other conversations could then be applied again.
+    // socket saw changes of 256 other conversations could then be applied again.
     this.versions.delete(conversationId);
     this.versions.set(conversationId, version);
     if (this.versions.size > MAX_VERSIONS) this.versions.delete(this.versions.keys().next().value!);
