@@ -207,20 +207,23 @@ class Join implements Cmd {
   toString = () => `join(${this.conv}, ${this.user})${onHub(this.hub)}`;
 }
 
+/** `hub.leave` of one user or of several at once (one envelope on the conversation's topic). */
 class Leave implements Cmd {
   constructor(
     readonly conv: Conv,
-    readonly user: User,
+    readonly users: readonly User[],
     readonly hub = -1,
   ) {}
   check = () => true;
   async run(_m: Model, w: World): Promise<void> {
     w.op++;
-    w.db[this.conv].delete(this.user);
-    w.changes.push({ op: w.op, user: this.user, conv: this.conv, kind: 'leave' });
-    await hubOf(w, this.hub).hub.leave(this.conv, [this.user]);
+    for (const user of this.users) {
+      w.db[this.conv].delete(user);
+      w.changes.push({ op: w.op, user, conv: this.conv, kind: 'leave' });
+    }
+    await hubOf(w, this.hub).hub.leave(this.conv, this.users);
   }
-  toString = () => `leave(${this.conv}, ${this.user})${onHub(this.hub)}`;
+  toString = () => `leave(${this.conv}, ${this.users.join('+')})${onHub(this.hub)}`;
 }
 
 class Publish implements Cmd {
@@ -292,8 +295,10 @@ function commandsFor(hubs: number) {
       fc.tuple(user, device).map(([u, d]) => new Reauth(u, d)),
       fc.tuple(conv, user, on).map(([c, u, h]) => new Join(c, u, h)),
       fc.tuple(conv, user, on).map(([c, u, h]) => new Join(c, u, h)),
-      fc.tuple(conv, user, on).map(([c, u, h]) => new Leave(c, u, h)),
-      fc.tuple(conv, user, on).map(([c, u, h]) => new Leave(c, u, h)),
+      fc.tuple(conv, user, on).map(([c, u, h]) => new Leave(c, [u], h)),
+      fc
+        .tuple(conv, fc.uniqueArray(user, { minLength: 2, maxLength: 2 }), on)
+        .map(([c, us, h]) => new Leave(c, us, h)),
       fc.tuple(conv, on).map(([c, h]) => new Publish(c, h)),
       fc.tuple(conv, on).map(([c, h]) => new Publish(c, h)),
       fc.tuple(conv, on).map(([c, h]) => new Publish(c, h)),
