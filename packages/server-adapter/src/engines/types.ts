@@ -265,7 +265,8 @@ export type MembershipVersion = number;
  * {@link MembershipVersion} at that moment when the engine numbers changes. The starting session
  * ignores `joined`/`left` envelopes at or below that version: the membership it read already
  * reflects them (a leave's copy delayed on another connection must not revoke a conversation the
- * user re-joined before the session started).
+ * user re-joined before the session started). Not for a conversation a leave revoked during the
+ * start: that socket no longer reflects the read, and a re-join must still apply.
  */
 export type RestoredMember = boolean | { member: boolean; version: MembershipVersion };
 
