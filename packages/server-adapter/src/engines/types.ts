@@ -327,6 +327,14 @@ export interface Engine {
    */
   readonly dedupeWindowMs?: number;
   /**
+   * True when each process receives every topic over one ordered stream, so an envelope published
+   * on `user:<id>` reaches it before anything published on a `conv:` topic afterwards (memory, one
+   * Redis). False or absent (a Redis Cluster, where each shard is its own connection): the hub
+   * then also sends a `hub.disconnectUser` kick on each of the user's conversations' topics, so
+   * that it is ordered with their messages.
+   */
+  readonly topicsOrdered?: boolean;
+  /**
    * Stores a message. ONE atomic operation that:
    * 1. looks up the idempotency record (draft.conversationId, draft.senderId, draft.clientMsgId);
    *    if present (and not expired), returns `{ message: <stored>, duplicate: true }` and does

@@ -279,7 +279,12 @@ export class Registry {
         } else this.byUser.forEach(e.userId, (c) => c.left(e.conversationId, e.version));
         return;
       case 'disconnect':
-        this.byUser.forEach(e.userId, (c) => c.kick(e.code, e.reason));
+        // On a conversation's topic: the copy ordered with its messages (kickInConversations).
+        if (topic.startsWith('conv:')) {
+          this.byConversation.forEach(topic.slice(5), (c) => {
+            if (c.userId === e.userId) c.kick(e.code, e.reason);
+          });
+        } else this.byUser.forEach(e.userId, (c) => c.kick(e.code, e.reason));
         return;
     }
   }

@@ -17,7 +17,7 @@ import {
   SUBPROTOCOL,
 } from '@parley/protocol';
 import { createMemoryEngine } from '../engines/memory/index.js';
-import type { LeftEnvelope } from '../engines/types.js';
+import type { Envelope, LeftEnvelope } from '../engines/types.js';
 import { HubClosedError, HubUsageError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import {
@@ -27,7 +27,7 @@ import {
   type HubServices,
   type HubSocket,
 } from './connection.js';
-import { type HubContext, invalidMessage, metric } from './context.js';
+import { callHook, type HubContext, invalidMessage, metric, withDeadline } from './context.js';
 import { Registry } from './delivery.js';
 import { notifyOffline } from './handlers.js';
 import type { InboxRow } from './inbox.js';
@@ -185,6 +185,33 @@ export interface Hub<E extends EventSchemas = NoEvents> {
 }
 
 /** Creates a hub. See the package README for every option and its default. */
+/**
+ * Where topics travel apart (`Engine.topicsOrdered` not true: a Redis Cluster), the kick also goes
+ * on the topic of each of the user's conversations (`conversationsOf`, within the session start
+ * deadline), ordered there with their messages: nothing published after `hub.disconnectUser`
+ * resolved reaches the user's sockets. If the hook fails, the kick on the user's topic still
+ * closes them, without that ordering; the failure is logged.
+ */
+async function kickInConversations(ctx: HubContext, userId: string, e: Envelope): Promise<void> {
+  let ids: readonly string[];
+  try {
+    ids = await withDeadline(
+      callHook('conversationsOf', () => ctx.options.conversationsOf(userId)),
+      ctx.config.sessionStartTimeoutMs,
+      'conversationsOf',
+    );
+  } catch (err) {
+    metric(ctx, { type: 'hook.error', hook: 'conversationsOf' });
+    ctx.logger.warn({ err, userId }, 'parley: disconnectUser could not list the conversations');
+    return;
+  }
+  await Promise.all(
+    ids
+      .slice(0, ctx.config.maxConversationsPerUser)
+      .map((id) => ctx.engine.publish(`conv:${id}`, e)),
+  );
+}
+
 export function createHub<const E extends EventSchemas = NoEvents>(options: HubOptions<E>): Hub<E> {
   if (typeof options.authenticate !== 'function' || typeof options.conversationsOf !== 'function') {
     throw new TypeError('createHub: authenticate and conversationsOf are required');
@@ -385,7 +412,11 @@ export function createHub<const E extends EventSchemas = NoEvents>(options: HubO
       };
       // Recorded first: a session starting now, not yet subscribed to the user's topic, finds it.
       await ctx.engine.recordKick(userId, kick);
-      await ctx.engine.publish(`user:${userId}`, { kind: 'disconnect', userId, ...kick });
+      const e = { kind: 'disconnect', userId, ...kick } as const;
+      await Promise.all([
+        ctx.engine.publish(`user:${userId}`, e),
+        ctx.engine.topicsOrdered === true ? undefined : kickInConversations(ctx, userId, e),
+      ]);
     },
 
     stats() {

@@ -19,6 +19,8 @@ function reorder(hold: (topic: Topic, e: Envelope) => boolean) {
   const waiters: { n: number; resolve: () => void }[] = [];
   const wrap = (e: Engine): Engine => ({
     ...e,
+    // What this wrapper does to the channels: the hub must not rely on their order.
+    topicsOrdered: false,
     subscribe: (topic, handler) =>
       e.subscribe(topic, (env) => {
         if (!hold(topic, env)) return handler(env);
@@ -86,6 +88,57 @@ export function membershipOrderSuite(env: SuiteEnv): void {
       await bob.barrier();
       // `left` once, and nothing after it; the message published after the leave never came.
       expect(framesOf(bob, 'c1')).toEqual([{ type: 'left', conversationId: 'c1' }]);
+    });
+
+    it('a kick whose user channel is slow still closes the socket before the next message', async () => {
+      const r = reorder((topic, e) => topic === 'user:bob' && e.kind === 'disconnect');
+      const f = await setup({ wrapEngine: r.wrap });
+      const bob = await f.connect('bob');
+      const alice = await f.connect('alice');
+      const closed = bob.closed;
+      await f.server.hub.disconnectUser('bob', { reason: 'banned' });
+      await r.holding(1);
+      const m = await f.server.hub.publish('c1', { text: 'after the ban' });
+      await alice.next(is('message', (x) => x.message.seq === m.seq));
+      expect(await closed).toMatchObject({ code: 4403 });
+      r.release();
+      expect(bob.frames.filter((x) => x.type === 'message')).toEqual([]);
+    });
+
+    it('a kick still closes every socket when conversationsOf fails; the failure is logged', async () => {
+      let failing = false;
+      let lists = 0;
+      const r = reorder(() => false);
+      const f = await setup({
+        wrapEngine: r.wrap,
+        conversationsOf: (userId) => {
+          lists++;
+          if (failing) throw new Error('directory down');
+          return userId === 'bob' ? ['c1'] : [];
+        },
+      });
+      const [b1, b2] = [await f.connect('bob'), await f.connect('bob')];
+      failing = true;
+      const before = lists;
+      await f.server.hub.disconnectUser('bob');
+      for (const b of [b1, b2]) expect(await b.closed).toMatchObject({ code: 4403 });
+      expect(lists).toBe(before + 1);
+      await f.logger.waitFor('disconnectUser could not list the conversations');
+    });
+
+    it('a kick lists the conversations only where the engine does not order its topics', async () => {
+      let lists = 0;
+      const f = await setup({
+        conversationsOf: (userId) => {
+          lists++;
+          return userId === 'bob' ? ['c1'] : [];
+        },
+      });
+      const bob = await f.connect('bob');
+      const before = lists;
+      await f.server.hub.disconnectUser('bob');
+      expect(await bob.closed).toMatchObject({ code: 4403 });
+      expect(lists).toBe(before + (f.engine.topicsOrdered === true ? 0 : 1));
     });
 
     it('a leave of several members is one envelope on the conversation and stops each of them', async () => {

@@ -206,6 +206,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
 
   return {
     dedupeWindowMs: idemTtl,
+    topicsOrdered: true,
 
     async append({ draft, origin }: AppendInput): Promise<AppendResult> {
       // No key string per append when no send is leased (the hub leases only around `persist`).

@@ -316,6 +316,8 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
 
   const engine: RedisEngine = {
     dedupeWindowMs: idemTtl,
+    // One subscriber connection on a single node; one per shard on a cluster.
+    topicsOrdered: !cluster,
     redis: commandConn,
     keyPrefix: prefix,
     cluster,
