@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisEngine, type RedisEngine } from '../../src/engines/redis/index.js';
 import type { HubOptions } from '../../src/hub/options.js';
 import { is, TestClient } from '../utils/client.js';
+import { held } from '../utils/gate.js';
 import { type TServer, tServers } from '../utils/servers.js';
 import { deleteKeys, REDIS_URL, requireRedis, uniquePrefix } from './helpers.js';
 
@@ -118,21 +119,11 @@ describe.skipIf(!available)('hub × redis: edit, delete and react across two pro
   });
 
   it('a retry reaching the other process while persistOperation runs calls it once', async () => {
-    let open!: () => void;
-    let reached!: () => void;
-    const gate = new Promise<void>((r) => {
-      open = r;
-    });
-    const inside = new Promise<void>((r) => {
-      reached = r;
-    });
+    const gate = held();
     let calls = 0;
     const [a, b] = await pair({
       persistOperation: async () => {
-        if (++calls === 1) {
-          reached();
-          await gate;
-        }
+        if (++calls === 1) await gate.hold();
         return undefined;
       },
     });
@@ -148,7 +139,7 @@ describe.skipIf(!available)('hub × redis: edit, delete and react across two pro
       text: 'y',
     } as const;
     first.send({ ...edit, ref: 'first' });
-    await inside;
+    await gate.reached;
     retry.send({ ...edit, ref: 'retry' });
     expect(await answer(retry, 'retry')).toMatchObject({
       type: 'error',
@@ -157,7 +148,7 @@ describe.skipIf(!available)('hub × redis: edit, delete and react across two pro
       retryAfterMs: expect.any(Number),
       clientMsgId: 'k1',
     });
-    open();
+    gate.open();
     const ack = await answer(first, 'first');
     expect(ack).toMatchObject({ type: 'ack', duplicate: false });
     retry.send({ ...edit, ref: 'again' });
