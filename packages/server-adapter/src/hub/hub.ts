@@ -184,7 +184,6 @@ export interface Hub<E extends EventSchemas = NoEvents> {
   readonly maxFrameBytes: number;
 }
 
-/** Creates a hub. See the package README for every option and its default. */
 /**
  * Where topics travel apart (`Engine.topicsOrdered` not true: a Redis Cluster), the kick also goes
  * on the topic of each of the user's conversations (`conversationsOf`, within the session start
@@ -212,6 +211,7 @@ async function kickInConversations(ctx: HubContext, userId: string, e: Envelope)
   );
 }
 
+/** Creates a hub. See the package README for every option and its default. */
 export function createHub<const E extends EventSchemas = NoEvents>(options: HubOptions<E>): Hub<E> {
   if (typeof options.authenticate !== 'function' || typeof options.conversationsOf !== 'function') {
     throw new TypeError('createHub: authenticate and conversationsOf are required');
