@@ -415,8 +415,9 @@ async function quiesce(w: World): Promise<void> {
 }
 
 /**
- * Whether every open socket's sends are answered and every conversation it holds has reached the
- * store's head (the highest seq it saw in any frame; `verify` checks the order).
+ * Whether every open socket's sends are answered, it holds exactly its user's conversations, and
+ * every conversation it holds has reached the store's head (the highest seq it saw in any frame;
+ * `verify` checks the order).
  */
 async function reachedHeads(w: World): Promise<boolean> {
   for (const r of w.sends) {
@@ -444,6 +445,10 @@ async function reachedHeads(w: World): Promise<boolean> {
       }
     }
     for (const [c, top] of held) if (top < (heads.get(c)?.seq ?? 0)) return false;
+    // A membership change made on the other process reaches this one through the engine, maybe
+    // after the barriers: wait for its `joined` or `left` too.
+    if (s.client.frames.some((f) => f.type === 'welcome'))
+      for (const c of CONVS) if (held.has(c) !== w.db[c].has(s.user)) return false;
   }
   return true;
 }
