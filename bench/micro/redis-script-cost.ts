@@ -8,7 +8,11 @@
  * interleaved over rounds and the median is printed. Not a test and not the product figure (that
  * is `pnpm bench`): it shows what a change to the script could save before it is made.
  *
- *   npx tsx --conditions=@parley/source bench/micro/redis-script-cost.ts [calls=3000] [rounds=5]
+ *   npx tsx --conditions=@parley/source bench/micro/redis-script-cost.ts [calls=3000] [rounds=5] [kept]
+ *
+ * `kept` overrides the idempotency records kept per conversation (default: the engine's 10,000,
+ * which these short conversations never reach); `kept=20` makes every call evict the oldest
+ * record, as every append does in a conversation past the bound.
  */
 import { createRedisEngine } from '@parley/server-adapter/redis';
 import { Redis } from 'ioredis';
@@ -17,6 +21,7 @@ import { startRedisServer } from './redis-server.js';
 
 const CALLS = Number(process.argv[2] ?? 3_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
+const KEPT = process.argv[4];
 const CONVERSATIONS = 500;
 
 const server = await startRedisServer();
@@ -86,7 +91,7 @@ try {
     ['+ dedupe lookup (GET)', cutBefore(lua, "redis.call('HINCRBY'")],
     ['+ seq and log (HINCRBY, XADD)', cutBefore(lua, 'local maxAge')],
     ['+ trim by age (PEXPIRE)', cutBefore(lua, "redis.call('SET', KEYS[5]")],
-    ['+ idempotency (SET, ZADD, PEXPIRE)', cutBefore(lua, "if ARGV[12] == '1'")],
+    ['+ idempotency record and index', cutBefore(lua, "if ARGV[12] == '1'")],
     ['+ unread index (ZADD, HGET, HSET)', cutBefore(lua, "local origin = ''")],
     ['whole script (+ PUBLISH)', lua],
     ['whole, no PEXPIRE', without(lua, 'PEXPIRE')],
@@ -110,6 +115,7 @@ try {
           .replace(/"conversationId":"c\d+"/, `"conversationId":"${conv}"`)
           .replace(/"clientMsgId":"m\d+"/, `"clientMsgId":"v${n}"`);
         a[2] = String(Date.now());
+        if (KEPT !== undefined) a[10] = KEPT;
         await redis.evalsha(sha, numKeys, ...k, ...a);
       }
       const stats = await redis.info('commandstats');
