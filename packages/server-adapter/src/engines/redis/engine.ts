@@ -23,6 +23,7 @@ import {
   UNREAD_INDEX_MAX,
   withSeq,
 } from '../types.js';
+import { closeLink, healthOptions, QUIT_TIMEOUT_MS, watchHealth } from './health.js';
 import { KeyNames } from './keys.js';
 import { redisMembership } from './membership.js';
 import { defineOperationCommands } from './operation-scripts.js';
@@ -131,6 +132,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   const ageLimited = Number.isFinite(maxAgeMs) && maxAgeMs > 0;
   const cutoff = (): string => (ageLimited ? String(now() - maxAgeMs) : '');
 
+  const health = options.health === false ? undefined : healthOptions(options.health);
   const { conn: commandConn, owned: ownsCommands } = connect(options.redis ?? D.redis);
   const cluster = isCluster(commandConn);
   const ioPrefix = cluster
@@ -236,6 +238,17 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       .catch((err: unknown) => logger.warn({ err }, 'parley redis engine: resync failed'));
   };
   status.watch(subscriber, 'subscriber', resync);
+  const stopHealth =
+    health === undefined || cluster
+      ? () => {}
+      : watchHealth(
+          () => [
+            { conn: commandConn as Redis, name: 'commands' },
+            { conn: subscriber as Redis, name: 'subscriber' },
+          ],
+          health,
+          logger,
+        );
   // After a failover ioredis rebuilds its per-shard subscribers and re-subscribes on its own; the
   // engine then subscribes again itself (its re-subscription drops errors) and fills the gaps.
   // A failover that does not close the subscriber's connection (a manual one, a resharding) only
@@ -525,15 +538,13 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
       status.closing();
       commandConn.off('refresh', followCommands);
       pubsub.close();
-      const quit = async (conn: Redis | Cluster): Promise<void> => {
-        try {
-          if (conn.status === 'ready') await conn.quit();
-          else conn.disconnect();
-        } catch {
-          conn.disconnect();
-        }
-      };
-      await Promise.all([quit(subscriber), ownsCommands ? quit(commandConn) : Promise.resolve()]);
+      stopHealth();
+      // QUIT within a deadline: on a silent link its reply never comes.
+      const within = Math.min(health?.timeoutMs ?? QUIT_TIMEOUT_MS, QUIT_TIMEOUT_MS);
+      await Promise.all([
+        closeLink(subscriber, within),
+        ownsCommands ? closeLink(commandConn, within) : undefined,
+      ]);
       status.closed();
     },
 

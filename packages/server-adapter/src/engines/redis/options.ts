@@ -72,6 +72,15 @@ export interface RedisEngineOptions {
     /** Removal records kept per conversation (the oldest are dropped first). @default 1000 */
     maxRemovals?: number;
   };
+  /**
+   * Health check of the engine's links (single node; see the README for Redis Cluster): a `PING`
+   * on the command and the subscriber connection every `intervalMs`. A link whose `PING` is not
+   * answered within `timeoutMs` went silent without closing (a dead route, a failover behind a
+   * virtual IP): it is dropped and reconnected, its unanswered commands are resent, and the
+   * subscriber fills the gap from the history. `false` turns it off.
+   * @default { intervalMs: 5_000, timeoutMs: 5_000 }
+   */
+  health?: { intervalMs?: number; timeoutMs?: number } | false;
   /** Where connection problems are reported (pino-compatible). @default a silent logger */
   logger?: Logger;
   /**
@@ -99,6 +108,8 @@ export const REDIS_ENGINE_DEFAULTS = {
   controlTtlMs: 10 * 60_000,
   maxRemovals: 1000,
   presenceBuckets: 64,
+  healthIntervalMs: 5_000,
+  healthTimeoutMs: 5_000,
 } as const;
 
 /** Connection state of one of the engine's two Redis connections. */

@@ -1,0 +1,144 @@
+/**
+ * A Redis link that goes silent without closing (a dead route, a failover behind a virtual IP, a
+ * NAT entry dropped): no error, no close, and TCP keepalive only after hours. The engine's health
+ * check notices within `health.intervalMs + health.timeoutMs`, drops the link and reconnects;
+ * the subscriber then fills the gap from the history. On a redis-server and a proxy of the test's
+ * own (never the shared Redis).
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as realSetTimeout } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  createRedisEngine,
+  type RedisEngine,
+  type RedisEngineOptions,
+  type RedisEngineStatus,
+} from '../../src/engines/redis/index.js';
+import type { Envelope } from '../../src/engines/types.js';
+import {
+  Collector,
+  draft,
+  freePort,
+  type PrivateRedis,
+  privateRedis,
+  requirePrivateRedis,
+} from './helpers.js';
+import { type TcpProxy, tcpProxy } from './tcp-proxy.js';
+
+const available = await requirePrivateRedis('redis engine silent links');
+
+const seqsOf = (items: Envelope[]) =>
+  items.flatMap((e) => (e.kind === 'message' ? [e.message.seq] : []));
+
+describe.skipIf(!available)('redis engine: silent links', () => {
+  let server: PrivateRedis;
+  const proxies: TcpProxy[] = [];
+  const engines: RedisEngine[] = [];
+  const engine = (over: Partial<RedisEngineOptions> = {}): RedisEngine => {
+    const e = createRedisEngine({ redis: server.url, keyPrefix: 's:', ...over });
+    engines.push(e);
+    return e;
+  };
+  const proxy = async (): Promise<TcpProxy> => {
+    const p = await tcpProxy(server.port);
+    proxies.push(p);
+    return p;
+  };
+
+  beforeAll(async () => {
+    server = privateRedis(await freePort());
+    await server.start();
+  });
+  afterAll(async () => {
+    await Promise.all(engines.map((e) => e.close()));
+    await Promise.all(proxies.map((p) => p.close()));
+    await server?.kill();
+  });
+
+  it('a silent subscriber link is dropped and reconnected, and what was published meanwhile arrives in order', async () => {
+    const p = await proxy();
+    const a = engine({ redis: p.url, health: { intervalMs: 100, timeoutMs: 300 } });
+    const b = engine();
+    const statuses = new Collector<RedisEngineStatus>();
+    a.onStatus(statuses.push);
+    const conv = `silent-${randomUUID()}`;
+    const seen = new Collector<Envelope>();
+    await a.subscribe(`conv:${conv}`, seen.push);
+    await b.append({ draft: draft(conv, 'before') });
+    await seen.until((items) => seqsOf(items).length === 1);
+
+    p.blackhole();
+    await b.append({ draft: draft(conv, 'during') });
+    await b.append({ draft: draft(conv, 'after') });
+    // The link hears nothing, and says nothing either: only the health check can tell.
+    await seen.until((items) => seqsOf(items).length === 3, 5_000);
+    expect(seqsOf(seen.items)).toEqual([1, 2, 3]);
+    expect(statuses.items).toContainEqual(
+      expect.objectContaining({ connection: 'subscriber', state: 'reconnecting' }),
+    );
+  });
+
+  it('a silent command link is dropped and reconnected: a call in flight on it is answered', async () => {
+    const p = await proxy();
+    const a = engine({ redis: p.url, health: { intervalMs: 100, timeoutMs: 300 } });
+    const conv = `silent-cmd-${randomUUID()}`;
+    await a.append({ draft: draft(conv, 'before') });
+    p.blackhole();
+    const d = draft(conv, 'in flight');
+    const started = Date.now();
+    // Sent into the silent link: ioredis resends it on the new link (the append is idempotent by
+    // its client id, so a resend of one Redis did run is answered as a duplicate).
+    const r = await a.append({ draft: d });
+    expect(r.message.seq).toBe(2);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('health: false turns the check off (the link stays silent)', async () => {
+    const p = await proxy();
+    const a = engine({ redis: p.url, health: false });
+    const b = engine();
+    const conv = `silent-off-${randomUUID()}`;
+    const seen = new Collector<Envelope>();
+    await a.subscribe(`conv:${conv}`, seen.push);
+    p.blackhole();
+    await b.append({ draft: draft(conv, 'unheard') });
+    // A round trip on a healthy link of the same Redis, twice over: enough for a live delivery.
+    await b.heads([conv]);
+    await b.heads([conv]);
+    await expect(seen.until((items) => seqsOf(items).length === 1, 1_000)).rejects.toThrow(
+      /timed out/,
+    );
+    // QUIT is never answered on a silent link: close still ends, after its own deadline.
+    const started = Date.now();
+    await a.close();
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(a.status()).toEqual({ commands: 'closed', subscriber: 'closed' });
+  });
+
+  it("keeps healthy links under an app's fake timers (its clock racing ahead of real replies)", async () => {
+    const a = engine({ health: { intervalMs: 50, timeoutMs: 50 } });
+    const statuses = new Collector<RedisEngineStatus>();
+    a.onStatus(statuses.push);
+    await a.subscribe(`conv:fake-${randomUUID()}`, () => {});
+    vi.useFakeTimers();
+    try {
+      // Real time for a round or two, so that the check schedules its next ones now...
+      await realSetTimeout(200);
+      // ...then the faked clock jumps far ahead of any reply from Redis.
+      vi.advanceTimersByTime(10_000);
+      await realSetTimeout(300);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(statuses.items.filter((st) => st.state !== 'ready')).toEqual([]);
+    expect(a.status()).toEqual({ commands: 'ready', subscriber: 'ready' });
+  });
+
+  it('rejects health settings that are not a number of ms', () => {
+    for (const health of [{ intervalMs: Number.NaN }, { timeoutMs: 0 }, { intervalMs: -5 }]) {
+      expect(() => createRedisEngine({ redis: server.url, health })).toThrow(
+        /health\.(intervalMs|timeoutMs) must be a number of ms >= 10/,
+      );
+    }
+  });
+});
