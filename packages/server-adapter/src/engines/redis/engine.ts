@@ -23,7 +23,7 @@ import {
   UNREAD_INDEX_MAX,
   withSeq,
 } from '../types.js';
-import { closeLink, healthOptions, QUIT_TIMEOUT_MS, watchHealth } from './health.js';
+import { closeLink, clusterLinks, healthOptions, QUIT_TIMEOUT_MS, watchHealth } from './health.js';
 import { KeyNames } from './keys.js';
 import { redisMembership } from './membership.js';
 import { defineOperationCommands } from './operation-scripts.js';
@@ -239,13 +239,19 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   };
   status.watch(subscriber, 'subscriber', resync);
   const stopHealth =
-    health === undefined || cluster
+    health === undefined
       ? () => {}
       : watchHealth(
-          () => [
-            { conn: commandConn as Redis, name: 'commands' },
-            { conn: subscriber as Redis, name: 'subscriber' },
-          ],
+          () =>
+            isCluster(commandConn) && isCluster(subscriber)
+              ? [
+                  ...clusterLinks(commandConn, 'commands'),
+                  ...clusterLinks(subscriber, 'subscriber'),
+                ]
+              : [
+                  { conn: commandConn as Redis, name: 'commands' },
+                  { conn: subscriber as Redis, name: 'subscriber' },
+                ],
           health,
           logger,
         );

@@ -26,6 +26,26 @@ export interface HealthOptions {
   timeoutMs: number;
 }
 
+/**
+ * The links of a Redis Cluster client: each node's command connection, and each shard's
+ * subscriber of a `shardedSubscribers` client. ioredis keeps the latter private
+ * (`Cluster.shardedSubscribers`, a `ClusterSubscriberGroup`, and its map of `ShardedSubscriber`s;
+ * ioredis 5.11): if that shape is missing, only the command connections are checked. A dropped
+ * subscriber ends; ioredis refreshes the slot map, starts a new one and re-subscribes it, and
+ * the engine fills the gap on `subscribersReady`.
+ */
+export function clusterLinks(cluster: Cluster, name: string): { conn: Redis; name: string }[] {
+  const links = cluster.nodes('all').map((conn) => ({ conn, name }));
+  const group = (cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } })
+    .shardedSubscribers?.shardedSubscribers;
+  if (!(group instanceof Map)) return links;
+  for (const sub of group.values() as Iterable<{ getInstance?: () => Redis | null }>) {
+    const conn = typeof sub.getInstance === 'function' ? sub.getInstance() : null;
+    if (conn) links.push({ conn, name: 'subscriber' });
+  }
+  return links;
+}
+
 /** How long `close` waits for `QUIT` to be answered before it drops the link. */
 export const QUIT_TIMEOUT_MS = 2_000;
 

@@ -73,8 +73,9 @@ export interface RedisEngineOptions {
     maxRemovals?: number;
   };
   /**
-   * Health check of the engine's links (single node; see the README for Redis Cluster): a `PING`
-   * on the command and the subscriber connection every `intervalMs`. A link whose `PING` is not
+   * Health check of the engine's links: a `PING` on the command and the subscriber connection
+   * (on Redis Cluster: each node's command connection and each shard's subscriber) every
+   * `intervalMs`. A link whose `PING` is not
    * answered within `timeoutMs` went silent without closing (a dead route, a failover behind a
    * virtual IP): it is dropped and reconnected, its unanswered commands are resent, and the
    * subscriber fills the gap from the history. `false` turns it off.
