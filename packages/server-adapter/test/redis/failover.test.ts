@@ -148,6 +148,27 @@ describe.skipIf(!available)('redis engine on a private redis-server', () => {
     expect(seqsOf(seen.items)).toEqual(Array.from({ length: 17 }, (_, i) => i + 1));
   });
 
+  it('a lost pub/sub connection is refilled for a conversation that had delivered nothing yet', async () => {
+    // Subscribed (a socket holds the conversation) while the conversation is quiet; the
+    // subscriber is lost before any message reached it, and one is published meanwhile.
+    const a = engine({ redis: { port: server.port, host: '127.0.0.1', retryStrategy: () => 300 } });
+    const b = engine();
+    const aStatus = statuses(a);
+    const conv = `gap-quiet-${randomUUID()}`;
+    await b.append({ draft: draft(conv, 'before the subscription') });
+    const seen = new Collector<Envelope>();
+    await a.subscribe(`conv:${conv}`, seen.push);
+    await b.redis.client('KILL', 'TYPE', 'pubsub');
+    await aStatus.until((s) =>
+      s.some((x) => x.connection === 'subscriber' && x.state === 'reconnecting'),
+    );
+    await b.append({ draft: draft(conv, 'while away') });
+    await aStatus.until((s) => s.some((x) => x.connection === 'subscriber' && x.state === 'ready'));
+    await seen.until((i) => seqsOf(i).includes(2), 5_000);
+    // Only what was published after the subscription: the earlier message is not delivered.
+    expect(seqsOf(seen.items)).toEqual([2]);
+  });
+
   it('Redis killed and restarted: reported, recovered, no crash; the new (empty) store gets a new epoch', async () => {
     const warnings: string[] = [];
     const noop = () => {};

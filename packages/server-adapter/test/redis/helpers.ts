@@ -96,6 +96,8 @@ export interface PrivateRedis {
   start(): Promise<void>;
   /** SIGKILLs the server; resolves when the process is gone. */
   kill(): Promise<void>;
+  /** SIGSTOPs the server (frozen: its sockets stay open and answer nothing) or SIGCONTs it. */
+  freeze(frozen: boolean): void;
 }
 
 export function privateRedis(port: number): PrivateRedis {
@@ -135,6 +137,9 @@ export function privateRedis(port: number): PrivateRedis {
           reject(err);
         });
       });
+    },
+    freeze(frozen) {
+      child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
     },
     kill() {
       const c = child;

@@ -18,6 +18,7 @@ import type { Envelope } from '../../src/engines/types.js';
 import {
   Collector,
   draft,
+  eventually,
   freePort,
   type PrivateRedis,
   privateRedis,
@@ -32,6 +33,7 @@ const seqsOf = (items: Envelope[]) =>
 
 describe.skipIf(!available)('redis engine: silent links', () => {
   let server: PrivateRedis;
+  const servers: PrivateRedis[] = [];
   const proxies: TcpProxy[] = [];
   const engines: RedisEngine[] = [];
   const engine = (over: Partial<RedisEngineOptions> = {}): RedisEngine => {
@@ -52,7 +54,7 @@ describe.skipIf(!available)('redis engine: silent links', () => {
   afterAll(async () => {
     await Promise.all(engines.map((e) => e.close()));
     await Promise.all(proxies.map((p) => p.close()));
-    await server?.kill();
+    await Promise.all([server, ...servers].map((s) => s?.kill()));
   });
 
   it('a silent subscriber link is dropped and reconnected, and what was published meanwhile arrives in order', async () => {
@@ -76,6 +78,28 @@ describe.skipIf(!available)('redis engine: silent links', () => {
     expect(statuses.items).toContainEqual(
       expect.objectContaining({ connection: 'subscriber', state: 'reconnecting' }),
     );
+  });
+
+  it('a reconnect whose handshake is never answered is dropped too, until a link answers', async () => {
+    const p = await proxy();
+    const a = engine({ redis: p.url, health: { intervalMs: 100, timeoutMs: 300 } });
+    const b = engine();
+    const conv = `silent-hs-${randomUUID()}`;
+    const seen = new Collector<Envelope>();
+    await a.subscribe(`conv:${conv}`, seen.push);
+    p.silenceNew(true);
+    p.blackhole();
+    const before = p.accepted;
+    await b.append({ draft: draft(conv, 'while silent') });
+    // Each reconnect connects (the proxy accepts) and is never answered: the check must drop it
+    // for ioredis to try again. Two rounds of both links = the first reconnects were dropped.
+    await eventually(
+      async () => p.accepted,
+      (n) => n >= before + 4,
+      5_000,
+    );
+    p.silenceNew(false);
+    await seen.until((items) => seqsOf(items).length === 1, 5_000);
   });
 
   it('a silent command link is dropped and reconnected: a call in flight on it is answered', async () => {
@@ -113,6 +137,34 @@ describe.skipIf(!available)('redis engine: silent links', () => {
     await a.close();
     expect(Date.now() - started).toBeLessThan(4_000);
     expect(a.status()).toEqual({ commands: 'closed', subscriber: 'closed' });
+  });
+
+  it('a frozen Redis (sockets open, nothing answered): a call fails within a bound, and calls work again once it thaws', async () => {
+    const frozen = privateRedis(await freePort());
+    await frozen.start();
+    servers.push(frozen);
+    const a = engine({
+      redis: { host: '127.0.0.1', port: frozen.port },
+      health: { intervalMs: 100, timeoutMs: 300 },
+      commandTimeoutMs: 1_000,
+    });
+    const conv = `frozen-${randomUUID()}`;
+    await a.append({ draft: draft(conv, 'before') });
+    frozen.freeze(true);
+    try {
+      const started = Date.now();
+      // The kernel still accepts connections for the stopped process, so every reconnect
+      // "connects" and then waits for an answer to its ready check that never comes.
+      await expect(a.append({ draft: draft(conv, 'frozen') })).rejects.toThrow(/timed out/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      frozen.freeze(false);
+    }
+    const after = await eventually(
+      () => a.append({ draft: draft(conv, 'thawed') }).catch(() => undefined),
+      (r) => r !== undefined,
+    );
+    expect(after?.message.text).toBe('thawed');
   });
 
   it("keeps healthy links under an app's fake timers (its clock racing ahead of real replies)", async () => {

@@ -11,6 +11,13 @@ export interface TcpProxy {
   url: string;
   /** Every link open now goes silent; later ones are proxied normally. */
   blackhole(): void;
+  /**
+   * While on, new links are accepted and then silent from the start (a connect that succeeds and
+   * a handshake never answered).
+   */
+  silenceNew(on: boolean): void;
+  /** Links accepted so far. */
+  readonly accepted: number;
   /** Links open now, silent ones included. */
   readonly links: number;
   close(): Promise<void>;
@@ -18,9 +25,13 @@ export interface TcpProxy {
 
 export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
   const links = new Set<{ client: net.Socket; upstream: net.Socket; silent: boolean }>();
+  let silentFromStart = false;
+  let accepted = 0;
   const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    const link = { client, upstream, silent: false };
+    accepted++;
+    const upstream = new net.Socket();
+    const link = { client, upstream, silent: silentFromStart };
+    if (!link.silent) upstream.connect(targetPort, '127.0.0.1');
     links.add(link);
     client.on('data', (d) => {
       if (!link.silent) upstream.write(d);
@@ -49,8 +60,14 @@ export async function tcpProxy(targetPort: number): Promise<TcpProxy> {
         link.upstream.destroy();
       }
     },
+    silenceNew(on) {
+      silentFromStart = on;
+    },
     get links() {
       return links.size;
+    },
+    get accepted() {
+      return accepted;
     },
     close() {
       for (const { client, upstream } of links) {

@@ -71,20 +71,28 @@ const isRedis = (v: unknown): v is Redis | Cluster =>
   typeof (v as Redis).duplicate === 'function' &&
   typeof (v as Redis).defineCommand === 'function';
 
-/** The connection the engine runs its commands on, from the `redis` option. */
-function connect(source: RedisEngineOptions['redis']): {
-  conn: Redis | Cluster;
-  owned: boolean;
-} {
+/**
+ * The connection the engine runs its commands on, from the `redis` option. One it opens has a
+ * `commandTimeout` (unless the given options set one): a command already sent when its link
+ * went silent waits for the link to be ready again, however long Redis stays frozen.
+ */
+function connect(
+  source: RedisEngineOptions['redis'],
+  commandTimeout: number | undefined,
+): { conn: Redis | Cluster; owned: boolean } {
   // Duck-typed rather than `instanceof`: the app may have its own copy of ioredis.
   if (isRedis(source)) return { conn: source, owned: false };
   if (Array.isArray(source))
     return {
-      conn: new Cluster(source as ClusterNode[], { shardedSubscribers: true }),
+      conn: new Cluster(source as ClusterNode[], {
+        shardedSubscribers: true,
+        redisOptions: { commandTimeout },
+      }),
       owned: true,
     };
-  if (typeof source === 'string') return { conn: new Redis(source), owned: true };
-  return { conn: new Redis(source as RedisOptions), owned: true };
+  if (typeof source === 'string')
+    return { conn: new Redis(source, { commandTimeout }), owned: true };
+  return { conn: new Redis({ commandTimeout, ...(source as RedisOptions) }), owned: true };
 }
 
 const isCluster = (conn: Redis | Cluster): conn is Cluster =>
@@ -133,7 +141,15 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
   const cutoff = (): string => (ageLimited ? String(now() - maxAgeMs) : '');
 
   const health = options.health === false ? undefined : healthOptions(options.health);
-  const { conn: commandConn, owned: ownsCommands } = connect(options.redis ?? D.redis);
+  const commandTimeoutMs = options.commandTimeoutMs ?? D.commandTimeoutMs;
+  if (commandTimeoutMs !== false && !(Number.isFinite(commandTimeoutMs) && commandTimeoutMs >= 10))
+    throw new TypeError(
+      'createRedisEngine: commandTimeoutMs must be a number of ms >= 10, or false',
+    );
+  const { conn: commandConn, owned: ownsCommands } = connect(
+    options.redis ?? D.redis,
+    commandTimeoutMs === false ? undefined : commandTimeoutMs,
+  );
   const cluster = isCluster(commandConn);
   const ioPrefix = cluster
     ? (commandConn.options.keyPrefix ?? commandConn.options.redisOptions?.keyPrefix)
@@ -231,6 +247,11 @@ export function createRedisEngine(options: RedisEngineOptions = {}): RedisEngine
     logger,
     range: (conversationId, after, limit) => rangeWithOrigins(conversationId, after, limit, true),
     maxGapFill: options.maxGapFill ?? D.maxGapFill,
+    head: async (conversationId) => {
+      const h = (await engine.heads([conversationId])).get(conversationId);
+      if (h === undefined) throw new Error(`no head for ${conversationId}`);
+      return h;
+    },
   });
   const resync = (): void => {
     pubsub

@@ -9,8 +9,9 @@
  * not answered within `timeoutMs` means the link is dead: its socket is destroyed, which makes
  * ioredis emit `close` and reconnect at once. It then resends the commands left unanswered (the
  * engine's writes are idempotent or atomic scripts), and the subscriber re-subscribes and fills
- * the gap from the history (`PubSub.resync`, on `ready`). A link that is not ready is left to
- * ioredis' own reconnection.
+ * the gap from the history (`PubSub.resync`, on `ready`). A link connected whose handshake goes
+ * unanswered as long is dropped too (see `handshaking`); one still connecting or reconnecting is
+ * left to ioredis (`connectTimeout`, `retryStrategy`, `maxRetriesPerRequest`).
  */
 // Real timers even under an app's fake timers (as the engine's write coalescing): a faked clock
 // advanced past `timeoutMs` before a real reply would drop healthy links.
@@ -86,7 +87,26 @@ export function watchHealth(
   };
 }
 
+/**
+ * When each socket was first seen connected but not ready (ioredis' `connect`: its handshake or
+ * ready check unanswered). A frozen Redis still accepts connections (the kernel does) and answers
+ * nothing, and ioredis' `connectTimeout` covers only the TCP connect: such a link would wait
+ * forever, and the commands queued behind it with it.
+ */
+const handshaking = new WeakMap<object, number>();
+
 async function check(conn: Redis, name: string, timeoutMs: number, logger: Logger): Promise<void> {
+  const socket = (conn as { stream?: object }).stream;
+  if (conn.status === 'connect' && socket !== undefined) {
+    const since = handshaking.get(socket);
+    if (since === undefined) handshaking.set(socket, Date.now());
+    else if (Date.now() - since >= timeoutMs) {
+      const err = new Error(`no answer to the connection handshake within ${timeoutMs} ms`);
+      logger.warn({ err, connection: name }, 'parley redis engine: dropping a silent link');
+      destroySocket(conn, err);
+    }
+    return;
+  }
   if (conn.status !== 'ready') return;
   let deadline: ReturnType<typeof setTimeout> | undefined;
   const silent = new Promise<'silent'>((resolve) => {

@@ -82,6 +82,15 @@ export interface RedisEngineOptions {
    * @default { intervalMs: 5_000, timeoutMs: 5_000 }
    */
   health?: { intervalMs?: number; timeoutMs?: number } | false;
+  /**
+   * How long a command may wait for its reply (ioredis `commandTimeout`) on the connections the
+   * engine opens from a URL, options or cluster nodes; then it fails and the hub answers
+   * `unavailable`, which clients retry. Without it a command sent just before Redis froze waits
+   * until Redis answers again, however long that takes. An ioredis instance you pass, and options
+   * that set `commandTimeout`, keep their own. `false`: no deadline.
+   * @default 10_000
+   */
+  commandTimeoutMs?: number | false;
   /** Where connection problems are reported (pino-compatible). @default a silent logger */
   logger?: Logger;
   /**
@@ -109,6 +118,7 @@ export const REDIS_ENGINE_DEFAULTS = {
   controlTtlMs: 10 * 60_000,
   maxRemovals: 1000,
   presenceBuckets: 64,
+  commandTimeoutMs: 10_000,
   healthIntervalMs: 5_000,
   healthTimeoutMs: 5_000,
 } as const;

@@ -67,6 +67,8 @@ export interface PubSubOptions {
     limit: number,
   ) => Promise<RangeResult & { origins: (string | undefined)[] }>;
   maxGapFill: number;
+  /** The conversation's head (the engine's `heads`): where a new subscription's gate starts. */
+  head: (conversationId: string) => Promise<{ epoch: string; seq: number }>;
 }
 
 const isWireMessage = (e: Envelope): e is WireMessage =>
@@ -180,6 +182,7 @@ export class PubSub {
         const want = st.handlers.size > 0 && !this.closed;
         if (want && !st.active) {
           await this.ready();
+          await this.startGate(st.gate);
           if (this.opts.sharded) await this.opts.subscriber.ssubscribe(st.channel);
           else await this.opts.subscriber.subscribe(st.channel);
           st.active = true;
@@ -202,6 +205,30 @@ export class PubSub {
     };
     st.chain = st.chain.then(step, step);
     return st.chain;
+  }
+
+  /**
+   * Before a conversation's channel is subscribed: its gate starts at the head read now, unless
+   * a message already set it. Without that start, a subscription that had delivered nothing when
+   * the subscriber was lost had nothing to fill from, and what was published meanwhile never
+   * reached it live. Read before SUBSCRIBE, so every message published after the subscription
+   * is above it: delivered live, or filled. A few published between the read and the SUBSCRIBE
+   * may be filled too; the hub's cursors drop what a socket already has. If the read fails the
+   * gate starts at its first message, as before.
+   */
+  private async startGate(gate: ConversationGate | undefined): Promise<void> {
+    if (gate === undefined || gate.epoch !== undefined) return;
+    try {
+      const head = await this.opts.head(gate.conversationId);
+      if (gate.epoch !== undefined) return;
+      gate.epoch = head.epoch;
+      gate.seq = head.seq;
+    } catch (err) {
+      this.opts.logger.warn(
+        { err, conversationId: gate.conversationId },
+        'parley redis engine: could not read the head of a new subscription',
+      );
+    }
   }
 
   /**
