@@ -75,10 +75,10 @@ export interface RedisEngineOptions {
   /**
    * Health check of the engine's links: a `PING` on the command and the subscriber connection
    * (on Redis Cluster: each node's command connection and each shard's subscriber) every
-   * `intervalMs`. A link whose `PING` is not
-   * answered within `timeoutMs` went silent without closing (a dead route, a failover behind a
-   * virtual IP): it is dropped and reconnected, its unanswered commands are resent, and the
-   * subscriber fills the gap from the history. `false` turns it off.
+   * `intervalMs`. A link whose `PING` is not answered within `timeoutMs` went silent without
+   * closing (a dead route, a failover behind a virtual IP): it is dropped and reconnected, its
+   * unanswered commands are resent, and the subscriber fills the gap from the history. A
+   * reconnect whose handshake goes unanswered as long is dropped too. `false` turns it off.
    * @default { intervalMs: 5_000, timeoutMs: 5_000 }
    */
   health?: { intervalMs?: number; timeoutMs?: number } | false;
