@@ -168,7 +168,7 @@ describe.skipIf(!available)('redis engine: silent links', () => {
   });
 
   it("keeps healthy links under an app's fake timers (its clock racing ahead of real replies)", async () => {
-    const a = engine({ health: { intervalMs: 50, timeoutMs: 50 } });
+    const a = engine({ health: { intervalMs: 50, timeoutMs: 2_000 } });
     const statuses = new Collector<RedisEngineStatus>();
     a.onStatus(statuses.push);
     await a.subscribe(`conv:fake-${randomUUID()}`, () => {});
@@ -176,7 +176,8 @@ describe.skipIf(!available)('redis engine: silent links', () => {
     try {
       // Real time for a round or two, so that the check schedules its next ones now...
       await realSetTimeout(200);
-      // ...then the faked clock jumps far ahead of any reply from Redis.
+      // ...then the faked clock jumps past the 2 s deadline, far ahead of any reply from Redis
+      // (a real 2 s leaves a loaded machine plenty of time to answer a PING).
       vi.advanceTimersByTime(10_000);
       await realSetTimeout(300);
     } finally {
