@@ -116,6 +116,20 @@ export async function callHook<T>(
   }
 }
 
+/**
+ * {@link callHook} for a hook the hub waits on while it handles a frame: within
+ * `limits.hookTimeoutMs`, past which it fails with a {@link HookError} whose cause is a
+ * {@link HookTimeoutError} (answered `unavailable`), and the socket's queue goes on.
+ */
+export function callHookWithin<T>(
+  ctx: HubContext,
+  hook: string,
+  fn: () => Promise<T> | T,
+  passThrough?: (err: unknown) => boolean,
+): Promise<T> {
+  return callHook(hook, () => withDeadline(fn(), ctx.config.hookTimeoutMs, hook), passThrough);
+}
+
 /** Hands an event to the app's `metrics` hook, if any; a throwing hook never disturbs the hub. */
 export function metric(ctx: HubContext, event: MetricEvent): void {
   const hook = ctx.options.metrics;

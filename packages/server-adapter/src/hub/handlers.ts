@@ -9,6 +9,7 @@ import { MessageRejectedError, UnavailableError } from '../errors.js';
 import type { Connection, QueuedRead } from './connection.js';
 import {
   callHook,
+  callHookWithin,
   HookError,
   HookTimeoutError,
   identityProblem,
@@ -107,7 +108,7 @@ export function allowed(
   if (hook === undefined) {
     return conn.cursors.active(conversationId) || refuse(conn, conversationId, about);
   }
-  return callHook('isMember', () => hook(conn.userId!, conversationId)).then(
+  return callHookWithin(conn.ctx, 'isMember', () => hook(conn.userId!, conversationId)).then(
     (ok) => ok || refuse(conn, conversationId, about),
   );
 }
@@ -394,7 +395,9 @@ async function onRead(conn: Connection, f: Frame<'read'>): Promise<void> {
     // same read still reaches the app (recording first would make the retry "not advanced").
     const current = (await ctx.engine.reads(f.conversationId))[userId] ?? 0;
     if (seq <= current) return;
-    await callHook('onRead', () => hook({ conversationId: f.conversationId, userId, seq }));
+    await callHookWithin(ctx, 'onRead', () =>
+      hook({ conversationId: f.conversationId, userId, seq }),
+    );
   }
   const { advanced } = await ctx.engine.setRead(f.conversationId, userId, seq);
   if (!advanced) return; // monotonic: a lower or equal seq is ignored

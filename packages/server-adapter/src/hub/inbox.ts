@@ -7,7 +7,7 @@
 import { ConversationMeta, type Message } from '@parley/protocol';
 import type { InboxEntry } from '../engines/types.js';
 import { utf8Bytes } from '../text.js';
-import { callHook, type HubContext, metric } from './context.js';
+import { callHookWithin, type HubContext, metric } from './context.js';
 
 /** One conversation of a user's inbox (what `hub.conversationSummary` returns per conversation). */
 export interface InboxRow {
@@ -41,7 +41,7 @@ export async function loadMeta(
   if (hook === undefined || ids.length === 0) return out;
   let all: Record<string, ConversationMeta | undefined>;
   try {
-    all = await callHook('conversationMeta', () => hook(ids, { userId }));
+    all = await callHookWithin(ctx, 'conversationMeta', () => hook(ids, { userId }));
   } catch (err) {
     metric(ctx, { type: 'hook.error', hook: 'conversationMeta' });
     ctx.logger.error({ err, userId }, 'parley: conversationMeta failed');

@@ -12,6 +12,7 @@ import { ForbiddenError, HubUsageError, MessageRejectedError } from '../errors.j
 import type { Connection } from './connection.js';
 import {
   callHook,
+  callHookWithin,
   HookError,
   HookTimeoutError,
   type HubContext,
@@ -85,7 +86,8 @@ async function storeOperation(
     const verdict =
       allow === undefined
         ? undefined
-        : await callHook(
+        : await callHookWithin(
+            ctx,
             'authorizeOperation',
             () => allow({ operation: { ...draft }, target }),
             refusal,

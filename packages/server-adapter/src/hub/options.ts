@@ -238,6 +238,15 @@ export interface LimitOptions {
    * @default 10_000
    */
   persistTimeoutMs?: number;
+  /**
+   * Deadline of the app's other hooks called while the hub handles a frame (`isMember`,
+   * `onRead`, `authorizeOperation`, `membersOf`, `conversationMeta`). Past it the frame is
+   * answered `unavailable` (the client retries; `conversationMeta` is left out of the summary),
+   * the socket's next frames go on, and whatever the hook does later is ignored. Session start
+   * has its own deadline (`sessionStartTimeoutMs`).
+   * @default 10_000
+   */
+  hookTimeoutMs?: number;
   /** Conversations per user; more from `conversationsOf` closes with 4403. @default 5000 */
   maxConversationsPerUser?: number;
   /**
@@ -312,6 +321,7 @@ export interface ResolvedConfig {
   helloTimeoutMs: number;
   sessionStartTimeoutMs: number;
   persistTimeoutMs: number;
+  hookTimeoutMs: number;
   maxConversationsPerUser: number;
   maxSocketsPerUser: number;
   maxReplay: number;
@@ -350,6 +360,7 @@ export function resolveConfig(o: HubOptions<EventSchemas>): ResolvedConfig {
     helloTimeoutMs: o.limits?.helloTimeoutMs ?? 10_000,
     sessionStartTimeoutMs: o.limits?.sessionStartTimeoutMs ?? 15_000,
     persistTimeoutMs: o.limits?.persistTimeoutMs ?? 10_000,
+    hookTimeoutMs: o.limits?.hookTimeoutMs ?? 10_000,
     maxConversationsPerUser: o.limits?.maxConversationsPerUser ?? 5000,
     maxSocketsPerUser: o.limits?.maxSocketsPerUser ?? 32,
     maxReplay: o.limits?.maxReplay ?? 1000,

@@ -17,7 +17,14 @@
 import { CloseCode, type HelloFrame, Limits, PROTOCOL_VERSION } from '@parley/protocol';
 import { ForbiddenError } from '../errors.js';
 import type { Connection } from './connection.js';
-import { callHook, HookError, type HubContext, identityProblem, metric } from './context.js';
+import {
+  callHook,
+  callHookWithin,
+  HookError,
+  type HubContext,
+  identityProblem,
+  metric,
+} from './context.js';
 import { inboxRows, loadMeta, summaryFrames } from './inbox.js';
 import type { Outbound } from './outbound.js';
 import { resume } from './replay.js';
@@ -28,7 +35,7 @@ export async function membersOf(
   conversationId: string,
 ): Promise<readonly string[]> {
   const hook = ctx.options.membersOf;
-  if (hook !== undefined) return callHook('membersOf', () => hook(conversationId));
+  if (hook !== undefined) return callHookWithin(ctx, 'membersOf', () => hook(conversationId));
   return ctx.engine.members(conversationId);
 }
 
