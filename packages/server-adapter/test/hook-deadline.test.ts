@@ -7,7 +7,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions } from '../src/hub/options.js';
-import { FakeSocket, fakeTimersClosing, request } from './utils/fake-socket.js';
+import { FakeSocket, fakeTimersClosing, openFakeSocket, request } from './utils/fake-socket.js';
 
 const HOOK_MS = 2_000;
 const never = <T>(): Promise<T> => new Promise<T>(() => {});
@@ -25,14 +25,7 @@ describe('deadline of the hooks a frame waits on', () => {
     });
     return hub;
   };
-  const open = async (token: string): Promise<FakeSocket> => {
-    const s = new FakeSocket();
-    s.handlers = hub.open(s, request);
-    s.handlers.onMessage(JSON.stringify({ type: 'hello', protocol: 1, token }));
-    await vi.advanceTimersByTimeAsync(0);
-    expect(s.of('welcome')).toHaveLength(1);
-    return s;
-  };
+  const open = (token: string): Promise<FakeSocket> => openFakeSocket(hub, token);
   const send = (s: FakeSocket, ref: string, clientMsgId: string, conversationId = 'c1') =>
     s.handlers.onMessage(
       JSON.stringify({ type: 'send', ref, conversationId, clientMsgId, text: 'hi' }),

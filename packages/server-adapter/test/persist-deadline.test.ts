@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions } from '../src/hub/options.js';
-import { FakeSocket, fakeTimersClosing, request } from './utils/fake-socket.js';
+import { type FakeSocket, fakeTimersClosing, openFakeSocket } from './utils/fake-socket.js';
 
 describe('persist deadline and send lease', () => {
   let hub: Hub;
@@ -20,14 +20,7 @@ describe('persist deadline and send lease', () => {
     });
     return hub;
   };
-  const open = async (token: string): Promise<FakeSocket> => {
-    const s = new FakeSocket();
-    s.handlers = hub.open(s, request);
-    s.handlers.onMessage(JSON.stringify({ type: 'hello', protocol: 1, token }));
-    await vi.advanceTimersByTimeAsync(0);
-    expect(s.of('welcome')).toHaveLength(1);
-    return s;
-  };
+  const open = (token: string): Promise<FakeSocket> => openFakeSocket(hub, token);
   const send = (s: FakeSocket, ref: string, conversationId = 'c1', clientMsgId = 'k1') =>
     s.handlers.onMessage(
       JSON.stringify({ type: 'send', ref, conversationId, clientMsgId, text: 'hi' }),

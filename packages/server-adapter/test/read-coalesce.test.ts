@@ -7,7 +7,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { createMemoryEngine } from '../src/engines/memory/index.js';
 import { createHub, type Hub } from '../src/hub/hub.js';
 import type { HubOptions } from '../src/hub/options.js';
-import { FakeSocket, fakeTimersClosing, request } from './utils/fake-socket.js';
+import { type FakeSocket, fakeTimersClosing, openFakeSocket } from './utils/fake-socket.js';
 
 describe('read coalescing in the connection queue', () => {
   let hub: Hub;
@@ -27,14 +27,7 @@ describe('read coalescing in the connection queue', () => {
     await hub.publish('c2', { text: 'other' });
     return { engine, setRead };
   };
-  const open = async (token: string): Promise<FakeSocket> => {
-    const s = new FakeSocket();
-    s.handlers = hub.open(s, request);
-    s.handlers.onMessage(JSON.stringify({ type: 'hello', protocol: 1, token }));
-    await vi.advanceTimersByTimeAsync(0);
-    expect(s.of('welcome')).toHaveLength(1);
-    return s;
-  };
+  const open = (token: string): Promise<FakeSocket> => openFakeSocket(hub, token);
   const read = (s: FakeSocket, seq: number, conversationId = 'c1') =>
     s.handlers.onMessage(JSON.stringify({ type: 'read', conversationId, seq }));
   /** A promise and its resolver. */

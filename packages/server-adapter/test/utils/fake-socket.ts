@@ -1,7 +1,7 @@
 /** A socket without a socket library, for driving the hub core directly (often with fake timers). */
 
 import { decodeServerFrame, type ServerFrame } from '@parley/protocol';
-import { afterEach, beforeEach, vi } from 'vitest';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 import type { Hub } from '../../src/hub/hub.js';
 import type { RequestInfo } from '../../src/hub/options.js';
 
@@ -32,6 +32,19 @@ export class FakeSocket {
   of<K extends ServerFrame['type']>(type: K): Extract<ServerFrame, { type: K }>[] {
     return this.frames.filter((f): f is Extract<ServerFrame, { type: K }> => f.type === type);
   }
+}
+
+/**
+ * A socket that said `hello` with `token` and got `welcome` (under fake timers: the clock is
+ * advanced by 0 ms for the session start's engine calls).
+ */
+export async function openFakeSocket(hub: Hub, token: string): Promise<FakeSocket> {
+  const s = new FakeSocket();
+  s.handlers = hub.open(s, request);
+  s.handlers.onMessage(JSON.stringify({ type: 'hello', protocol: 1, token }));
+  await vi.advanceTimersByTimeAsync(0);
+  expect(s.of('welcome')).toHaveLength(1);
+  return s;
 }
 
 export const request: RequestInfo = {
