@@ -187,10 +187,15 @@ describe.skipIf(!available)('redis engine: silent links', () => {
     expect(a.status()).toEqual({ commands: 'ready', subscriber: 'ready' });
   });
 
-  it('rejects health settings that are not a number of ms', () => {
+  it('rejects health and command timeout settings that are not a number of ms', () => {
     for (const health of [{ intervalMs: Number.NaN }, { timeoutMs: 0 }, { intervalMs: -5 }]) {
       expect(() => createRedisEngine({ redis: server.url, health })).toThrow(
         /health\.(intervalMs|timeoutMs) must be a number of ms >= 10/,
+      );
+    }
+    for (const commandTimeoutMs of [Number.NaN, 0, Number.POSITIVE_INFINITY]) {
+      expect(() => createRedisEngine({ redis: server.url, commandTimeoutMs })).toThrow(
+        /commandTimeoutMs must be a number of ms >= 10, or false/,
       );
     }
   });
