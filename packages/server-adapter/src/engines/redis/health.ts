@@ -72,9 +72,16 @@ export function watchHealth(
 ): () => void {
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // A round that throws (ioredis internals not as expected, a PING refused at once) is logged and
+  // the next one still comes: never an unhandled rejection, which would end the process.
   const round = async (): Promise<void> => {
-    await Promise.all(links().map(({ conn, name }) => check(conn, name, timeoutMs, logger)));
-    if (!stopped) schedule();
+    try {
+      await Promise.all(links().map(({ conn, name }) => check(conn, name, timeoutMs, logger)));
+    } catch (err) {
+      logger.warn({ err }, 'parley redis engine: health check failed');
+    } finally {
+      if (!stopped) schedule();
+    }
   };
   const schedule = (): void => {
     timer = setTimeout(() => void round(), intervalMs);
