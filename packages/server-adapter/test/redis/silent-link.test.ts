@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as realSetTimeout } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createRedisEngine,
@@ -172,14 +173,30 @@ describe.skipIf(!available)('redis engine: silent links', () => {
     const statuses = new Collector<RedisEngineStatus>();
     a.onStatus(statuses.push);
     await a.subscribe(`conv:fake-${randomUUID()}`, () => {});
+    // The check's PINGs on the command link, counted (the event this test waits on).
+    const conn = a.redis as Redis;
+    const ping = conn.ping.bind(conn);
+    let pings = 0;
+    conn.ping = ((...args: Parameters<typeof ping>) => {
+      pings++;
+      return ping(...args);
+    }) as typeof conn.ping;
+    /** Waits, in real time (the app's clock is faked), for two more rounds of the check. */
+    const twoMoreRounds = async (): Promise<void> => {
+      const target = pings + 2;
+      for (let i = 0; pings < target; i++) {
+        if (i > 250) throw new Error(`the check stopped: ${pings} PINGs, waited for ${target}`);
+        await realSetTimeout(20);
+      }
+    };
     vi.useFakeTimers();
     try {
-      // Real time for a round or two, so that the check schedules its next ones now...
-      await realSetTimeout(200);
-      // ...then the faked clock jumps past the 2 s deadline, far ahead of any reply from Redis
-      // (a real 2 s leaves a loaded machine plenty of time to answer a PING).
+      // The check goes on in real time under the faked clock...
+      await twoMoreRounds();
+      // ...and when that clock jumps past the 2 s deadline, far ahead of any reply from Redis (a
+      // real 2 s leaves a loaded machine plenty of time to answer a PING), nothing is dropped.
       vi.advanceTimersByTime(10_000);
-      await realSetTimeout(300);
+      await twoMoreRounds();
     } finally {
       vi.useRealTimers();
     }
